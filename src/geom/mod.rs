@@ -1,0 +1,9 @@
+//! Geometry: WKB, CRS policy, PROJ transforms and areas.
+
+pub mod area;
+pub mod crs;
+pub mod transform;
+pub mod wkb;
+
+pub use crs::AnalysisCrs;
+pub use transform::{Transform, TransformError};

@@ -1,0 +1,492 @@
+//! Opening source files with GDAL and reading their features as raw records.
+//!
+//! Shapefiles are opened with GDAL's recoding switched off (`ENCODING=`), so text arrives as
+//! the bytes in the DBF and [`super::encoding`] decides how to decode them.
+
+use gdal::spatial_ref::SpatialRef;
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal_sys::{OGRFieldType, OGRwkbGeometryType};
+use geo::Rect;
+use std::ffi::{CStr, CString};
+use std::os::raw::c_int;
+use std::path::Path;
+
+/// A raw attribute value as GDAL hands it over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawValue {
+    /// Not set or null.
+    Null,
+    /// A whole number.
+    Integer(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// Text in the source's encoding.
+    Bytes(Vec<u8>),
+    /// A date, `YYYY-MM-DD`.
+    Date(String),
+    /// A date-time, ISO 8601.
+    DateTime(String),
+}
+
+/// One feature as read: ordinal row, source fid, WKB geometry and raw values.
+#[derive(Clone, Debug)]
+pub struct RawRecord {
+    /// 1-based position in the source.
+    pub row: u64,
+    /// The source's feature id.
+    pub fid: i64,
+    /// ISO WKB (curves linearised); `None` for a null geometry.
+    pub wkb: Option<Vec<u8>>,
+    /// Whether the geometry is empty.
+    pub empty: bool,
+    /// Values in column order.
+    pub values: Vec<RawValue>,
+}
+
+/// The broad type of a source column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawType {
+    /// Integer or Integer64.
+    Integer,
+    /// Real.
+    Real,
+    /// String (and anything else, read as text).
+    Text,
+    /// Date.
+    Date,
+    /// DateTime.
+    DateTime,
+}
+
+/// A column definition: raw name bytes and type.
+#[derive(Clone, Debug)]
+pub struct RawField {
+    /// The name as bytes in the source's encoding.
+    pub name: Vec<u8>,
+    /// Its type.
+    pub ty: RawType,
+}
+
+/// Where a shapefile's encoding may be declared.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EncodingHint {
+    /// The format is UTF-8 by definition.
+    Utf8Format,
+    /// A `.cpg` file with this content.
+    Cpg(String),
+    /// The DBF language driver id.
+    Ldid(u8),
+}
+
+/// An open source layer.
+pub struct Source {
+    dataset: Dataset,
+    layer_index: c_int,
+    /// The GDAL driver's short name (ESRI Shapefile, GPKG, GeoJSON, OpenFileGDB …).
+    pub driver: String,
+    /// The layer's name in the source.
+    pub layer_name: String,
+    /// Column definitions.
+    pub fields: Vec<RawField>,
+    /// The layer's declared geometry type.
+    pub geometry_type: OGRwkbGeometryType::Type,
+    /// Feature count when the driver knows it cheaply.
+    pub feature_count: Option<u64>,
+    /// Extent in the source CRS.
+    pub extent: Option<Rect>,
+    /// The CRS the file declares.
+    pub spatial_ref: Option<SpatialRef>,
+    /// What the file says about its encoding.
+    pub encoding_hint: EncodingHint,
+    next_row: u64,
+}
+
+// SAFETY: a GDAL dataset may move between threads as long as one thread uses it at a time;
+// `Source` owns its dataset and hands out no references to GDAL objects.
+unsafe impl Send for Source {}
+
+fn last_gdal_error() -> String {
+    // SAFETY: CPLGetLastErrorMsg returns a pointer to a thread-local, NUL-terminated buffer.
+    unsafe {
+        let p = gdal_sys::CPLGetLastErrorMsg();
+        if p.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    }
+}
+
+fn open(path: &str, options: &[&str]) -> Result<Dataset, String> {
+    Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR
+                | GdalOpenFlags::GDAL_OF_READONLY
+                | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR,
+            open_options: if options.is_empty() {
+                None
+            } else {
+                Some(options)
+            },
+            ..Default::default()
+        },
+    )
+    .map_err(|e| {
+        let msg = last_gdal_error();
+        if msg.is_empty() {
+            e.to_string()
+        } else {
+            msg
+        }
+    })
+}
+
+/// Entries of a directory or archive as GDAL's virtual file system sees it.
+fn read_dir(path: &str) -> Vec<String> {
+    let Ok(c) = CString::new(path) else {
+        return vec![];
+    };
+    // SAFETY: VSIReadDir returns a NULL-terminated list we own and free with CSLDestroy.
+    unsafe {
+        let list = gdal_sys::VSIReadDir(c.as_ptr());
+        let out = string_list(list);
+        gdal_sys::CSLDestroy(list);
+        out
+    }
+}
+
+unsafe fn string_list(list: *mut *mut std::os::raw::c_char) -> Vec<String> {
+    let mut out = vec![];
+    if list.is_null() {
+        return out;
+    }
+    let mut i = 0;
+    loop {
+        let p = *list.add(i);
+        if p.is_null() {
+            break;
+        }
+        out.push(CStr::from_ptr(p).to_string_lossy().into_owned());
+        i += 1;
+    }
+    out
+}
+
+/// Read a whole (small) file through GDAL's virtual file system (works inside zips).
+fn read_vsi(path: &str, max: usize) -> Option<Vec<u8>> {
+    let c = CString::new(path).ok()?;
+    let mode = CString::new("rb").ok()?;
+    // SAFETY: the handle is checked for NULL and closed on every path.
+    unsafe {
+        let f = gdal_sys::VSIFOpenL(c.as_ptr(), mode.as_ptr());
+        if f.is_null() {
+            return None;
+        }
+        let mut buf = vec![0u8; max];
+        let n = gdal_sys::VSIFReadL(buf.as_mut_ptr().cast(), 1, max, f);
+        gdal_sys::VSIFCloseL(f);
+        buf.truncate(n);
+        Some(buf)
+    }
+}
+
+/// The GDAL path of a user's file: zips go through /vsizip/, with the shapefile or .gdb
+/// inside them found when they are not at the top.
+fn gdal_path(path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let s = abs.to_string_lossy().to_string();
+    if !s.to_ascii_lowercase().ends_with(".zip") {
+        return s;
+    }
+    let root = format!("/vsizip/{s}");
+    let entries = read_dir(&root);
+    if let Some(gdb) = entries.iter().find(|e| e.to_ascii_lowercase().ends_with(".gdb")) {
+        return format!("{root}/{gdb}");
+    }
+    if entries.iter().any(|e| e.to_ascii_lowercase().ends_with(".shp")) {
+        return root;
+    }
+    // One folder level down (zips made by right-click → compress).
+    for dir in &entries {
+        let sub = format!("{root}/{dir}");
+        let inner = read_dir(&sub);
+        if inner.iter().any(|e| e.to_ascii_lowercase().ends_with(".shp")) {
+            return sub;
+        }
+        if let Some(gdb) = inner.iter().find(|e| e.to_ascii_lowercase().ends_with(".gdb")) {
+            return format!("{sub}/{gdb}");
+        }
+    }
+    root
+}
+
+fn raw_type(t: OGRFieldType::Type) -> RawType {
+    match t {
+        OGRFieldType::OFTInteger | OGRFieldType::OFTInteger64 => RawType::Integer,
+        OGRFieldType::OFTReal => RawType::Real,
+        OGRFieldType::OFTDate => RawType::Date,
+        OGRFieldType::OFTDateTime => RawType::DateTime,
+        _ => RawType::Text,
+    }
+}
+
+impl Source {
+    /// Open `path` and pick its layer (`layer` by name, or the only one).
+    pub fn open(path: &Path, layer: Option<&str>) -> Result<Source, String> {
+        if !path.exists() {
+            return Err(format!("{} does not exist", path.display()));
+        }
+        let gpath = gdal_path(path);
+        let probe = open(&gpath, &[]).map_err(|e| {
+            format!(
+                "GDAL cannot open it as vector data ({e}). landwatch reads Shapefile (.shp with its .dbf and .shx, or zipped), GeoPackage, GeoJSON, FileGDB (.gdb) and KML"
+            )
+        })?;
+        let driver = probe.driver().short_name();
+        // Shapefiles: reopen without recoding so the DBF bytes reach us untouched.
+        let dataset = if driver == "ESRI Shapefile" {
+            drop(probe);
+            open(&gpath, &["ENCODING="])?
+        } else {
+            probe
+        };
+        let count = dataset.layer_count();
+        let names: Vec<String> = dataset.layers().map(|l| gdal::vector::LayerAccess::name(&l)).collect();
+        let layer_index = match layer {
+            Some(want) => names.iter().position(|n| n == want).ok_or_else(|| {
+                format!(
+                    "it has no layer '{want}'; its layers are: {}",
+                    names.join(", ")
+                )
+            })?,
+            None if count == 1 => 0,
+            None if count == 0 => return Err("it holds no vector layer".into()),
+            None => {
+                let described: Vec<String> = dataset
+                    .layers()
+                    .map(|l| {
+                        let n = gdal::vector::LayerAccess::name(&l);
+                        let t = gdal::vector::geometry_type_to_name(
+                            gdal::vector::LayerAccess::defn(&l).geometry_type(),
+                        );
+                        format!("{n} ({t})")
+                    })
+                    .collect();
+                return Err(format!(
+                    "it holds {count} layers; pick one with --layer: {}",
+                    described.join(", ")
+                ));
+            }
+        } as c_int;
+        let mut source = Source {
+            layer_name: names[layer_index as usize].clone(),
+            dataset,
+            layer_index,
+            driver,
+            fields: vec![],
+            geometry_type: OGRwkbGeometryType::wkbUnknown,
+            feature_count: None,
+            extent: None,
+            spatial_ref: None,
+            encoding_hint: EncodingHint::Utf8Format,
+            next_row: 1,
+        };
+        source.describe();
+        if source.driver == "ESRI Shapefile" {
+            source.encoding_hint = source.shapefile_hint();
+        }
+        Ok(source)
+    }
+
+    fn layer(&self) -> gdal_sys::OGRLayerH {
+        // SAFETY: the index was checked against the dataset's layer count.
+        unsafe { gdal_sys::GDALDatasetGetLayer(self.dataset.c_dataset(), self.layer_index) }
+    }
+
+    fn describe(&mut self) {
+        let layer = self.layer();
+        // SAFETY: `layer` is a valid handle owned by the dataset; definitions are borrowed.
+        unsafe {
+            let defn = gdal_sys::OGR_L_GetLayerDefn(layer);
+            let n = gdal_sys::OGR_FD_GetFieldCount(defn);
+            for i in 0..n {
+                let fd = gdal_sys::OGR_FD_GetFieldDefn(defn, i);
+                let name = CStr::from_ptr(gdal_sys::OGR_Fld_GetNameRef(fd))
+                    .to_bytes()
+                    .to_vec();
+                self.fields.push(RawField {
+                    name,
+                    ty: raw_type(gdal_sys::OGR_Fld_GetType(fd)),
+                });
+            }
+            self.geometry_type = gdal_sys::OGR_FD_GetGeomType(defn);
+            let count = gdal_sys::OGR_L_GetFeatureCount(layer, 0);
+            self.feature_count = (count >= 0).then_some(count as u64);
+            let mut env = gdal_sys::OGREnvelope {
+                MinX: 0.0,
+                MaxX: 0.0,
+                MinY: 0.0,
+                MaxY: 0.0,
+            };
+            if gdal_sys::OGR_L_GetExtent(layer, &mut env, 1) == gdal_sys::OGRErr::OGRERR_NONE {
+                self.extent = Some(Rect::new((env.MinX, env.MinY), (env.MaxX, env.MaxY)));
+            }
+            let srs = gdal_sys::OGR_L_GetSpatialRef(layer);
+            if !srs.is_null() {
+                self.spatial_ref = SpatialRef::from_c_obj(srs).ok();
+            }
+        }
+    }
+
+    /// The files that make up the dataset (shapefile parts, zip members).
+    fn file_list(&self) -> Vec<String> {
+        // SAFETY: GDALGetFileList returns a list we own and free.
+        unsafe {
+            let list = gdal_sys::GDALGetFileList(self.dataset.c_dataset());
+            let out = string_list(list);
+            gdal_sys::CSLDestroy(list);
+            out
+        }
+    }
+
+    fn shapefile_hint(&self) -> EncodingHint {
+        let files = self.file_list();
+        let stem = self.layer_name.to_ascii_lowercase();
+        let part = |ext: &str| {
+            files.iter().find(|f| {
+                let l = f.to_ascii_lowercase();
+                l.ends_with(ext)
+                    && Path::new(&l)
+                        .file_stem()
+                        .is_some_and(|s| s.to_string_lossy() == stem)
+            })
+        };
+        let cpg = part(".cpg").cloned().or_else(|| {
+            // GDAL lists a .cpg only when it read one; look beside the .dbf as well.
+            part(".dbf").map(|d| format!("{}.cpg", &d[..d.len() - 4]))
+        });
+        if let Some(text) = cpg.and_then(|p| read_vsi(&p, 256)) {
+            let label = String::from_utf8_lossy(&text).trim().to_string();
+            if !label.is_empty() {
+                return EncodingHint::Cpg(label);
+            }
+        }
+        match part(".dbf").and_then(|p| read_vsi(p, 32)) {
+            Some(h) if h.len() > 29 => EncodingHint::Ldid(h[29]),
+            _ => EncodingHint::Ldid(0),
+        }
+    }
+
+    /// Read the next feature, or `None` at the end.
+    pub fn next_record(&mut self) -> Option<RawRecord> {
+        let layer = self.layer();
+        // SAFETY: features returned by OGR_L_GetNextFeature are owned by us and destroyed
+        // below; geometry and string pointers are borrowed from the feature while it lives.
+        unsafe {
+            let f = gdal_sys::OGR_L_GetNextFeature(layer);
+            if f.is_null() {
+                return None;
+            }
+            let row = self.next_row;
+            self.next_row += 1;
+            let fid = gdal_sys::OGR_F_GetFID(f);
+            let mut values = Vec::with_capacity(self.fields.len());
+            for (i, field) in self.fields.iter().enumerate() {
+                let i = i as c_int;
+                if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i) == 0 {
+                    values.push(RawValue::Null);
+                    continue;
+                }
+                values.push(match field.ty {
+                    RawType::Integer => RawValue::Integer(gdal_sys::OGR_F_GetFieldAsInteger64(f, i)),
+                    RawType::Real => RawValue::Real(gdal_sys::OGR_F_GetFieldAsDouble(f, i)),
+                    RawType::Text => RawValue::Bytes(
+                        CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i))
+                            .to_bytes()
+                            .to_vec(),
+                    ),
+                    RawType::Date | RawType::DateTime => {
+                        let (mut y, mut mo, mut d, mut h, mut mi, mut tz) = (0, 0, 0, 0, 0, 0);
+                        let mut s = 0f32;
+                        gdal_sys::OGR_F_GetFieldAsDateTimeEx(
+                            f, i, &mut y, &mut mo, &mut d, &mut h, &mut mi, &mut s, &mut tz,
+                        );
+                        if field.ty == RawType::Date {
+                            RawValue::Date(format!("{y:04}-{mo:02}-{d:02}"))
+                        } else {
+                            RawValue::DateTime(format!(
+                                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{:02}",
+                                s as u32
+                            ))
+                        }
+                    }
+                });
+            }
+            let mut g = gdal_sys::OGR_F_GetGeometryRef(f);
+            let (wkb, empty) = if g.is_null() {
+                (None, false)
+            } else {
+                let mut owned = std::ptr::null_mut();
+                if gdal_sys::OGR_G_HasCurveGeometry(g, 1) != 0 {
+                    owned = gdal_sys::OGR_G_GetLinearGeometry(g, 0.0, std::ptr::null_mut());
+                    g = owned;
+                }
+                let empty = g.is_null() || gdal_sys::OGR_G_IsEmpty(g) != 0;
+                let wkb = if empty {
+                    None
+                } else {
+                    let size = gdal_sys::OGR_G_WkbSize(g).max(0) as usize;
+                    let mut buf = vec![0u8; size];
+                    gdal_sys::OGR_G_ExportToIsoWkb(g, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+                    Some(buf)
+                };
+                if !owned.is_null() {
+                    gdal_sys::OGR_G_DestroyGeometry(owned);
+                }
+                (wkb, empty)
+            };
+            gdal_sys::OGR_F_Destroy(f);
+            Some(RawRecord {
+                row,
+                fid,
+                wkb,
+                empty,
+                values,
+            })
+        }
+    }
+
+    /// Start reading again from the first feature.
+    pub fn rewind(&mut self) {
+        // SAFETY: valid layer handle.
+        unsafe { gdal_sys::OGR_L_ResetReading(self.layer()) };
+        self.next_row = 1;
+    }
+
+    /// Whether the layer's declared type is points or lines (not areas).
+    pub fn declares_non_polygons(&self) -> Option<&'static str> {
+        let flat = self.geometry_type & 0xff;
+        match flat {
+            1 | 4 => Some("points"),
+            2 | 5 => Some("lines"),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_unreadable_files_say_what_landwatch_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Source::open(&dir.path().join("nope.shp"), None).err().unwrap();
+        assert!(e.contains("does not exist"));
+        let junk = dir.path().join("junk.shp");
+        std::fs::write(&junk, b"not a shapefile").unwrap();
+        let e = Source::open(&junk, None).err().unwrap();
+        assert!(e.contains("Shapefile") && e.contains("GeoPackage"), "{e}");
+    }
+}

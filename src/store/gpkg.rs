@@ -1,0 +1,1104 @@
+//! The GeoPackage store: OGC GeoPackage 1.3 tables written with SQLite directly.
+//!
+//! Writing a layer is one SQLite transaction in WAL mode: until it commits, other readers (a
+//! running server, QGIS) see the previous layer, and the main file is never touched — a
+//! refused, failed or killed ingest leaves it byte-for-byte as it was. A store that does not
+//! exist yet is built in a temporary file and renamed into place when the first layer commits.
+
+use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoredFeature};
+use crate::geom::AnalysisCrs;
+use crate::model::attr::{AttrType, AttrValue, Column};
+use geo::{Geometry, Rect};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
+use std::path::{Path, PathBuf};
+
+/// A spatial reference system row for `gpkg_spatial_ref_sys`.
+#[derive(Clone, Debug)]
+pub struct SrsDef {
+    /// The id geometries carry (the EPSG code for EPSG systems).
+    pub srs_id: i32,
+    /// Its name.
+    pub name: String,
+    /// Defining organisation (`EPSG`).
+    pub organization: String,
+    /// The organisation's code.
+    pub organization_id: i32,
+    /// OGC WKT 1 definition.
+    pub definition: String,
+}
+
+/// A layer about to be written.
+#[derive(Clone, Debug)]
+pub struct NewLayer {
+    /// Table name (validated).
+    pub name: String,
+    /// Attribute columns, original names.
+    pub columns: Vec<Column>,
+    /// GeoPackage geometry type name (`MULTIPOLYGON`, `GEOMETRY`).
+    pub geometry_type: String,
+    /// The SRS of the stored geometries.
+    pub srs: SrsDef,
+}
+
+/// A GeoPackage store file.
+pub struct GeoPackage {
+    path: PathBuf,
+    conn: Connection,
+    /// Set while a new store is being built in a temporary file: (temporary, final).
+    building: Option<(PathBuf, PathBuf)>,
+}
+
+const SCHEMA_GPKG: &str = r#"
+PRAGMA application_id = 1196444487;
+PRAGMA user_version = 10300;
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '',
+  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+CREATE TABLE gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+INSERT INTO gpkg_spatial_ref_sys VALUES
+  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
+  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system');
+"#;
+
+const SCHEMA_LANDWATCH: &str = r#"
+CREATE TABLE IF NOT EXISTS landwatch_meta (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS landwatch_layers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, kind TEXT,
+  source TEXT NOT NULL, source_layer TEXT NOT NULL, source_crs TEXT NOT NULL,
+  source_crs_label TEXT NOT NULL, encoding TEXT NOT NULL, encoding_source TEXT NOT NULL,
+  land_system TEXT, land_system_reason TEXT, field_mapping TEXT NOT NULL, id_source TEXT NOT NULL,
+  feature_count INTEGER NOT NULL, repaired INTEGER NOT NULL, skipped INTEGER NOT NULL,
+  area_m2 REAL NOT NULL, area_ellipsoidal_m2 REAL NOT NULL,
+  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,
+  ingested_at TEXT NOT NULL, notes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS landwatch_ingest_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, layer TEXT NOT NULL,
+  action TEXT NOT NULL, source TEXT NOT NULL, features INTEGER NOT NULL, repaired INTEGER NOT NULL,
+  skipped INTEGER NOT NULL, seconds REAL NOT NULL, report TEXT NOT NULL);
+INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
+  ('landwatch_layers', 'attributes', 'landwatch_layers', '图层登记 — layers ingested by landwatch'),
+  ('landwatch_ingest_log', 'attributes', 'landwatch_ingest_log', '入库日志 — ingest log'),
+  ('landwatch_meta', 'attributes', 'landwatch_meta', 'landwatch store settings');
+"#;
+
+/// Quote an SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl ToSql for AttrValue {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            AttrValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            AttrValue::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            AttrValue::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
+            AttrValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+fn attr_from_sql(v: ValueRef<'_>) -> AttrValue {
+    match v {
+        ValueRef::Null => AttrValue::Null,
+        ValueRef::Integer(i) => AttrValue::Integer(i),
+        ValueRef::Real(r) => AttrValue::Real(r),
+        ValueRef::Text(t) => AttrValue::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => AttrValue::Null,
+    }
+}
+
+impl GeoPackage {
+    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Open an existing store for reading and writing.
+    pub fn open(path: &Path) -> Result<GeoPackage, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let store = GeoPackage {
+            path: path.to_path_buf(),
+            conn,
+            building: None,
+        };
+        store.check_is_geopackage()?;
+        store.configure()?;
+        Ok(store)
+    }
+
+    /// Open a store to write a layer into, creating it when it does not exist yet.
+    ///
+    /// A new store is built in `PATH.building-PID` and only appears at `PATH` once its first
+    /// layer commits.
+    pub fn open_for_writing(path: &Path) -> Result<GeoPackage, StoreError> {
+        if path.exists() {
+            let store = GeoPackage::open(path)?;
+            store
+                .conn
+                .execute_batch(SCHEMA_LANDWATCH)
+                .map_err(store.sql_err())?;
+            return Ok(store);
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        remove_stale_builds(path);
+        let tmp = building_path(path, std::process::id());
+        let _ = std::fs::remove_file(&tmp);
+        let conn = Connection::open(&tmp).map_err(|source| StoreError::Sqlite {
+            path: tmp.clone(),
+            source,
+        })?;
+        let store = GeoPackage {
+            path: tmp.clone(),
+            conn,
+            building: Some((tmp, path.to_path_buf())),
+        };
+        // The file is private until renamed: no journal is needed, a failure deletes it.
+        store
+            .conn
+            .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+            .map_err(store.sql_err())?;
+        store
+            .conn
+            .execute_batch(&format!("BEGIN; {SCHEMA_GPKG} {SCHEMA_LANDWATCH} COMMIT;"))
+            .map_err(store.sql_err())?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(self.sql_err())?;
+        // WAL: readers never wait for a writer, and an unfinished write never reaches the
+        // main file. The mode is persistent; setting it again is a no-op.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(self.sql_err())?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(store = %self.path.display(), mode, "store is not in WAL mode");
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;")
+            .map_err(self.sql_err())?;
+        Ok(())
+    }
+
+    fn check_is_geopackage(&self) -> Result<(), StoreError> {
+        let has: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::NotADatabase =>
+                {
+                    StoreError::NotAStore {
+                        path: self.path.clone(),
+                        why: "it is not an SQLite database".into(),
+                    }
+                }
+                other => self.sql_err()(other),
+            })?;
+        if has.is_none() {
+            return Err(StoreError::NotAStore {
+                path: self.path.clone(),
+                why: "it has no gpkg_contents table".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The store's file (the temporary one while a new store is being built).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(self.sql_err())?
+            .is_some())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if !self.has_table("landwatch_meta")? {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT value FROM landwatch_meta WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql_err())
+    }
+
+    fn geometry_column(&self, layer: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?1",
+                [layer],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql_err())
+    }
+
+    fn pk_and_columns(&self, layer: &str) -> Result<(String, Vec<Column>), StoreError> {
+        let geom = self.geometry_column(layer)?.unwrap_or_default();
+        let mut stmt = self
+            .conn
+            .prepare(&format!("PRAGMA table_info({})", ident(layer)))
+            .map_err(self.sql_err())?;
+        let mut pk = String::from("rowid");
+        let mut cols = vec![];
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(self.sql_err())?;
+        for row in rows {
+            let (name, decl, is_pk) = row.map_err(self.sql_err())?;
+            if is_pk == 1 {
+                pk = name;
+            } else if name != geom {
+                cols.push(Column {
+                    name,
+                    ty: AttrType::from_sql_type(&decl),
+                });
+            }
+        }
+        if cols.is_empty() && pk == "rowid" && !self.has_table(layer)? {
+            return Err(self.no_layer(layer));
+        }
+        Ok((pk, cols))
+    }
+
+    fn no_layer(&self, name: &str) -> StoreError {
+        let available = self
+            .layers()
+            .map(|ls| {
+                ls.into_iter()
+                    .map(|l| l.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        StoreError::NoLayer {
+            path: self.path.clone(),
+            name: name.to_string(),
+            available: if available.is_empty() {
+                "(none)".into()
+            } else {
+                available
+            },
+        }
+    }
+
+    /// Start writing `layer`, replacing any layer of the same name when the write commits.
+    pub fn begin_layer(&mut self, layer: &NewLayer) -> Result<LayerWriter<'_>, StoreError> {
+        validate_layer_name(&layer.name)?;
+        let taken = |n: &str| layer.columns.iter().any(|c| c.name.eq_ignore_ascii_case(n));
+        let fid = ["fid", "lw_fid", "landwatch_fid"]
+            .into_iter()
+            .find(|n| !taken(n))
+            .expect("a free name")
+            .to_string();
+        let geom = ["geom", "lw_geom", "landwatch_geom"]
+            .into_iter()
+            .find(|n| !taken(n))
+            .expect("a free name")
+            .to_string();
+        let conn = &self.conn;
+        let err = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let mut writer = LayerWriter {
+            store_path: self.path.clone(),
+            conn,
+            name: layer.name.clone(),
+            fid,
+            geom,
+            n_columns: layer.columns.len(),
+            srs_id: layer.srs.srs_id,
+            blob: Vec::with_capacity(512),
+            insert_sql: String::new(),
+            rtree_sql: String::new(),
+            extent: None,
+            replaced: false,
+            done: false,
+        };
+        writer.prepare(layer)?;
+        Ok(writer)
+    }
+
+    /// Finish a newly built store: make it durable and move it into place.
+    pub fn close(mut self) -> Result<PathBuf, StoreError> {
+        let building = self.building.take();
+        let path = self.path.clone();
+        if let Some((tmp, dest)) = building {
+            self.conn
+                .execute_batch("PRAGMA journal_mode = WAL;")
+                .map_err(self.sql_err())?;
+            // Close the file before moving it.
+            let placeholder = Connection::open_in_memory().map_err(self.sql_err())?;
+            drop(std::mem::replace(&mut self.conn, placeholder));
+            let io = |source| StoreError::Io {
+                path: tmp.clone(),
+                source,
+            };
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+            if dest.exists() {
+                // Another ingest created the store meanwhile; refuse rather than overwrite it.
+                let _ = std::fs::remove_file(&tmp);
+                return Err(StoreError::Io {
+                    path: dest.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "the store was created by another ingest while this one ran; run this ingest again",
+                    ),
+                });
+            }
+            std::fs::rename(&tmp, &dest).map_err(io)?;
+            return Ok(dest);
+        }
+        // Fold the write-ahead log into the main file so the .gpkg alone is complete.
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(path)
+    }
+}
+
+impl Drop for GeoPackage {
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.building.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+fn building_path(path: &Path, pid: u32) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".building-{pid}"));
+    path.with_file_name(name)
+}
+
+/// Remove temporary stores left by ingests that were killed (their process is gone).
+fn remove_stale_builds(path: &Path) {
+    let Some(dir) = path.parent() else { return };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Some(stem) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let prefix = format!("{stem}.building-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// An open write of one layer; dropped without [`LayerWriter::commit`], it rolls back.
+pub struct LayerWriter<'a> {
+    store_path: PathBuf,
+    conn: &'a Connection,
+    name: String,
+    fid: String,
+    geom: String,
+    n_columns: usize,
+    srs_id: i32,
+    blob: Vec<u8>,
+    insert_sql: String,
+    rtree_sql: String,
+    extent: Option<Rect>,
+    replaced: bool,
+    done: bool,
+}
+
+impl<'a> LayerWriter<'a> {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.store_path.clone(),
+            source,
+        }
+    }
+
+    fn prepare(&mut self, layer: &NewLayer) -> Result<(), StoreError> {
+        let c = self.conn;
+        let t = ident(&self.name);
+        let rtree = format!("rtree_{}_{}", self.name, self.geom);
+        let exists: bool = c
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [&self.name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(self.err())?
+            .is_some();
+        if exists {
+            self.replaced = true;
+            let old_geom: Option<String> = c
+                .query_row(
+                    "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?1",
+                    [&self.name],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(self.err())?;
+            if let Some(g) = old_geom {
+                c.execute_batch(&format!(
+                    "DROP TABLE IF EXISTS {};",
+                    ident(&format!("rtree_{}_{}", self.name, g))
+                ))
+                .map_err(self.err())?;
+            }
+            c.execute_batch(&format!("DROP TABLE {t};"))
+                .map_err(self.err())?;
+            for table in ["gpkg_extensions", "gpkg_geometry_columns", "gpkg_contents"] {
+                c.execute(
+                    &format!("DELETE FROM {table} WHERE table_name = ?1"),
+                    [&self.name],
+                )
+                .map_err(self.err())?;
+            }
+        }
+        c.execute(
+            "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                layer.srs.name,
+                layer.srs.srs_id,
+                layer.srs.organization,
+                layer.srs.organization_id,
+                layer.srs.definition,
+                layer.srs.name
+            ],
+        )
+        .map_err(self.err())?;
+        let mut ddl = format!(
+            "CREATE TABLE {t} ({} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {} {}",
+            ident(&self.fid),
+            ident(&self.geom),
+            layer.geometry_type
+        );
+        for col in &layer.columns {
+            ddl.push_str(&format!(", {} {}", ident(&col.name), col.ty.sql_type()));
+        }
+        ddl.push_str(");");
+        ddl.push_str(&format!(
+            "CREATE VIRTUAL TABLE {} USING rtree(id, minx, maxx, miny, maxy);",
+            ident(&rtree)
+        ));
+        c.execute_batch(&ddl).map_err(self.err())?;
+        c.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?1, 'features', ?1, ?2)",
+            params![self.name, layer.srs.srs_id],
+        )
+        .map_err(self.err())?;
+        c.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES (?1, ?2, ?3, ?4, 0, 0)",
+            params![self.name, self.geom, layer.geometry_type, layer.srs.srs_id],
+        )
+        .map_err(self.err())?;
+        let names: String = layer
+            .columns
+            .iter()
+            .map(|col| format!(", {}", ident(&col.name)))
+            .collect();
+        let placeholders: String = (2..=layer.columns.len() + 1)
+            .map(|i| format!(", ?{i}"))
+            .collect();
+        self.insert_sql = format!(
+            "INSERT INTO {t} ({}{names}) VALUES (?1{placeholders})",
+            ident(&self.geom)
+        );
+        self.rtree_sql = format!("INSERT INTO {} VALUES (?1, ?2, ?3, ?4, ?5)", ident(&rtree));
+        Ok(())
+    }
+
+    /// Append one feature (geometry in the layer's SRS); returns its fid.
+    pub fn insert(&mut self, geometry: &Geometry, values: &[AttrValue]) -> Result<i64, StoreError> {
+        debug_assert_eq!(values.len(), self.n_columns);
+        blob::encode(geometry, self.srs_id, &mut self.blob);
+        let env = blob::envelope(&self.blob);
+        let mut stmt = self
+            .conn
+            .prepare_cached(&self.insert_sql)
+            .map_err(self.err())?;
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(values.len() + 1);
+        params.push(&self.blob);
+        for v in values {
+            params.push(v);
+        }
+        stmt.execute(params.as_slice()).map_err(self.err())?;
+        let fid = self.conn.last_insert_rowid();
+        if let Some(r) = env {
+            let mut rt = self
+                .conn
+                .prepare_cached(&self.rtree_sql)
+                .map_err(self.err())?;
+            // The R-tree stores 32-bit floats; round outward so the box still contains the
+            // geometry (as GDAL does).
+            rt.execute(params![
+                fid,
+                next_down(r.min().x),
+                next_up(r.max().x),
+                next_down(r.min().y),
+                next_up(r.max().y)
+            ])
+            .map_err(self.err())?;
+            self.extent = Some(match self.extent {
+                None => r,
+                Some(e) => Rect::new(
+                    (e.min().x.min(r.min().x), e.min().y.min(r.min().y)),
+                    (e.max().x.max(r.max().x), e.max().y.max(r.max().y)),
+                ),
+            });
+        }
+        Ok(fid)
+    }
+
+    /// Whether this write replaces an existing layer.
+    pub fn replaces(&self) -> bool {
+        self.replaced
+    }
+
+    /// Finish the layer: R-tree triggers, contents extent, registry and log entry, commit.
+    pub fn commit(
+        mut self,
+        info: &LayerInfo,
+        analysis_crs: &AnalysisCrs,
+        seconds: f64,
+        report_json: &str,
+    ) -> Result<(), StoreError> {
+        let c = self.conn;
+        let t = &self.name;
+        let g = &self.geom;
+        let i = &self.fid;
+        let rtree = ident(&format!("rtree_{t}_{g}"));
+        let trig = |suffix: &str| ident(&format!("rtree_{t}_{g}_{suffix}"));
+        let (tq, gq, iq) = (ident(t), ident(g), ident(i));
+        // The triggers of GeoPackage 1.3 Annex F.3, so edits made later in QGIS keep the
+        // index in step.
+        let triggers = format!(
+            r#"
+CREATE TRIGGER {ins} AFTER INSERT ON {tq} WHEN (new.{gq} NOT NULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u1} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u2} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
+CREATE TRIGGER {u3} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u4} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id IN (OLD.{iq}, NEW.{iq}); END;
+CREATE TRIGGER {del} AFTER DELETE ON {tq} WHEN old.{gq} NOT NULL
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
+"#,
+            ins = trig("insert"),
+            u1 = trig("update1"),
+            u2 = trig("update2"),
+            u3 = trig("update3"),
+            u4 = trig("update4"),
+            del = trig("delete"),
+        );
+        c.execute_batch(&triggers).map_err(self.err())?;
+        c.execute(
+            "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+            params![t, g],
+        )
+        .map_err(self.err())?;
+        let (minx, miny, maxx, maxy) = self
+            .extent
+            .map(|e| (Some(e.min().x), Some(e.min().y), Some(e.max().x), Some(e.max().y)))
+            .unwrap_or((None, None, None, None));
+        c.execute(
+            "UPDATE gpkg_contents SET min_x = ?2, min_y = ?3, max_x = ?4, max_y = ?5, description = ?6, \
+             last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?1",
+            params![
+                t,
+                minx,
+                miny,
+                maxx,
+                maxy,
+                format!("{} — {}", info.role.label_zh(), info.source)
+            ],
+        )
+        .map_err(self.err())?;
+        write_registry(c, info).map_err(self.err())?;
+        c.execute(
+            "INSERT INTO landwatch_meta (key, value) VALUES ('analysis_crs', ?1) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [serde_json::to_string(analysis_crs).expect("serialisable")],
+        )
+        .map_err(self.err())?;
+        c.execute(
+            "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
+             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [],
+        )
+        .map_err(self.err())?;
+        c.execute(
+            "INSERT INTO landwatch_ingest_log (at, layer, action, source, features, repaired, skipped, seconds, report) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                info.ingested_at,
+                t,
+                if self.replaced { "replace" } else { "create" },
+                info.source,
+                info.count as i64,
+                info.repaired as i64,
+                info.skipped as i64,
+                seconds,
+                report_json
+            ],
+        )
+        .map_err(self.err())?;
+        c.execute_batch("COMMIT").map_err(self.err())?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for LayerWriter<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn next_up(v: f64) -> f64 {
+    let f = v as f32;
+    if f64::from(f) >= v {
+        f64::from(f)
+    } else {
+        f64::from(f32::from_bits(if f >= 0.0 { f.to_bits() + 1 } else { f.to_bits() - 1 }))
+    }
+}
+
+fn next_down(v: f64) -> f64 {
+    -next_up(-v)
+}
+
+fn write_registry(c: &Connection, info: &LayerInfo) -> rusqlite::Result<()> {
+    let [min_lon, min_lat, max_lon, max_lat] = match info.extent {
+        Some(e) => e.map(Some),
+        None => [None; 4],
+    };
+    c.execute("DELETE FROM landwatch_layers WHERE name = ?1", [&info.name])?;
+    c.execute(
+        "INSERT INTO landwatch_layers (name, role, kind, source, source_layer, source_crs, source_crs_label, \
+         encoding, encoding_source, land_system, land_system_reason, field_mapping, id_source, feature_count, \
+         repaired, skipped, area_m2, area_ellipsoidal_m2, min_lon, min_lat, max_lon, max_lat, ingested_at, notes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        params![
+            info.name,
+            info.role.as_str(),
+            info.kind,
+            info.source,
+            info.source_layer,
+            info.source_crs,
+            info.source_crs_label,
+            info.encoding,
+            info.encoding_source,
+            info.land_system.map(|s| s.as_str()),
+            info.land_system_reason,
+            serde_json::to_string(&info.mapping).expect("serialisable"),
+            info.id_source,
+            info.count as i64,
+            info.repaired as i64,
+            info.skipped as i64,
+            info.area_m2,
+            info.area_ellipsoidal_m2,
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+            info.ingested_at,
+            serde_json::to_string(&info.notes).expect("serialisable"),
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store for GeoPackage {
+    fn layers(&self) -> Result<Vec<LayerInfo>, StoreError> {
+        if !self.has_table("landwatch_layers")? {
+            return Ok(vec![]);
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, role, kind, source, source_layer, source_crs, source_crs_label, encoding, \
+                 encoding_source, land_system, land_system_reason, field_mapping, id_source, feature_count, \
+                 repaired, skipped, area_m2, area_ellipsoidal_m2, min_lon, min_lat, max_lon, max_lat, \
+                 ingested_at, notes FROM landwatch_layers ORDER BY name",
+            )
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    [
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
+                    ],
+                    (r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?),
+                    (r.get::<_, String>(11)?, r.get::<_, String>(12)?),
+                    [r.get::<_, i64>(13)?, r.get::<_, i64>(14)?, r.get::<_, i64>(15)?],
+                    [r.get::<_, f64>(16)?, r.get::<_, f64>(17)?],
+                    [
+                        r.get::<_, Option<f64>>(18)?,
+                        r.get::<_, Option<f64>>(19)?,
+                        r.get::<_, Option<f64>>(20)?,
+                        r.get::<_, Option<f64>>(21)?,
+                    ],
+                    (r.get::<_, String>(22)?, r.get::<_, String>(23)?),
+                ))
+            })
+            .map_err(self.sql_err())?;
+        let mut out = vec![];
+        for row in rows {
+            let (name, role, kind, texts, system, (mapping, id_source), counts, areas, ext, (at, notes)) =
+                row.map_err(self.sql_err())?;
+            let damaged = |why: String| StoreError::Registry {
+                path: self.path.clone(),
+                layer: name.clone(),
+                why,
+            };
+            let [source, source_layer, source_crs, source_crs_label, encoding, encoding_source] =
+                texts;
+            out.push(LayerInfo {
+                role: role.parse().map_err(damaged)?,
+                kind,
+                source,
+                source_layer,
+                source_crs,
+                source_crs_label,
+                encoding,
+                encoding_source,
+                land_system: system
+                    .0
+                    .map(|s| s.parse())
+                    .transpose()
+                    .map_err(damaged)?,
+                land_system_reason: system.1,
+                mapping: serde_json::from_str(&mapping).map_err(|e| damaged(e.to_string()))?,
+                id_source,
+                count: counts[0] as u64,
+                repaired: counts[1] as u64,
+                skipped: counts[2] as u64,
+                area_m2: areas[0],
+                area_ellipsoidal_m2: areas[1],
+                extent: match ext {
+                    [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+                    _ => None,
+                },
+                ingested_at: at,
+                notes: serde_json::from_str(&notes).map_err(|e| damaged(e.to_string()))?,
+                name,
+            });
+        }
+        Ok(out)
+    }
+
+    fn analysis_crs(&self) -> Result<Option<AnalysisCrs>, StoreError> {
+        match self.meta("analysis_crs")? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| StoreError::Registry {
+                    path: self.path.clone(),
+                    layer: "(analysis CRS)".into(),
+                    why: e.to_string(),
+                }),
+        }
+    }
+
+    fn columns(&self, layer: &str) -> Result<Vec<Column>, StoreError> {
+        Ok(self.pk_and_columns(layer)?.1)
+    }
+
+    fn scan(
+        &self,
+        layer: &str,
+        bbox: Option<Rect>,
+        visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (pk, cols) = self.pk_and_columns(layer)?;
+        let geom = self.geometry_column(layer)?;
+        let t = ident(layer);
+        let mut select = format!("SELECT t.{}", ident(&pk));
+        match &geom {
+            Some(g) => select.push_str(&format!(", t.{}", ident(g))),
+            None => select.push_str(", NULL"),
+        }
+        for c in &cols {
+            select.push_str(&format!(", t.{}", ident(&c.name)));
+        }
+        let mut args: Vec<f64> = vec![];
+        match (&geom, bbox) {
+            (Some(g), Some(b)) => {
+                let rtree = ident(&format!("rtree_{layer}_{g}"));
+                select.push_str(&format!(
+                    " FROM {t} t JOIN {rtree} r ON r.id = t.{} WHERE r.maxx >= ?1 AND r.minx <= ?2 AND r.maxy >= ?3 AND r.miny <= ?4 ORDER BY t.{}",
+                    ident(&pk),
+                    ident(&pk)
+                ));
+                args.extend([b.min().x, b.max().x, b.min().y, b.max().y]);
+            }
+            _ => select.push_str(&format!(" FROM {t} t ORDER BY t.{}", ident(&pk))),
+        }
+        let mut stmt = self.conn.prepare(&select).map_err(self.sql_err())?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args.iter()))
+            .map_err(self.sql_err())?;
+        while let Some(row) = rows.next().map_err(self.sql_err())? {
+            let fid: i64 = row.get(0).map_err(self.sql_err())?;
+            let geometry = match row.get_ref(1).map_err(self.sql_err())? {
+                ValueRef::Blob(b) => Some(blob::decode(b).map_err(|source| StoreError::Geometry {
+                    layer: layer.to_string(),
+                    fid,
+                    source,
+                })?),
+                _ => None,
+            };
+            let mut values = Vec::with_capacity(cols.len());
+            for i in 0..cols.len() {
+                values.push(attr_from_sql(row.get_ref(i + 2).map_err(self.sql_err())?));
+            }
+            visit(StoredFeature {
+                fid,
+                geometry,
+                values,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .meta("generation")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+    use geo::wkt;
+    use std::collections::BTreeMap;
+
+    fn srs() -> SrsDef {
+        SrsDef {
+            srs_id: 4490,
+            name: "China Geodetic Coordinate System 2000".into(),
+            organization: "EPSG".into(),
+            organization_id: 4490,
+            definition: "GEOGCS[\"China Geodetic Coordinate System 2000\"]".into(),
+        }
+    }
+
+    fn info(name: &str, count: u64) -> LayerInfo {
+        LayerInfo {
+            name: name.into(),
+            role: Role::Parcels,
+            kind: None,
+            source: "t.shp".into(),
+            source_layer: "t".into(),
+            source_crs: "EPSG:4523".into(),
+            source_crs_label: "CGCS2000 / 3-degree Gauss-Kruger zone 35".into(),
+            encoding: "GB18030".into(),
+            encoding_source: "detected".into(),
+            land_system: None,
+            land_system_reason: None,
+            mapping: BTreeMap::from([("id".to_string(), "宗地编号".to_string())]),
+            id_source: "宗地编号".into(),
+            count,
+            repaired: 0,
+            skipped: 0,
+            area_m2: 1.0,
+            area_ellipsoidal_m2: 1.0,
+            extent: Some([104.0, 30.0, 105.0, 31.0]),
+            ingested_at: "2026-11-22T00:00:00Z".into(),
+            notes: vec![],
+        }
+    }
+
+    fn layer(name: &str) -> NewLayer {
+        NewLayer {
+            name: name.into(),
+            columns: vec![
+                Column { name: "宗地编号".into(), ty: AttrType::Text },
+                Column { name: "fid".into(), ty: AttrType::Integer },
+            ],
+            geometry_type: "MULTIPOLYGON".into(),
+            srs: srs(),
+        }
+    }
+
+    fn crs() -> AnalysisCrs {
+        AnalysisCrs::for_longitude(104.6)
+    }
+
+    #[test]
+    fn a_new_store_appears_only_when_its_first_layer_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.gpkg");
+        {
+            let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+            let mut w = gp.begin_layer(&layer("parcels")).unwrap();
+            let g: Geometry = wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
+            w.insert(&g, &[AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]).unwrap();
+            // Dropped without commit: nothing may appear.
+        }
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let mut w = gp.begin_layer(&layer("parcels")).unwrap();
+        let g: Geometry = wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
+        let fid = w.insert(&g, &[AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]).unwrap();
+        assert_eq!(fid, 1);
+        w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
+        gp.close().unwrap();
+        assert!(path.exists());
+
+        let gp = GeoPackage::open(&path).unwrap();
+        assert_eq!(gp.layers().unwrap(), vec![info("parcels", 1)]);
+        assert_eq!(gp.analysis_crs().unwrap(), Some(crs()));
+        // The source's own "fid" column is kept; the key column moved aside.
+        let cols = gp.columns("parcels").unwrap();
+        assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["宗地编号", "fid"]);
+        let mut seen = vec![];
+        gp.scan("parcels", None, &mut |f| {
+            seen.push(f);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].values, vec![AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]);
+        assert_eq!(seen[0].geometry.as_ref().unwrap(), &g);
+        let mut n = 0;
+        let far = Rect::new((10.0, 10.0), (11.0, 11.0));
+        gp.scan("parcels", Some(far), &mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(gp.version().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_replacement_that_rolls_back_leaves_the_file_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.gpkg");
+        let g: Geometry = wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let mut w = gp.begin_layer(&layer("parcels")).unwrap();
+        w.insert(&g, &[AttrValue::Text("a".into()), AttrValue::Null]).unwrap();
+        w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
+        gp.close().unwrap();
+        let before = std::fs::read(&path).unwrap();
+
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let mut w = gp.begin_layer(&layer("parcels")).unwrap();
+        assert!(w.replaces());
+        for _ in 0..5000 {
+            w.insert(&g, &[AttrValue::Text("b".repeat(200)), AttrValue::Null]).unwrap();
+        }
+        drop(w);
+        drop(gp);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let gp = GeoPackage::open(&path).unwrap();
+        assert_eq!(gp.layers().unwrap()[0].count, 1);
+    }
+
+    #[test]
+    fn opening_something_else_says_what_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.gpkg");
+        std::fs::write(&path, "hello, not a database at all, just some text to fill a page").unwrap();
+        let e = GeoPackage::open(&path).err().unwrap().to_string();
+        assert!(e.contains("not a GeoPackage") || e.contains("not an SQLite"), "{e}");
+        let missing = GeoPackage::open(&dir.path().join("none.gpkg")).err().unwrap().to_string();
+        assert!(missing.contains("does not exist"), "{missing}");
+    }
+}

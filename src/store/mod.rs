@@ -1,0 +1,212 @@
+//! The store (数据库): every ingested layer, its registry entry and the ingest log.
+//!
+//! [`GeoPackage`] keeps them in one `.gpkg` file that QGIS and GDAL open directly. Readers go
+//! through the small [`Store`] trait, so that a PostGIS store for a province's tens of millions
+//! of parcels is an addition, not a rewrite.
+
+pub mod blob;
+mod gpkg;
+
+pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
+
+use crate::geom::AnalysisCrs;
+use crate::model::attr::{AttrValue, Column};
+use crate::model::{ClassSystem, Role};
+use geo::{Geometry, Rect};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Something went wrong reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("store {path}: {source}")]
+    Sqlite {
+        /// The store file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The file is not a GeoPackage (or not one landwatch can use).
+    #[error("{path} is not a GeoPackage store: {why}")]
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        why: String,
+    },
+    /// The store does not exist.
+    #[error("store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)")]
+    Missing(PathBuf),
+    /// No layer of that name.
+    #[error("no layer named '{name}' in {path}; layers: {available}")]
+    NoLayer {
+        /// The store file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        available: String,
+    },
+    /// A layer name that cannot be a table and collection id.
+    #[error("layer name '{0}' {1}")]
+    BadName(String, String),
+    /// A stored geometry could not be decoded.
+    #[error("layer {layer}, feature {fid}: {source}")]
+    Geometry {
+        /// The layer.
+        layer: String,
+        /// The feature id.
+        fid: i64,
+        /// What was wrong.
+        source: blob::BlobError,
+    },
+    /// File-system trouble around the store file.
+    #[error("store {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Registry content that does not parse.
+    #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
+    Registry {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// What failed.
+        why: String,
+    },
+}
+
+/// The registry entry (图层登记) of one stored layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// Layer and table name, also its collection id.
+    pub name: String,
+    /// What the layer is for.
+    pub role: Role,
+    /// Plan kind or red-line kind, when the role has one.
+    pub kind: Option<String>,
+    /// The source file as given.
+    pub source: String,
+    /// The layer inside the source file.
+    pub source_layer: String,
+    /// The source CRS, as PROJ understands it (EPSG:N or PROJJSON).
+    pub source_crs: String,
+    /// The source CRS in words.
+    pub source_crs_label: String,
+    /// The text encoding used to decode the source.
+    pub encoding: String,
+    /// Why that encoding (`--encoding`, `.cpg`, `LDID 0x4D`, detected …).
+    pub encoding_source: String,
+    /// The land classification system of the land-use codes.
+    pub land_system: Option<ClassSystem>,
+    /// Why that system (or why none).
+    pub land_system_reason: Option<String>,
+    /// Canonical attribute → source column.
+    pub mapping: BTreeMap<String, String>,
+    /// Where feature ids come from: a column name, or `fid` when the source has none.
+    pub id_source: String,
+    /// Stored features.
+    pub count: u64,
+    /// Geometries repaired at ingest.
+    pub repaired: u64,
+    /// Rows skipped at ingest (`--on-error skip`).
+    pub skipped: u64,
+    /// Planar area in the analysis CRS, m².
+    pub area_m2: f64,
+    /// Ellipsoidal area, m².
+    pub area_ellipsoidal_m2: f64,
+    /// Extent in lon/lat: [min_lon, min_lat, max_lon, max_lat].
+    pub extent: Option<[f64; 4]>,
+    /// When the layer was ingested (RFC 3339, UTC).
+    pub ingested_at: String,
+    /// Warnings the ingest raised.
+    pub notes: Vec<String>,
+}
+
+/// One stored feature as read back.
+#[derive(Clone, Debug)]
+pub struct StoredFeature {
+    /// Feature id in the store.
+    pub fid: i64,
+    /// Geometry in lon/lat (EPSG:4490), if any.
+    pub geometry: Option<Geometry>,
+    /// Attribute values, in the order of the layer's columns.
+    pub values: Vec<AttrValue>,
+}
+
+/// Read access to stored layers; what the catalog and the command line need.
+pub trait Store {
+    /// Every registered layer, in name order.
+    fn layers(&self) -> Result<Vec<LayerInfo>, StoreError>;
+    /// The analysis CRS every layer's areas were computed in (set by the first ingest).
+    fn analysis_crs(&self) -> Result<Option<AnalysisCrs>, StoreError>;
+    /// A layer's attribute columns, in stored order.
+    fn columns(&self, layer: &str) -> Result<Vec<Column>, StoreError>;
+    /// Visit a layer's features in fid order; only those whose envelope meets `bbox`
+    /// (lon/lat) when one is given.
+    fn scan(
+        &self,
+        layer: &str,
+        bbox: Option<Rect>,
+        visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// A number that changes whenever any layer is written (for reloading).
+    fn version(&self) -> Result<i64, StoreError>;
+}
+
+/// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
+const RESERVED: [&str; 6] = ["idle", "underused", "zoning", "conflicts", "quality", "mujun"];
+
+/// Check that a layer name can be a table name and a URL-safe, dot-free collection id.
+pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
+    let bad = |why: &str| Err(StoreError::BadName(name.to_string(), why.to_string()));
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return bad("is empty"),
+        Some(c) if !c.is_ascii_alphabetic() => {
+            return bad("must start with a letter (A–Z, a–z); it becomes a URL and table name")
+        }
+        _ => {}
+    }
+    if name.len() > 63 {
+        return bad("is longer than 63 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return bad("may hold only letters, digits, '_' and '-' (no dots, spaces or Chinese): it becomes a URL and table name; keep Chinese names in the source attributes");
+    }
+    let lower = name.to_ascii_lowercase();
+    if ["gpkg_", "rtree_", "landwatch_", "sqlite_"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return bad("uses a prefix reserved for GeoPackage and landwatch tables");
+    }
+    if RESERVED.contains(&lower.as_str()) {
+        return bad("is the name of an analysis collection; choose another");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_are_url_and_table_safe() {
+        for ok in ["parcels", "kg_2021", "Tugui-2020"] {
+            validate_layer_name(ok).unwrap();
+        }
+        for bad in ["", "2parcels", "a.b", "宗地", "gpkg_contents", "idle", "a b"] {
+            assert!(validate_layer_name(bad).is_err(), "{bad}");
+        }
+    }
+}
