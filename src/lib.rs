@@ -2,7 +2,10 @@
 //! intensive-use indicators of industrial parks (产业园区), and plan reconciliation (多规合一),
 //! from the files land bureaus already have, served as OGC API layers.
 
+pub mod gen;
 pub mod geom;
+pub mod ingest;
 pub mod io;
 pub mod model;
+pub mod report;
 pub mod store;

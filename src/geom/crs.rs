@@ -106,10 +106,10 @@ pub fn suggest_crs(extent: &Rect) -> String {
         return "the eastings carry no zone number (6 digits around 500000), so the zone cannot be \
                 read from the coordinates: CGCS2000 3-degree Gauss-Krüger CRSs without zone prefix \
                 are EPSG:4534 (75°E) to EPSG:4554 (135°E), e.g. EPSG:4539 for 90°E … EPSG:4544 \
-                for 105°E; ask the data provider for the central meridian"
+                for 105°E; ask the data provider for the central meridian, then pass --crs EPSG:N"
             .into();
     }
-    "the coordinates do not look like any Chinese CRS; ask the data provider which CRS they are in".into()
+    "the coordinates do not look like any Chinese CRS; ask the data provider which CRS they are in, then pass --crs EPSG:N".into()
 }
 
 #[cfg(test)]
@@ -134,14 +134,23 @@ mod tests {
 
     #[test]
     fn suggestions_name_the_zone_from_8_digit_eastings() {
-        let r = Rect::new(coord! {x: 35_480_000., y: 3_330_000.}, coord! {x: 35_520_000., y: 3_340_000.});
+        let r = Rect::new(
+            coord! {x: 35_480_000., y: 3_330_000.},
+            coord! {x: 35_520_000., y: 3_340_000.},
+        );
         let s = suggest_crs(&r);
         assert!(s.contains("zone 35") && s.contains("EPSG:4523"), "{s}");
-        let swapped = Rect::new(coord! {x: 3_330_000., y: 35_480_000.}, coord! {x: 3_340_000., y: 35_520_000.});
+        let swapped = Rect::new(
+            coord! {x: 3_330_000., y: 35_480_000.},
+            coord! {x: 3_340_000., y: 35_520_000.},
+        );
         assert!(suggest_crs(&swapped).contains("swapped"));
         let ll = Rect::new(coord! {x: 104., y: 30.}, coord! {x: 105., y: 31.});
         assert!(suggest_crs(&ll).contains("EPSG:4490"));
-        let no_zone = Rect::new(coord! {x: 480_000., y: 3_330_000.}, coord! {x: 520_000., y: 3_340_000.});
+        let no_zone = Rect::new(
+            coord! {x: 480_000., y: 3_330_000.},
+            coord! {x: 520_000., y: 3_340_000.},
+        );
         assert!(suggest_crs(&no_zone).contains("EPSG:4534"));
     }
 }

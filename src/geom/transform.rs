@@ -81,13 +81,15 @@ impl Transform {
             if let Some(p) = c.borrow().get(&key) {
                 return Ok(p.clone());
             }
-            let p = Rc::new(Proj::new_known_crs(&self.from, &self.to, None).map_err(|e| {
-                TransformError::Build {
-                    from: short(&self.from),
-                    to: short(&self.to),
-                    message: e.to_string(),
-                }
-            })?);
+            let p = Rc::new(
+                Proj::new_known_crs(&self.from, &self.to, None).map_err(|e| {
+                    TransformError::Build {
+                        from: short(&self.from),
+                        to: short(&self.to),
+                        message: e.to_string(),
+                    }
+                })?,
+            );
             c.borrow_mut().insert(key, p.clone());
             Ok(p)
         })?;
@@ -153,14 +155,15 @@ impl Transform {
 fn for_each_coord_run(g: &mut Geometry, f: &mut impl FnMut(&mut [Coord])) {
     match g {
         Geometry::Point(p) => f(std::slice::from_mut(&mut p.0)),
-        Geometry::MultiPoint(mp) => mp.0.iter_mut().for_each(|p| f(std::slice::from_mut(&mut p.0))),
+        Geometry::MultiPoint(mp) => {
+            mp.0.iter_mut()
+                .for_each(|p| f(std::slice::from_mut(&mut p.0)))
+        }
         Geometry::LineString(l) => f(&mut l.0),
         Geometry::MultiLineString(ml) => ml.0.iter_mut().for_each(|l| f(&mut l.0)),
         Geometry::Polygon(p) => polygon_rings(p, f),
         Geometry::MultiPolygon(mp) => mp.0.iter_mut().for_each(|p| polygon_rings(p, f)),
-        Geometry::GeometryCollection(gc) => {
-            gc.0.iter_mut().for_each(|g| for_each_coord_run(g, f))
-        }
+        Geometry::GeometryCollection(gc) => gc.0.iter_mut().for_each(|g| for_each_coord_run(g, f)),
         Geometry::Line(_) | Geometry::Rect(_) | Geometry::Triangle(_) => {
             let mut poly = std::mem::replace(g, Geometry::Point(geo::Point::new(0.0, 0.0)));
             if let Geometry::Rect(r) = &poly {
@@ -183,7 +186,10 @@ fn polygon_rings(p: &mut Polygon, f: &mut impl FnMut(&mut [Coord])) {
 
 fn short(def: &str) -> String {
     if def.len() > 80 {
-        format!("{}…", &def[..def.char_indices().nth(80).map_or(def.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &def[..def.char_indices().nth(80).map_or(def.len(), |(i, _)| i)]
+        )
     } else {
         def.to_string()
     }
@@ -192,7 +198,7 @@ fn short(def: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{Area, polygon};
+    use geo::{polygon, Area};
 
     #[test]
     fn lon_lat_to_gauss_kruger_zone_35_and_back() {

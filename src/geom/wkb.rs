@@ -96,7 +96,9 @@ impl<'a> Reader<'a> {
         let ewkb_z = raw & 0x8000_0000 != 0;
         let ewkb_m = raw & 0x4000_0000 != 0;
         if raw & 0x2000_0000 != 0 {
-            return Err(WkbError("EWKB with an embedded SRID is not expected".into()));
+            return Err(WkbError(
+                "EWKB with an embedded SRID is not expected".into(),
+            ));
         }
         let code = raw & 0x0FFF_FFFF;
         let (base, iso_dims) = (code % 1000, code / 1000);
@@ -266,7 +268,8 @@ mod tests {
                 b.extend_from_slice(&v.to_be_bytes());
             }
         }
-        let expected: Geometry = polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 0.)].into();
+        let expected: Geometry =
+            polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 0.)].into();
         assert_eq!(read(&b).unwrap(), expected);
     }
 

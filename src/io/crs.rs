@@ -85,8 +85,12 @@ fn identify_epsg(srs: &SpatialRef) -> Option<u32> {
     // SAFETY: the match array and confidence list are freed with the functions GDAL names
     // for them; entries are read only while the array lives.
     unsafe {
-        let matches =
-            gdal_sys::OSRFindMatches(srs.to_c_hsrs(), std::ptr::null_mut(), &mut n, &mut confidence);
+        let matches = gdal_sys::OSRFindMatches(
+            srs.to_c_hsrs(),
+            std::ptr::null_mut(),
+            &mut n,
+            &mut confidence,
+        );
         if matches.is_null() {
             return None;
         }
@@ -102,7 +106,10 @@ fn identify_epsg(srs: &SpatialRef) -> Option<u32> {
                 && !code.is_null()
                 && std::ffi::CStr::from_ptr(auth).to_bytes() == b"EPSG"
             {
-                found = std::ffi::CStr::from_ptr(code).to_str().ok().and_then(|c| c.parse().ok());
+                found = std::ffi::CStr::from_ptr(code)
+                    .to_str()
+                    .ok()
+                    .and_then(|c| c.parse().ok());
                 break;
             }
         }
@@ -142,13 +149,19 @@ mod tests {
         assert_eq!(c.definition, "EPSG:4523");
         assert!(!c.geographic);
         let a = c.area_of_use.unwrap();
-        assert!((a[0] - 103.5).abs() < 0.02 && (a[2] - 106.5).abs() < 0.02, "{a:?}");
+        assert!(
+            (a[0] - 103.5).abs() < 0.02 && (a[2] - 106.5).abs() < 0.02,
+            "{a:?}"
+        );
     }
 
     #[test]
     fn user_crs_forms() {
         assert_eq!(SourceCrs::from_user("4490").unwrap().epsg, Some(4490));
-        assert!(SourceCrs::from_user("EPSG:3857").unwrap().label.contains("3857"));
+        assert!(SourceCrs::from_user("EPSG:3857")
+            .unwrap()
+            .label
+            .contains("3857"));
         let e = SourceCrs::from_user("EPSG:99999999").unwrap_err();
         assert!(e.contains("--crs"), "{e}");
         assert!(stored_srs().definition.contains("China"));

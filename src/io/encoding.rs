@@ -50,12 +50,15 @@ impl EncodingChoice {
 
 /// An encoding name from `--encoding` or a `.cpg` file (GBK, 936, CP936, UTF-8, 65001, …).
 pub fn from_label(label: &str) -> Option<&'static Encoding> {
-    let l = label.trim().trim_start_matches('\u{feff}').to_ascii_uppercase();
+    let l = label
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .to_ascii_uppercase();
     let l = l.trim_start_matches("ANSI").trim();
     Some(match l {
         "UTF-8" | "UTF8" | "65001" => encoding_rs::UTF_8,
-        "936" | "CP936" | "GBK" | "GB2312" | "GB_2312" | "EUC-CN" | "MS936" | "GB18030" | "54936"
-        | "CP54936" => encoding_rs::GB18030,
+        "936" | "CP936" | "GBK" | "GB2312" | "GB_2312" | "EUC-CN" | "MS936" | "GB18030"
+        | "54936" | "CP54936" => encoding_rs::GB18030,
         "950" | "CP950" | "BIG5" | "BIG-5" => encoding_rs::BIG5,
         "932" | "CP932" | "SHIFT_JIS" | "SJIS" => encoding_rs::SHIFT_JIS,
         "949" | "CP949" | "EUC-KR" => encoding_rs::EUC_KR,
@@ -85,7 +88,10 @@ pub fn from_ldid(ldid: u8) -> Option<(&'static Encoding, u16)> {
 }
 
 /// Decide from content: strict UTF-8 when every sampled text is valid UTF-8, else GB18030.
-pub fn detect<'a>(samples: impl IntoIterator<Item = &'a [u8]>, why_unknown: &str) -> EncodingChoice {
+pub fn detect<'a>(
+    samples: impl IntoIterator<Item = &'a [u8]>,
+    why_unknown: &str,
+) -> EncodingChoice {
     let mut non_ascii = false;
     for s in samples {
         if s.is_ascii() {
@@ -95,7 +101,9 @@ pub fn detect<'a>(samples: impl IntoIterator<Item = &'a [u8]>, why_unknown: &str
         if std::str::from_utf8(s).is_err() {
             return EncodingChoice {
                 encoding: encoding_rs::GB18030,
-                reason: format!("{why_unknown}; the text is not valid UTF-8, so it is read as GB18030 (GBK)"),
+                reason: format!(
+                    "{why_unknown}; the text is not valid UTF-8, so it is read as GB18030 (GBK)"
+                ),
                 detected: true,
             };
         }

@@ -124,7 +124,17 @@ fn normalize(name: &str) -> String {
             n.truncate(i);
         }
     }
-    const UNITS: [&str; 9] = ["万元", "亿元", "元", "公顷", "亩", "平方米", "m2", "㎡", "%"];
+    const UNITS: [&str; 9] = [
+        "万元",
+        "亿元",
+        "元",
+        "公顷",
+        "亩",
+        "平方米",
+        "m2",
+        "㎡",
+        "%",
+    ];
     if let Some(i) = n.rfind('_') {
         if UNITS.contains(&&n[i + 1..]) {
             n.truncate(i);
@@ -140,16 +150,22 @@ fn normalize(name: &str) -> String {
 }
 
 /// Resolve the canonical attributes of `role` against a layer's columns.
-pub fn resolve(role: Role, columns: &[SourceColumn], user: &UserMapping) -> Result<Resolved, String> {
+pub fn resolve(
+    role: Role,
+    columns: &[SourceColumn],
+    user: &UserMapping,
+) -> Result<Resolved, String> {
     let mut out = Resolved::default();
     let normalized: Vec<String> = columns.iter().map(|c| normalize(&c.name)).collect();
     let mut claimed = vec![false; columns.len()];
 
     // User entries first: they must name columns that exist.
     for (key, names) in &user.fields {
-        let found = names
-            .iter()
-            .find_map(|n| columns.iter().position(|c| c.name == *n || normalize(&c.name) == normalize(n)));
+        let found = names.iter().find_map(|n| {
+            columns
+                .iter()
+                .position(|c| c.name == *n || normalize(&c.name) == normalize(n))
+        });
         match found {
             Some(i) => {
                 claimed[i] = true;
@@ -172,6 +188,7 @@ pub fn resolve(role: Role, columns: &[SourceColumn], user: &UserMapping) -> Resu
     let preset: MappingFile = toml::from_str(text).expect("built-in presets are valid");
     // Exact (normalised) names first for every attribute, then names cut at 10 bytes, so a
     // cut name never steals a column another attribute names in full.
+    let mut cut_matches = vec![];
     for pass_cut in [false, true] {
         for spec in fields_of(role) {
             if out.columns.contains_key(spec.key) {
@@ -206,10 +223,7 @@ pub fn resolve(role: Role, columns: &[SourceColumn], user: &UserMapping) -> Resu
                 claimed[i] = true;
                 out.columns.insert(spec.key.to_string(), i);
                 if pass_cut {
-                    out.notes.push(format!(
-                        "field '{}' (cut to 10 bytes by the DBF format) is read as {} ({})",
-                        columns[i].name, spec.label, alias
-                    ));
+                    cut_matches.push(format!("{}→{}", columns[i].name, alias));
                 }
                 let others: Vec<&str> = aliases
                     .iter()
@@ -232,6 +246,12 @@ pub fn resolve(role: Role, columns: &[SourceColumn], user: &UserMapping) -> Resu
                 }
             }
         }
+    }
+    if !cut_matches.is_empty() {
+        out.notes.push(format!(
+            "field names cut at 10 bytes by the DBF format were matched to: {}",
+            cut_matches.join(", ")
+        ));
     }
     Ok(out)
 }
@@ -269,19 +289,27 @@ mod tests {
 
     #[test]
     fn names_cut_by_the_dbf_match_the_name_they_came_from() {
-        let c = cols(&[("约定动工日", true), ("约定竣工日", true), ("实际动工日", true)]);
+        let c = cols(&[
+            ("约定动工日", true),
+            ("约定竣工日", true),
+            ("实际动工日", true),
+        ]);
         let r = resolve(Role::Parcels, &c, &UserMapping::default()).unwrap();
         assert_eq!(r.columns["agreed_start"], 0);
         assert_eq!(r.columns["agreed_completion"], 1);
         assert_eq!(r.columns["actual_start"], 2);
-        assert!(r.notes.iter().any(|n| n.contains("cut to 10 bytes")));
+        assert!(r.notes.iter().any(|n| n.contains("cut at 10 bytes")));
     }
 
     #[test]
     fn a_mapping_file_overrides_and_is_checked() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.toml");
-        std::fs::write(&p, "[fields]\nid = \"编号X\"\ntax = [\"纳税\", \"税金\"]\n[options]\nencoding = \"GBK\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "[fields]\nid = \"编号X\"\ntax = [\"纳税\", \"税金\"]\n[options]\nencoding = \"GBK\"\n",
+        )
+        .unwrap();
         let user = UserMapping::load(&p, Role::Parcels).unwrap();
         assert_eq!(user.options.encoding.as_deref(), Some("GBK"));
         let c = cols(&[("编号X", false), ("税金", false), ("宗地编号", false)]);
@@ -289,11 +317,17 @@ mod tests {
         assert_eq!(r.columns["id"], 0);
         assert_eq!(r.columns["tax"], 1);
         let missing = resolve(Role::Parcels, &cols(&[("x", false)]), &user).unwrap_err();
-        assert!(missing.contains("编号X") && missing.contains("fields are: x"), "{missing}");
+        assert!(
+            missing.contains("编号X") && missing.contains("fields are: x"),
+            "{missing}"
+        );
 
         std::fs::write(&p, "[fields]\nnot_a_field = \"x\"\n").unwrap();
         let e = UserMapping::load(&p, Role::Parcels).unwrap_err();
-        assert!(e.contains("not_a_field") && e.contains("agreed_start"), "{e}");
+        assert!(
+            e.contains("not_a_field") && e.contains("agreed_start"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub fn make_valid(g: &Geometry) -> Result<MultiPolygon, String> {
     let mut input = Vec::with_capacity(256);
     wkb::write(&mut input, g);
     let method = CString::new("METHOD=STRUCTURE").expect("no NUL");
-    let mut options = [method.as_ptr() as *mut std::os::raw::c_char, std::ptr::null_mut()];
+    let mut options = [
+        method.as_ptr() as *mut std::os::raw::c_char,
+        std::ptr::null_mut(),
+    ];
     // SAFETY: every OGR geometry created here is destroyed before returning; the WKB buffer
     // outlives the calls that read it.
     let repaired = unsafe {
@@ -49,7 +52,9 @@ pub fn make_valid(g: &Geometry) -> Result<MultiPolygon, String> {
 fn collect_polygons(g: Geometry, out: &mut Vec<Polygon>) {
     match g {
         Geometry::Polygon(p) if !p.exterior().0.is_empty() => out.push(p),
-        Geometry::MultiPolygon(mp) => out.extend(mp.0.into_iter().filter(|p| !p.exterior().0.is_empty())),
+        Geometry::MultiPolygon(mp) => {
+            out.extend(mp.0.into_iter().filter(|p| !p.exterior().0.is_empty()))
+        }
         Geometry::GeometryCollection(gc) => gc.0.into_iter().for_each(|g| collect_polygons(g, out)),
         _ => {}
     }

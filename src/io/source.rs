@@ -201,20 +201,32 @@ fn gdal_path(path: &Path) -> String {
     }
     let root = format!("/vsizip/{s}");
     let entries = read_dir(&root);
-    if let Some(gdb) = entries.iter().find(|e| e.to_ascii_lowercase().ends_with(".gdb")) {
+    if let Some(gdb) = entries
+        .iter()
+        .find(|e| e.to_ascii_lowercase().ends_with(".gdb"))
+    {
         return format!("{root}/{gdb}");
     }
-    if entries.iter().any(|e| e.to_ascii_lowercase().ends_with(".shp")) {
+    if entries
+        .iter()
+        .any(|e| e.to_ascii_lowercase().ends_with(".shp"))
+    {
         return root;
     }
     // One folder level down (zips made by right-click → compress).
     for dir in &entries {
         let sub = format!("{root}/{dir}");
         let inner = read_dir(&sub);
-        if inner.iter().any(|e| e.to_ascii_lowercase().ends_with(".shp")) {
+        if inner
+            .iter()
+            .any(|e| e.to_ascii_lowercase().ends_with(".shp"))
+        {
             return sub;
         }
-        if let Some(gdb) = inner.iter().find(|e| e.to_ascii_lowercase().ends_with(".gdb")) {
+        if let Some(gdb) = inner
+            .iter()
+            .find(|e| e.to_ascii_lowercase().ends_with(".gdb"))
+        {
             return format!("{sub}/{gdb}");
         }
     }
@@ -252,7 +264,10 @@ impl Source {
             probe
         };
         let count = dataset.layer_count();
-        let names: Vec<String> = dataset.layers().map(|l| gdal::vector::LayerAccess::name(&l)).collect();
+        let names: Vec<String> = dataset
+            .layers()
+            .map(|l| gdal::vector::LayerAccess::name(&l))
+            .collect();
         let layer_index = match layer {
             Some(want) => names.iter().position(|n| n == want).ok_or_else(|| {
                 format!(
@@ -399,7 +414,9 @@ impl Source {
                     continue;
                 }
                 values.push(match field.ty {
-                    RawType::Integer => RawValue::Integer(gdal_sys::OGR_F_GetFieldAsInteger64(f, i)),
+                    RawType::Integer => {
+                        RawValue::Integer(gdal_sys::OGR_F_GetFieldAsInteger64(f, i))
+                    }
                     RawType::Real => RawValue::Real(gdal_sys::OGR_F_GetFieldAsDouble(f, i)),
                     RawType::Text => RawValue::Bytes(
                         CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i))
@@ -438,7 +455,11 @@ impl Source {
                 } else {
                     let size = gdal_sys::OGR_G_WkbSize(g).max(0) as usize;
                     let mut buf = vec![0u8; size];
-                    gdal_sys::OGR_G_ExportToIsoWkb(g, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+                    gdal_sys::OGR_G_ExportToIsoWkb(
+                        g,
+                        gdal_sys::OGRwkbByteOrder::wkbNDR,
+                        buf.as_mut_ptr(),
+                    );
                     Some(buf)
                 };
                 if !owned.is_null() {
@@ -482,7 +503,9 @@ mod tests {
     #[test]
     fn missing_and_unreadable_files_say_what_landwatch_reads() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Source::open(&dir.path().join("nope.shp"), None).err().unwrap();
+        let e = Source::open(&dir.path().join("nope.shp"), None)
+            .err()
+            .unwrap();
         assert!(e.contains("does not exist"));
         let junk = dir.path().join("junk.shp");
         std::fs::write(&junk, b"not a shapefile").unwrap();

@@ -132,7 +132,13 @@ mod tests {
 
     #[test]
     fn sql_types_round_trip() {
-        for t in [AttrType::Integer, AttrType::Real, AttrType::Text, AttrType::Date, AttrType::DateTime] {
+        for t in [
+            AttrType::Integer,
+            AttrType::Real,
+            AttrType::Text,
+            AttrType::Date,
+            AttrType::DateTime,
+        ] {
             assert_eq!(AttrType::from_sql_type(t.sql_type()), t);
         }
         assert_eq!(AttrType::from_sql_type("TEXT(10)"), AttrType::Text);

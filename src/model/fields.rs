@@ -157,7 +157,10 @@ mod tests {
             sorted.dedup();
             assert_eq!(keys.len(), sorted.len(), "{role}");
         }
-        assert_eq!(field(Role::Parcels, "agreed_start").unwrap().label, "约定动工日期");
+        assert_eq!(
+            field(Role::Parcels, "agreed_start").unwrap().label,
+            "约定动工日期"
+        );
         assert!(field(Role::Other, "id").is_none());
     }
 }

@@ -451,17 +451,51 @@ pub fn lookup_name(raw_name: &str) -> Option<LandClass> {
         (&["工业", "厂房"], Category::Industrial),
         (&["物流", "仓储"], Category::Logistics),
         (&["住宅", "居住", "宅基地"], Category::Residential),
-        (&["商业", "商服", "商务", "金融", "旅馆", "餐饮", "娱乐"], Category::Commercial),
         (
-            &["机关", "行政办公", "教育", "科研", "医疗", "文化", "体育", "社会福利", "公共服务", "公共管理"],
+            &["商业", "商服", "商务", "金融", "旅馆", "餐饮", "娱乐"],
+            Category::Commercial,
+        ),
+        (
+            &[
+                "机关",
+                "行政办公",
+                "教育",
+                "科研",
+                "医疗",
+                "文化",
+                "体育",
+                "社会福利",
+                "公共服务",
+                "公共管理",
+            ],
             Category::PublicService,
         ),
-        (&["道路", "交通", "铁路", "公路", "停车", "场站"], Category::Transport),
-        (&["公用设施", "供水", "供电", "排水", "环卫", "消防", "通信"], Category::Utilities),
+        (
+            &["道路", "交通", "铁路", "公路", "停车", "场站"],
+            Category::Transport,
+        ),
+        (
+            &["公用设施", "供水", "供电", "排水", "环卫", "消防", "通信"],
+            Category::Utilities,
+        ),
         (&["绿地", "广场", "公园", "开敞空间"], Category::Green),
         (&["设施农用地", "农业设施"], Category::AgriculturalFacility),
         (
-            &["耕地", "水田", "旱地", "林地", "园地", "草地", "湿地", "水域", "水面", "河流", "农林", "生态", "非建设"],
+            &[
+                "耕地",
+                "水田",
+                "旱地",
+                "林地",
+                "园地",
+                "草地",
+                "湿地",
+                "水域",
+                "水面",
+                "河流",
+                "农林",
+                "生态",
+                "非建设",
+            ],
             Category::Ecological,
         ),
         (&["军事", "宗教", "殡葬", "文物", "特殊"], Category::Special),
@@ -518,7 +552,10 @@ pub fn detect_system<'a>(codes: impl IntoIterator<Item = &'a str>) -> SystemDete
         .filter(|c| known_in(c).is_empty())
         .cloned()
         .collect();
-    let known: Vec<&String> = distinct.iter().filter(|c| !known_in(c).is_empty()).collect();
+    let known: Vec<&String> = distinct
+        .iter()
+        .filter(|c| !known_in(c).is_empty())
+        .collect();
     if known.is_empty() {
         return SystemDetection {
             system: None,
@@ -628,17 +665,42 @@ mod tests {
         let g = lookup(ClassSystem::Gbt21010, "1001").unwrap();
         assert_eq!(y.category, Category::Industrial);
         assert_eq!(g.category, Category::Transport);
-        assert_eq!(lookup(ClassSystem::Ydyh2023, "0901").unwrap().category, Category::Commercial);
-        assert_eq!(lookup(ClassSystem::Gbt21010, "0901").unwrap().category, Category::Special);
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2023, "0901").unwrap().category,
+            Category::Commercial
+        );
+        assert_eq!(
+            lookup(ClassSystem::Gbt21010, "0901").unwrap().category,
+            Category::Special
+        );
     }
 
     #[test]
     fn pollution_classes_of_industrial_land() {
-        assert_eq!(lookup(ClassSystem::Ydyh2023, "100102").unwrap().pollution_class, Some(2));
-        assert_eq!(lookup(ClassSystem::Gb50137, "m3").unwrap().pollution_class, Some(3));
-        assert_eq!(lookup(ClassSystem::Gb50137, "M2（二类工业）").unwrap().pollution_class, Some(2));
-        assert_eq!(lookup_name("三类工业用地").unwrap().pollution_class, Some(3));
-        assert_eq!(lookup_name("城镇住宅用地").unwrap().category, Category::Residential);
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2023, "100102")
+                .unwrap()
+                .pollution_class,
+            Some(2)
+        );
+        assert_eq!(
+            lookup(ClassSystem::Gb50137, "m3").unwrap().pollution_class,
+            Some(3)
+        );
+        assert_eq!(
+            lookup(ClassSystem::Gb50137, "M2（二类工业）")
+                .unwrap()
+                .pollution_class,
+            Some(2)
+        );
+        assert_eq!(
+            lookup_name("三类工业用地").unwrap().pollution_class,
+            Some(3)
+        );
+        assert_eq!(
+            lookup_name("城镇住宅用地").unwrap().category,
+            Category::Residential
+        );
         assert!(lookup_name("其他").is_none());
     }
 

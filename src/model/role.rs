@@ -130,9 +130,18 @@ impl PlanKind {
             .any(|k| n.contains(k))
         {
             Some(PlanKind::LandUse)
-        } else if ["控规", "城规", "详规", "城市规划", "kongui", "konggui", "chenggui", "urban"]
-            .iter()
-            .any(|k| n.contains(k))
+        } else if [
+            "控规",
+            "城规",
+            "详规",
+            "城市规划",
+            "kongui",
+            "konggui",
+            "chenggui",
+            "urban",
+        ]
+        .iter()
+        .any(|k| n.contains(k))
         {
             Some(PlanKind::Urban)
         } else if ["国土空间", "guotu", "territorial"]
@@ -245,8 +254,14 @@ mod tests {
 
     #[test]
     fn plan_and_redline_kinds_are_guessed_from_chinese_names() {
-        assert_eq!(PlanKind::guess_from_name("某县土规2020"), Some(PlanKind::LandUse));
-        assert_eq!(PlanKind::guess_from_name("kongui_2021"), Some(PlanKind::Urban));
+        assert_eq!(
+            PlanKind::guess_from_name("某县土规2020"),
+            Some(PlanKind::LandUse)
+        );
+        assert_eq!(
+            PlanKind::guess_from_name("kongui_2021"),
+            Some(PlanKind::Urban)
+        );
         assert_eq!(PlanKind::guess_from_name("parcels"), None);
         assert_eq!(
             RedlineKind::guess_from_name("永久基本农田保护区"),

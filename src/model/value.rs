@@ -144,7 +144,9 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
 
 /// The factor that converts a value written with `unit` into the kind's canonical unit.
 fn unit_factor(kind: ValueKind, unit: &str) -> Option<f64> {
-    let u = unit.trim().trim_matches(|c| c == '(' || c == ')' || c == '（' || c == '）');
+    let u = unit
+        .trim()
+        .trim_matches(|c| c == '(' || c == ')' || c == '（' || c == '）');
     let u = u.to_lowercase();
     let u = u.as_str();
     Some(match kind {
@@ -231,7 +233,10 @@ pub fn parse_number(raw: &str, kind: ValueKind, declared_unit: Option<f64>) -> R
         }
     } else {
         let f = unit_factor(kind, unit).ok_or_else(|| {
-            format!("'{raw}': unit '{unit}' is not understood here ({})", expected_units(kind))
+            format!(
+                "'{raw}': unit '{unit}' is not understood here ({})",
+                expected_units(kind)
+            )
         })?;
         scale(n, f)
     };
@@ -292,7 +297,9 @@ mod tests {
 
     #[test]
     fn bad_dates_say_what_to_write() {
-        assert!(parse_date("2019-02-30").unwrap_err().contains("does not exist"));
+        assert!(parse_date("2019-02-30")
+            .unwrap_err()
+            .contains("does not exist"));
         assert!(parse_date("5/3/2019").unwrap_err().contains("ambiguous"));
         assert!(parse_date("明年").unwrap_err().contains("YYYY-MM-DD"));
         assert!(parse_date("2019").unwrap_err().contains("serial"));
@@ -314,20 +321,34 @@ mod tests {
         assert_eq!(parse_number("0.35", r, None).unwrap(), 0.35);
         assert_eq!(parse_number("35", r, None).unwrap(), 0.35);
         assert!(parse_number("135%", r, None).is_err());
-        assert!(parse_number("-2", a, None).unwrap_err().contains("negative"));
+        assert!(parse_number("-2", a, None)
+            .unwrap_err()
+            .contains("negative"));
         assert!(parse_number("12斤", m, None).unwrap_err().contains("斤"));
         assert!(parse_number("abc", ValueKind::Number, None).is_err());
     }
 
     #[test]
     fn units_declared_in_field_names() {
-        assert_eq!(unit_in_field_name("批准面积(公顷)", ValueKind::Area), Some(1e4));
-        assert_eq!(unit_in_field_name("出让价款_元", ValueKind::Money), Some(1e-4));
+        assert_eq!(
+            unit_in_field_name("批准面积(公顷)", ValueKind::Area),
+            Some(1e4)
+        );
+        assert_eq!(
+            unit_in_field_name("出让价款_元", ValueKind::Money),
+            Some(1e-4)
+        );
         assert_eq!(unit_in_field_name("绿地率%", ValueKind::Ratio), Some(0.01));
         assert_eq!(unit_in_field_name("宗地面积", ValueKind::Area), None);
         // A declared percentage applies even to values below 1.
-        assert_eq!(parse_number("0.5", ValueKind::Ratio, Some(0.01)).unwrap(), 0.005);
-        assert_eq!(parse_number("3", ValueKind::Area, Some(MU_M2)).unwrap(), 2000.0);
+        assert_eq!(
+            parse_number("0.5", ValueKind::Ratio, Some(0.01)).unwrap(),
+            0.005
+        );
+        assert_eq!(
+            parse_number("3", ValueKind::Area, Some(MU_M2)).unwrap(),
+            2000.0
+        );
     }
 
     #[test]

@@ -10,7 +10,11 @@ pub fn encode(g: &Geometry, srs_id: i32, out: &mut Vec<u8>) {
     out.push(0); // version 1
     let envelope = g.bounding_rect();
     // Little-endian header; envelope indicator 1 ([minx, maxx, miny, maxy]) or 0 when empty.
-    let flags: u8 = if envelope.is_some() { 0b0000_0011 } else { 0b0001_0001 };
+    let flags: u8 = if envelope.is_some() {
+        0b0000_0011
+    } else {
+        0b0001_0001
+    };
     out.push(flags);
     out.extend_from_slice(&srs_id.to_le_bytes());
     if let Some(r) = envelope {

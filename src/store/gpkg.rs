@@ -39,6 +39,8 @@ pub struct NewLayer {
     pub geometry_type: String,
     /// The SRS of the stored geometries.
     pub srs: SrsDef,
+    /// Other SRS rows the store must hold (GeoPackage requires WGS 84, EPSG:4326).
+    pub also_register: Vec<SrsDef>,
 }
 
 /// A GeoPackage store file.
@@ -161,12 +163,7 @@ impl GeoPackage {
     /// layer commits.
     pub fn open_for_writing(path: &Path) -> Result<GeoPackage, StoreError> {
         if path.exists() {
-            let store = GeoPackage::open(path)?;
-            store
-                .conn
-                .execute_batch(SCHEMA_LANDWATCH)
-                .map_err(store.sql_err())?;
-            return Ok(store);
+            return GeoPackage::open(path);
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -364,6 +361,11 @@ impl GeoPackage {
             source,
         };
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        // landwatch's own tables join the store with its first layer written by landwatch.
+        if let Err(e) = conn.execute_batch(SCHEMA_LANDWATCH) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(err(e));
+        }
         let mut writer = LayerWriter {
             store_path: self.path.clone(),
             conn,
@@ -398,7 +400,9 @@ impl GeoPackage {
                 path: tmp.clone(),
                 source,
             };
-            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
             if dest.exists() {
                 // Another ingest created the store meanwhile; refuse rather than overwrite it.
                 let _ = std::fs::remove_file(&tmp);
@@ -530,18 +534,20 @@ impl<'a> LayerWriter<'a> {
                 .map_err(self.err())?;
             }
         }
-        c.execute(
-            "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                layer.srs.name,
-                layer.srs.srs_id,
-                layer.srs.organization,
-                layer.srs.organization_id,
-                layer.srs.definition,
-                layer.srs.name
-            ],
-        )
-        .map_err(self.err())?;
+        for srs in std::iter::once(&layer.srs).chain(&layer.also_register) {
+            c.execute(
+                "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    srs.name,
+                    srs.srs_id,
+                    srs.organization,
+                    srs.organization_id,
+                    srs.definition,
+                    srs.name
+                ],
+            )
+            .map_err(self.err())?;
+        }
         let mut ddl = format!(
             "CREATE TABLE {t} ({} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {} {}",
             ident(&self.fid),
@@ -583,17 +589,27 @@ impl<'a> LayerWriter<'a> {
         Ok(())
     }
 
-    /// Append one feature (geometry in the layer's SRS); returns its fid.
-    pub fn insert(&mut self, geometry: &Geometry, values: &[AttrValue]) -> Result<i64, StoreError> {
+    /// Append one feature (geometry in the layer's SRS, or none); returns its fid.
+    pub fn insert(
+        &mut self,
+        geometry: Option<&Geometry>,
+        values: &[AttrValue],
+    ) -> Result<i64, StoreError> {
         debug_assert_eq!(values.len(), self.n_columns);
-        blob::encode(geometry, self.srs_id, &mut self.blob);
-        let env = blob::envelope(&self.blob);
+        let env = match geometry {
+            Some(g) => {
+                blob::encode(g, self.srs_id, &mut self.blob);
+                blob::envelope(&self.blob)
+            }
+            None => None,
+        };
+        let blob: Option<&Vec<u8>> = geometry.map(|_| &self.blob);
         let mut stmt = self
             .conn
             .prepare_cached(&self.insert_sql)
             .map_err(self.err())?;
         let mut params: Vec<&dyn ToSql> = Vec::with_capacity(values.len() + 1);
-        params.push(&self.blob);
+        params.push(&blob);
         for v in values {
             params.push(v);
         }
@@ -677,7 +693,14 @@ BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
         .map_err(self.err())?;
         let (minx, miny, maxx, maxy) = self
             .extent
-            .map(|e| (Some(e.min().x), Some(e.min().y), Some(e.max().x), Some(e.max().y)))
+            .map(|e| {
+                (
+                    Some(e.min().x),
+                    Some(e.min().y),
+                    Some(e.max().x),
+                    Some(e.max().y),
+                )
+            })
             .unwrap_or((None, None, None, None));
         c.execute(
             "UPDATE gpkg_contents SET min_x = ?2, min_y = ?3, max_x = ?4, max_y = ?5, description = ?6, \
@@ -740,7 +763,11 @@ fn next_up(v: f64) -> f64 {
     if f64::from(f) >= v {
         f64::from(f)
     } else {
-        f64::from(f32::from_bits(if f >= 0.0 { f.to_bits() + 1 } else { f.to_bits() - 1 }))
+        f64::from(f32::from_bits(if f >= 0.0 {
+            f.to_bits() + 1
+        } else {
+            f.to_bits() - 1
+        }))
     }
 }
 
@@ -817,9 +844,16 @@ impl Store for GeoPackage {
                         r.get::<_, String>(7)?,
                         r.get::<_, String>(8)?,
                     ],
-                    (r.get::<_, Option<String>>(9)?, r.get::<_, Option<String>>(10)?),
+                    (
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, Option<String>>(10)?,
+                    ),
                     (r.get::<_, String>(11)?, r.get::<_, String>(12)?),
-                    [r.get::<_, i64>(13)?, r.get::<_, i64>(14)?, r.get::<_, i64>(15)?],
+                    [
+                        r.get::<_, i64>(13)?,
+                        r.get::<_, i64>(14)?,
+                        r.get::<_, i64>(15)?,
+                    ],
                     [r.get::<_, f64>(16)?, r.get::<_, f64>(17)?],
                     [
                         r.get::<_, Option<f64>>(18)?,
@@ -833,8 +867,18 @@ impl Store for GeoPackage {
             .map_err(self.sql_err())?;
         let mut out = vec![];
         for row in rows {
-            let (name, role, kind, texts, system, (mapping, id_source), counts, areas, ext, (at, notes)) =
-                row.map_err(self.sql_err())?;
+            let (
+                name,
+                role,
+                kind,
+                texts,
+                system,
+                (mapping, id_source),
+                counts,
+                areas,
+                ext,
+                (at, notes),
+            ) = row.map_err(self.sql_err())?;
             let damaged = |why: String| StoreError::Registry {
                 path: self.path.clone(),
                 layer: name.clone(),
@@ -851,11 +895,7 @@ impl Store for GeoPackage {
                 source_crs_label,
                 encoding,
                 encoding_source,
-                land_system: system
-                    .0
-                    .map(|s| s.parse())
-                    .transpose()
-                    .map_err(damaged)?,
+                land_system: system.0.map(|s| s.parse()).transpose().map_err(damaged)?,
                 land_system_reason: system.1,
                 mapping: serde_json::from_str(&mapping).map_err(|e| damaged(e.to_string()))?,
                 id_source,
@@ -930,11 +970,13 @@ impl Store for GeoPackage {
         while let Some(row) = rows.next().map_err(self.sql_err())? {
             let fid: i64 = row.get(0).map_err(self.sql_err())?;
             let geometry = match row.get_ref(1).map_err(self.sql_err())? {
-                ValueRef::Blob(b) => Some(blob::decode(b).map_err(|source| StoreError::Geometry {
-                    layer: layer.to_string(),
-                    fid,
-                    source,
-                })?),
+                ValueRef::Blob(b) => {
+                    Some(blob::decode(b).map_err(|source| StoreError::Geometry {
+                        layer: layer.to_string(),
+                        fid,
+                        source,
+                    })?)
+                }
                 _ => None,
             };
             let mut values = Vec::with_capacity(cols.len());
@@ -1005,11 +1047,18 @@ mod tests {
         NewLayer {
             name: name.into(),
             columns: vec![
-                Column { name: "宗地编号".into(), ty: AttrType::Text },
-                Column { name: "fid".into(), ty: AttrType::Integer },
+                Column {
+                    name: "宗地编号".into(),
+                    ty: AttrType::Text,
+                },
+                Column {
+                    name: "fid".into(),
+                    ty: AttrType::Integer,
+                },
             ],
             geometry_type: "MULTIPOLYGON".into(),
             srs: srs(),
+            also_register: vec![],
         }
     }
 
@@ -1024,8 +1073,13 @@ mod tests {
         {
             let mut gp = GeoPackage::open_for_writing(&path).unwrap();
             let mut w = gp.begin_layer(&layer("parcels")).unwrap();
-            let g: Geometry = wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
-            w.insert(&g, &[AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]).unwrap();
+            let g: Geometry =
+                wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
+            w.insert(
+                Some(&g),
+                &[AttrValue::Text("甲-1".into()), AttrValue::Integer(7)],
+            )
+            .unwrap();
             // Dropped without commit: nothing may appear.
         }
         assert!(!path.exists());
@@ -1033,8 +1087,14 @@ mod tests {
 
         let mut gp = GeoPackage::open_for_writing(&path).unwrap();
         let mut w = gp.begin_layer(&layer("parcels")).unwrap();
-        let g: Geometry = wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
-        let fid = w.insert(&g, &[AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]).unwrap();
+        let g: Geometry =
+            wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
+        let fid = w
+            .insert(
+                Some(&g),
+                &[AttrValue::Text("甲-1".into()), AttrValue::Integer(7)],
+            )
+            .unwrap();
         assert_eq!(fid, 1);
         w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
         gp.close().unwrap();
@@ -1045,7 +1105,10 @@ mod tests {
         assert_eq!(gp.analysis_crs().unwrap(), Some(crs()));
         // The source's own "fid" column is kept; the key column moved aside.
         let cols = gp.columns("parcels").unwrap();
-        assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["宗地编号", "fid"]);
+        assert_eq!(
+            cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["宗地编号", "fid"]
+        );
         let mut seen = vec![];
         gp.scan("parcels", None, &mut |f| {
             seen.push(f);
@@ -1053,7 +1116,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].values, vec![AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]);
+        assert_eq!(
+            seen[0].values,
+            vec![AttrValue::Text("甲-1".into()), AttrValue::Integer(7)]
+        );
         assert_eq!(seen[0].geometry.as_ref().unwrap(), &g);
         let mut n = 0;
         let far = Rect::new((10.0, 10.0), (11.0, 11.0));
@@ -1070,10 +1136,12 @@ mod tests {
     fn a_replacement_that_rolls_back_leaves_the_file_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.gpkg");
-        let g: Geometry = wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
+        let g: Geometry =
+            wkt! { MULTIPOLYGON(((104.5 30.0,104.6 30.0,104.6 30.1,104.5 30.0))) }.into();
         let mut gp = GeoPackage::open_for_writing(&path).unwrap();
         let mut w = gp.begin_layer(&layer("parcels")).unwrap();
-        w.insert(&g, &[AttrValue::Text("a".into()), AttrValue::Null]).unwrap();
+        w.insert(Some(&g), &[AttrValue::Text("a".into()), AttrValue::Null])
+            .unwrap();
         w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
         gp.close().unwrap();
         let before = std::fs::read(&path).unwrap();
@@ -1082,7 +1150,11 @@ mod tests {
         let mut w = gp.begin_layer(&layer("parcels")).unwrap();
         assert!(w.replaces());
         for _ in 0..5000 {
-            w.insert(&g, &[AttrValue::Text("b".repeat(200)), AttrValue::Null]).unwrap();
+            w.insert(
+                Some(&g),
+                &[AttrValue::Text("b".repeat(200)), AttrValue::Null],
+            )
+            .unwrap();
         }
         drop(w);
         drop(gp);
@@ -1095,10 +1167,20 @@ mod tests {
     fn opening_something_else_says_what_it_is() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.gpkg");
-        std::fs::write(&path, "hello, not a database at all, just some text to fill a page").unwrap();
+        std::fs::write(
+            &path,
+            "hello, not a database at all, just some text to fill a page",
+        )
+        .unwrap();
         let e = GeoPackage::open(&path).err().unwrap().to_string();
-        assert!(e.contains("not a GeoPackage") || e.contains("not an SQLite"), "{e}");
-        let missing = GeoPackage::open(&dir.path().join("none.gpkg")).err().unwrap().to_string();
+        assert!(
+            e.contains("not a GeoPackage") || e.contains("not an SQLite"),
+            "{e}"
+        );
+        let missing = GeoPackage::open(&dir.path().join("none.gpkg"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(missing.contains("does not exist"), "{missing}");
     }
 }

@@ -37,7 +37,9 @@ pub enum StoreError {
         why: String,
     },
     /// The store does not exist.
-    #[error("store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)")]
+    #[error(
+        "store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)"
+    )]
     Missing(PathBuf),
     /// No layer of that name.
     #[error("no layer named '{name}' in {path}; layers: {available}")]
@@ -161,7 +163,14 @@ pub trait Store {
 }
 
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
-const RESERVED: [&str; 6] = ["idle", "underused", "zoning", "conflicts", "quality", "mujun"];
+const RESERVED: [&str; 6] = [
+    "idle",
+    "underused",
+    "zoning",
+    "conflicts",
+    "quality",
+    "mujun",
+];
 
 /// Check that a layer name can be a table name and a URL-safe, dot-free collection id.
 pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
@@ -205,7 +214,15 @@ mod tests {
         for ok in ["parcels", "kg_2021", "Tugui-2020"] {
             validate_layer_name(ok).unwrap();
         }
-        for bad in ["", "2parcels", "a.b", "宗地", "gpkg_contents", "idle", "a b"] {
+        for bad in [
+            "",
+            "2parcels",
+            "a.b",
+            "宗地",
+            "gpkg_contents",
+            "idle",
+            "a b",
+        ] {
             assert!(validate_layer_name(bad).is_err(), "{bad}");
         }
     }

@@ -1,0 +1,93 @@
+//! `landwatch ingest`.
+
+use anyhow::Context;
+use clap::ValueEnum;
+use landwatch::ingest::{ingest, IngestRequest, OnError};
+use landwatch::model::{ClassSystem, Role};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ErrorPolicy {
+    /// Refuse the file and list the first 20 bad rows.
+    Fail,
+    /// Store the other rows; report the skipped ones.
+    Skip,
+}
+
+/// Arguments of `landwatch ingest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The source: .shp (or a .zip holding one), .gpkg, .geojson, .gdb, .kml, …
+    file: PathBuf,
+    /// The store (GeoPackage); created when missing.
+    #[arg(long, default_value = "data/landwatch.gpkg")]
+    store: PathBuf,
+    /// What the layer is: parks, parcels, buildings, plan, redline or other.
+    #[arg(long, value_parser = |s: &str| s.parse::<Role>())]
+    role: Role,
+    /// The stored layer's name (letters, digits, '_' and '-'); an existing layer of that name is replaced.
+    #[arg(long)]
+    name: String,
+    /// The layer inside the source, when it has several.
+    #[arg(long)]
+    layer: Option<String>,
+    /// The source CRS (EPSG:N, WKT or PROJ string), when the file has none or a wrong one.
+    #[arg(long)]
+    crs: Option<String>,
+    /// The text encoding (GBK, GB18030, UTF-8, BIG5 …), overriding .cpg and the DBF LDID.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// A TOML file mapping canonical attributes to the source's field names.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// What to do with rows that have bad values.
+    #[arg(long, value_enum, default_value_t = ErrorPolicy::Fail)]
+    on_error: ErrorPolicy,
+    /// Plan kind (land_use = 土规, urban = 控规, territorial = 国土空间规划) or red-line kind
+    /// (ecological, farmland, urban_boundary).
+    #[arg(long)]
+    kind: Option<String>,
+    /// The land classification system of the land-use codes (YDYH-2023, GB50137-2011,
+    /// GBT21010-2017, SANDIAO); detected from the codes when omitted.
+    #[arg(long, value_parser = |s: &str| s.parse::<ClassSystem>())]
+    land_system: Option<ClassSystem>,
+    /// The planar CRS for areas and overlays, for a store's first layer (default: the
+    /// CGCS2000 3-degree Gauss-Krüger zone of the data).
+    #[arg(long)]
+    analysis_crs: Option<String>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run the ingest and print its report.
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let req = IngestRequest {
+        file: a.file,
+        store: a.store,
+        role: a.role,
+        name: a.name,
+        layer: a.layer,
+        crs: a.crs,
+        encoding: a.encoding,
+        mapping: a.mapping,
+        on_error: match a.on_error {
+            ErrorPolicy::Fail => OnError::Fail,
+            ErrorPolicy::Skip => OnError::Skip,
+        },
+        kind: a.kind,
+        land_system: a.land_system,
+        analysis_crs: a.analysis_crs,
+        progress: true,
+    };
+    let report = ingest(&req)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing the report")?
+        );
+    } else {
+        eprintln!("{report}");
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The command line: one file per subcommand, each a thin face over the library.
+
+mod gen;
+mod info;
+mod ingest;
+mod query;
+
+use clap::{Parser, Subcommand};
+
+/// landwatch — idle and under-used land, park land shares and plan conflicts for industrial
+/// parks (闲置土地, 低效用地, 园区用地结构, 多规合一).
+#[derive(Debug, Parser)]
+#[command(name = "landwatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log more (repeat for more detail); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest a layer (Shapefile, GeoPackage, GeoJSON, FileGDB, KML) into the store.
+    Ingest(ingest::Args),
+    /// List the store's layers with counts, areas, extents, CRS and encoding.
+    Info(info::Args),
+    /// Features of a layer inside a bounding box, as GeoJSON on stdout.
+    Query(query::Args),
+    /// Generate demonstration or benchmark data (GBK shapefiles in CGCS2000 zone 35).
+    Gen(gen::Args),
+}
+
+impl Cli {
+    /// How much to log.
+    pub fn verbosity(&self) -> u8 {
+        self.verbose
+    }
+
+    /// Run the chosen subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Ingest(a) => ingest::run(a),
+            Command::Info(a) => info::run(a),
+            Command::Query(a) => query::run(a),
+            Command::Gen(a) => gen::run(a),
+        }
+    }
+}
