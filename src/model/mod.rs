@@ -3,6 +3,7 @@
 pub mod attr;
 pub mod fields;
 pub mod land_class;
+pub mod records;
 pub mod role;
 pub mod value;
 

@@ -23,8 +23,15 @@ pub enum Parsed {
 /// Values that mean "nothing recorded" in bureau spreadsheets.
 const EMPTY_MARKERS: [&str; 9] = ["", "-", "—", "--", "/", "无", "null", "N/A", "暂无"];
 
-/// Replace full-width digits and punctuation (２０１９．３) with ASCII.
-fn to_half_width(s: &str) -> String {
+/// Replace full-width digits and punctuation (２０１９．３) with ASCII; borrows when there is
+/// nothing to replace (the common case).
+fn to_half_width(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s
+        .chars()
+        .any(|c| matches!(c, '\u{FF0C}'..='\u{FF19}' | '\u{3000}'))
+    {
+        return s.into();
+    }
     s.chars()
         .map(|c| match c {
             '\u{FF10}'..='\u{FF19}' | '\u{FF0E}' | '\u{FF0C}' | '\u{FF0D}' | '\u{FF0F}' => {
@@ -33,7 +40,8 @@ fn to_half_width(s: &str) -> String {
             '\u{3000}' => ' ',
             other => other,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// Whether a text value means "nothing recorded".
@@ -58,6 +66,49 @@ pub fn parse(
         ValueKind::Date => parse_date(raw).map(|d| Some(Parsed::Date(d))),
         _ => parse_number(raw, kind, declared_unit).map(|n| Some(Parsed::Number(n))),
     }
+}
+
+/// Parse a stored attribute value into the kind's canonical form; numbers stored as numbers
+/// skip the text round trip.
+pub fn parse_attr(
+    v: &super::attr::AttrValue,
+    kind: ValueKind,
+    declared_unit: Option<f64>,
+) -> Result<Option<Parsed>, String> {
+    use super::attr::AttrValue;
+    let n = match v {
+        AttrValue::Null => return Ok(None),
+        AttrValue::Text(s) => return parse(s, kind, declared_unit),
+        AttrValue::Integer(i) => *i as f64,
+        AttrValue::Real(r) => *r,
+    };
+    match kind {
+        ValueKind::Text | ValueKind::Date => {
+            parse(&v.as_text().unwrap_or_default(), kind, declared_unit)
+        }
+        _ => {
+            let value = match (kind, declared_unit) {
+                (_, Some(f)) => scale(n, f),
+                (ValueKind::Ratio, None) if n > 1.0 => n / 100.0,
+                _ => n,
+            };
+            check_range(value, kind, &n)?;
+            Ok(Some(Parsed::Number(value)))
+        }
+    }
+}
+
+fn check_range(value: f64, kind: ValueKind, raw: &dyn std::fmt::Display) -> Result<(), String> {
+    if !value.is_finite() {
+        return Err(format!("'{raw}' is not a finite number"));
+    }
+    if value < 0.0 && matches!(kind, ValueKind::Area | ValueKind::Ratio) {
+        return Err(format!("'{raw}' is negative"));
+    }
+    if kind == ValueKind::Ratio && value > 1.0 + 1e-9 {
+        return Err(format!("'{raw}' is more than 100%"));
+    }
+    Ok(())
 }
 
 /// Parse a date written as 2019-03-05, 2019/3/5, 2019.3.5, 20190305, 2019年3月5日 (a time
@@ -216,14 +267,16 @@ fn scale(n: f64, factor: f64) -> f64 {
 
 /// Parse a number with optional unit and thousands separators into the kind's unit.
 pub fn parse_number(raw: &str, kind: ValueKind, declared_unit: Option<f64>) -> Result<f64, String> {
-    let s: String = to_half_width(raw)
-        .chars()
-        .filter(|c| !matches!(c, ',' | '，' | ' ' | '¥' | '￥'))
-        .collect();
+    let half = to_half_width(raw);
+    let s: std::borrow::Cow<'_, str> = if half.contains([',', '，', ' ', '¥', '￥']) {
+        half.chars()
+            .filter(|c| !matches!(c, ',' | '，' | ' ' | '¥' | '￥'))
+            .collect::<String>()
+            .into()
+    } else {
+        half
+    };
     let (n, unit) = split_number(&s).ok_or_else(|| format!("'{raw}' is not a number"))?;
-    if !n.is_finite() {
-        return Err(format!("'{raw}' is not a finite number"));
-    }
     let value = if unit.is_empty() {
         match (kind, declared_unit) {
             (_, Some(f)) => scale(n, f),
@@ -240,12 +293,7 @@ pub fn parse_number(raw: &str, kind: ValueKind, declared_unit: Option<f64>) -> R
         })?;
         scale(n, f)
     };
-    if value < 0.0 && matches!(kind, ValueKind::Area | ValueKind::Ratio) {
-        return Err(format!("'{raw}' is negative"));
-    }
-    if kind == ValueKind::Ratio && value > 1.0 + 1e-9 {
-        return Err(format!("'{raw}' is more than 100%"));
-    }
+    check_range(value, kind, &raw)?;
     Ok(value)
 }
 

@@ -1,0 +1,410 @@
+//! The catalog (图层目录): an immutable in-memory snapshot of every stored layer — geometry in
+//! lon/lat and in the analysis CRS, an R-tree over the lon/lat boxes, the properties as
+//! ready-to-send JSON, and the canonical records analysis reads.
+//!
+//! A snapshot is built whole and shared behind an `Arc`; a newer store version builds a new
+//! snapshot (reusing unchanged layers) and replaces it, so readers never wait and never see
+//! half a layer.
+
+use crate::geom::crs::CGCS2000_EPSG;
+use crate::geom::{area, AnalysisCrs, Transform};
+use crate::model::attr::Column;
+use crate::model::fields::field;
+use crate::model::records::{Building, Parcel, Park, PlanZone, Records, RedlineZone};
+use crate::model::value::{parse_attr, unit_in_field_name, Parsed};
+use crate::model::{PlanKind, RedlineKind, Role};
+use crate::report::geojson::write_properties;
+use crate::store::{LayerInfo, Store, StoreError, StoredFeature};
+use geo::{BoundingRect, Geometry, Rect};
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use std::collections::HashMap;
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+
+/// One feature of a loaded layer.
+#[derive(Clone, Debug)]
+pub struct Feature {
+    /// Feature id in the store.
+    pub fid: i64,
+    /// Geometry in lon/lat (CGCS2000).
+    pub lonlat: Option<Geometry>,
+    /// Geometry in the analysis CRS (planar metres).
+    pub planar: Option<Geometry>,
+    /// Lon/lat bounding box.
+    pub bbox: Option<Rect>,
+    /// Planar area, m².
+    pub area_m2: f64,
+    /// The attributes as a JSON object, original names.
+    pub properties: Box<str>,
+}
+
+/// An R-tree entry: a lon/lat box and the feature's index in its layer.
+pub type IndexEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// One loaded layer.
+#[derive(Debug)]
+pub struct Layer {
+    /// Its registry entry.
+    pub info: LayerInfo,
+    /// Attribute columns.
+    pub columns: Vec<Column>,
+    /// Features, in fid order.
+    pub features: Vec<Feature>,
+    /// R-tree over lon/lat boxes.
+    pub index: RTree<IndexEntry>,
+    /// Canonical records, aligned with `features`.
+    pub records: Records,
+    /// Values that no longer parse (the store was edited after ingest), the first 20.
+    pub load_issues: Vec<String>,
+}
+
+impl Layer {
+    /// Indices of features whose lon/lat box meets `r`, in fid order.
+    pub fn in_box(&self, r: &Rect) -> Vec<usize> {
+        let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+        let mut out: Vec<usize> = self
+            .index
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.data as usize)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The index of the feature with this fid.
+    pub fn by_fid(&self, fid: i64) -> Option<usize> {
+        self.features.binary_search_by_key(&fid, |f| f.fid).ok()
+    }
+
+    /// The layer's parcels, if it is a parcel layer.
+    pub fn parcels(&self) -> Option<&[Parcel]> {
+        match &self.records {
+            Records::Parcels(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The layer's parks, if it is a park layer.
+    pub fn parks(&self) -> Option<&[Park]> {
+        match &self.records {
+            Records::Parks(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A snapshot of the whole store.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Layers, in name order.
+    pub layers: Vec<Arc<Layer>>,
+    /// The analysis CRS planar geometries are in.
+    pub analysis_crs: Option<AnalysisCrs>,
+    /// The store version this snapshot reflects.
+    pub version: i64,
+}
+
+/// The canonical record of one feature, before it joins its layer's records. Parcels are
+/// much larger than the rest; boxing them would cost an allocation per parcel in flight.
+#[allow(clippy::large_enum_variant)]
+enum Record {
+    Park(Park),
+    Parcel(Parcel),
+    Building(Building),
+    Plan(PlanZone),
+    Redline(RedlineZone),
+    Other,
+}
+
+impl Record {
+    fn new(role: Role, fid: i64) -> Record {
+        let id: Box<str> = fid.to_string().into_boxed_str();
+        match role {
+            Role::Parks => Record::Park(Park {
+                id,
+                ..Park::default()
+            }),
+            Role::Parcels => Record::Parcel(Parcel {
+                id,
+                ..Parcel::default()
+            }),
+            Role::Buildings => Record::Building(Building {
+                id,
+                ..Building::default()
+            }),
+            Role::Plan => Record::Plan(PlanZone {
+                id,
+                ..PlanZone::default()
+            }),
+            Role::Redline => Record::Redline(RedlineZone {
+                id,
+                ..RedlineZone::default()
+            }),
+            Role::Other => Record::Other,
+        }
+    }
+
+    fn set(&mut self, key: &str, v: Parsed) {
+        match self {
+            Record::Park(r) => r.set(key, v),
+            Record::Parcel(r) => r.set(key, v),
+            Record::Building(r) => r.set(key, v),
+            Record::Plan(r) => r.set(key, v),
+            Record::Redline(r) => r.set(key, v),
+            Record::Other => {}
+        }
+    }
+}
+
+struct Loaded {
+    feature: Feature,
+    record: Record,
+    issue: Option<String>,
+}
+
+/// Where each canonical attribute is read from.
+struct CanonicalSource {
+    key: &'static str,
+    column: usize,
+    kind: crate::model::ValueKind,
+    unit: Option<f64>,
+}
+
+const BATCH: usize = 4096;
+
+thread_local! {
+    static JSON: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(4096));
+}
+
+fn load_feature(
+    f: StoredFeature,
+    role: Role,
+    columns: &[Column],
+    canonical: &[CanonicalSource],
+    to_planar: &Transform,
+) -> Loaded {
+    let properties = JSON.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        write_properties(&mut buf, columns, &f.values);
+        Box::<str>::from(buf.as_str())
+    });
+    let mut issue = None;
+    let mut record = Record::new(role, f.fid);
+    for c in canonical {
+        match parse_attr(&f.values[c.column], c.kind, c.unit) {
+            Ok(Some(p)) => record.set(c.key, p),
+            Ok(None) => {}
+            Err(e) => {
+                issue.get_or_insert_with(|| {
+                    format!("fid {}, {}: {e}", f.fid, columns[c.column].name)
+                });
+            }
+        }
+    }
+    let bbox = f.geometry.as_ref().and_then(|g| g.bounding_rect());
+    let planar = f.geometry.as_ref().and_then(|g| {
+        let mut p = g.clone();
+        match to_planar.geometry(&mut p) {
+            Ok(()) => Some(p),
+            Err(e) => {
+                issue.get_or_insert_with(|| format!("fid {}: {e}", f.fid));
+                None
+            }
+        }
+    });
+    let area_m2 = planar.as_ref().map_or(0.0, area::planar_m2);
+    Loaded {
+        feature: Feature {
+            fid: f.fid,
+            lonlat: f.geometry,
+            planar,
+            bbox,
+            area_m2,
+            properties,
+        },
+        record,
+        issue,
+    }
+}
+
+fn records_of(info: &LayerInfo, records: Vec<Record>) -> Records {
+    macro_rules! collect {
+        ($variant:ident) => {
+            records
+                .into_iter()
+                .filter_map(|r| match r {
+                    Record::$variant(x) => Some(x),
+                    _ => None,
+                })
+                .collect()
+        };
+    }
+    match info.role {
+        Role::Parcels => Records::Parcels(collect!(Parcel)),
+        Role::Parks => Records::Parks(collect!(Park)),
+        Role::Buildings => Records::Buildings(collect!(Building)),
+        Role::Plan => Records::Plan(
+            info.kind
+                .as_deref()
+                .and_then(|k| k.parse::<PlanKind>().ok()),
+            collect!(Plan),
+        ),
+        Role::Redline => Records::Redline(
+            info.kind
+                .as_deref()
+                .and_then(|k| k.parse::<RedlineKind>().ok()),
+            collect!(Redline),
+        ),
+        Role::Other => Records::Other,
+    }
+}
+
+/// Load one layer from the store.
+pub fn load_layer(
+    store: &dyn Store,
+    info: &LayerInfo,
+    analysis: &AnalysisCrs,
+) -> Result<Layer, StoreError> {
+    let columns = store.columns(&info.name)?;
+    let canonical: Vec<CanonicalSource> = info
+        .mapping
+        .iter()
+        .filter_map(|(key, col)| {
+            let spec = field(info.role, key)?;
+            let column = columns.iter().position(|c| &c.name == col)?;
+            Some(CanonicalSource {
+                key: spec.key,
+                column,
+                kind: spec.kind,
+                unit: unit_in_field_name(col, spec.kind),
+            })
+        })
+        .collect();
+    let to_planar = Transform::new(&format!("EPSG:{CGCS2000_EPSG}"), &analysis.definition)
+        .map_err(|e| StoreError::Registry {
+            path: info.source.clone().into(),
+            layer: info.name.clone(),
+            why: e.to_string(),
+        })?;
+    let mut loaded: Vec<Loaded> = Vec::with_capacity(info.count as usize);
+    std::thread::scope(|s| -> Result<(), StoreError> {
+        let (tx, rx) = sync_channel::<Vec<StoredFeature>>(4);
+        let (columns, canonical, to_planar, role) = (&columns, &canonical, &to_planar, info.role);
+        let worker = s.spawn(move || {
+            let mut out = Vec::new();
+            for batch in rx {
+                let part: Vec<Loaded> = batch
+                    .into_par_iter()
+                    .map(|f| load_feature(f, role, columns, canonical, to_planar))
+                    .collect();
+                out.extend(part);
+            }
+            out
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let result = store.scan(&info.name, None, &mut |f| {
+            batch.push(f);
+            if batch.len() == BATCH {
+                // A closed channel means the worker died; its panic surfaces at join.
+                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+            Ok(())
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        loaded = worker.join().expect("catalog worker panicked");
+        result
+    })?;
+    let load_issues: Vec<String> = loaded
+        .iter()
+        .filter_map(|l| l.issue.clone())
+        .take(20)
+        .collect();
+    let (features, records): (Vec<Feature>, Vec<Record>) =
+        loaded.into_iter().map(|l| (l.feature, l.record)).unzip();
+    let records = records_of(info, records);
+    let entries: Vec<IndexEntry> = features
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.bbox.map(|b| {
+                GeomWithData::new(
+                    Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                    i as u32,
+                )
+            })
+        })
+        .collect();
+    Ok(Layer {
+        info: info.clone(),
+        columns,
+        features,
+        index: RTree::bulk_load(entries),
+        records,
+        load_issues,
+    })
+}
+
+impl Catalog {
+    /// Load every layer of the store.
+    pub fn load(store: &dyn Store) -> Result<Catalog, StoreError> {
+        Catalog::reload(store, None)
+    }
+
+    /// Load the store, reusing the layers of `previous` that have not been re-ingested.
+    pub fn reload(store: &dyn Store, previous: Option<&Catalog>) -> Result<Catalog, StoreError> {
+        let version = store.version()?;
+        let analysis_crs = store.analysis_crs()?;
+        let Some(analysis) = analysis_crs.clone() else {
+            return Ok(Catalog {
+                layers: vec![],
+                analysis_crs: None,
+                version,
+            });
+        };
+        let old: HashMap<&str, &Arc<Layer>> = previous
+            .filter(|p| p.analysis_crs.as_ref() == Some(&analysis))
+            .map(|p| p.layers.iter().map(|l| (l.info.name.as_str(), l)).collect())
+            .unwrap_or_default();
+        let mut layers = vec![];
+        for info in store.layers()? {
+            match old.get(info.name.as_str()) {
+                Some(l) if l.info == info => layers.push(Arc::clone(l)),
+                _ => {
+                    let started = std::time::Instant::now();
+                    let layer = load_layer(store, &info, &analysis)?;
+                    tracing::info!(
+                        layer = %info.name,
+                        features = layer.features.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "loaded"
+                    );
+                    for issue in &layer.load_issues {
+                        tracing::warn!(layer = %info.name, "{issue}");
+                    }
+                    layers.push(Arc::new(layer));
+                }
+            }
+        }
+        Ok(Catalog {
+            layers,
+            analysis_crs,
+            version,
+        })
+    }
+
+    /// The layer of this name.
+    pub fn layer(&self, name: &str) -> Option<&Arc<Layer>> {
+        self.layers.iter().find(|l| l.info.name == name)
+    }
+
+    /// Layers of a role, in name order.
+    pub fn by_role(&self, role: Role) -> impl Iterator<Item = &Arc<Layer>> {
+        self.layers.iter().filter(move |l| l.info.role == role)
+    }
+}
