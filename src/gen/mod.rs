@@ -6,7 +6,7 @@
 //! for benchmark sizes. The same seed always gives the same files.
 
 mod layout;
-mod shapefile;
+pub mod shapefile;
 mod story;
 
 pub use story::anchor;

@@ -32,12 +32,33 @@ impl UseArea {
             (MARGIN_LON, MARGIN_LAT)
         };
         match crs.area_of_use {
-            Some([w, s, e, n]) => UseArea {
-                west: (w - mx).max(-180.0),
-                south: (s - my).max(-90.0),
-                east: (e + mx).min(180.0),
-                north: (n + my).min(90.0),
-            },
+            Some([w, s, e, n]) => {
+                let wrap = |x: f64| {
+                    if x < -180.0 {
+                        x + 360.0
+                    } else if x > 180.0 {
+                        x - 360.0
+                    } else {
+                        x
+                    }
+                };
+                let width = if w <= e { e - w } else { e + 360.0 - w };
+                if width + 2.0 * mx >= 360.0 {
+                    UseArea {
+                        west: -180.0,
+                        east: 180.0,
+                        south: (s - my).max(-90.0),
+                        north: (n + my).min(90.0),
+                    }
+                } else {
+                    UseArea {
+                        west: wrap(w - mx),
+                        south: (s - my).max(-90.0),
+                        east: wrap(e + mx),
+                        north: (n + my).min(90.0),
+                    }
+                }
+            }
             None => UseArea {
                 west: -180.0,
                 south: -90.0,
@@ -47,12 +68,17 @@ impl UseArea {
         }
     }
 
-    /// Whether a lon/lat box lies inside.
+    /// Whether a lon/lat box lies inside (areas that cross the antimeridian, such as North
+    /// America's, have west > east).
     pub fn contains(&self, r: &Rect) -> bool {
-        r.min().x >= self.west
-            && r.max().x <= self.east
-            && r.min().y >= self.south
-            && r.max().y <= self.north
+        let lon_ok = |x: f64| {
+            if self.west <= self.east {
+                (self.west..=self.east).contains(&x)
+            } else {
+                x >= self.west || x <= self.east
+            }
+        };
+        lon_ok(r.min().x) && lon_ok(r.max().x) && r.min().y >= self.south && r.max().y <= self.north
     }
 }
 

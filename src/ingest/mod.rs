@@ -184,8 +184,8 @@ fn choose_encoding(
                     detected: false,
                 })
             }
-            None if *ldid == 0x57 => "no .cpg; the DBF language driver byte is 0x57 (the writer's ANSI code page, unknown)".to_string(),
-            None => format!("no .cpg and the DBF language driver byte is 0x{ldid:02X}"),
+            None if *ldid == 0x57 => "no .cpg; the DBF language driver byte (LDID) is 0x57 (the writer's ANSI code page, unknown)".to_string(),
+            None => format!("no .cpg and the DBF language driver byte (LDID) is 0x{ldid:02X}"),
         },
     };
     let texts = sample

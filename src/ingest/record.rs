@@ -248,6 +248,13 @@ pub fn process(ctx: &Context, rec: RawRecord) -> Outcome {
                         ctx.to_planar.geometry(&mut p).map(|_| p)
                     };
                     match planar {
+                        Ok(p) if ctx.role.needs_polygons() && area::planar_m2(&p) <= 0.0 => {
+                            errors.push(err(
+                                None,
+                                None,
+                                "the polygon has no area (its vertices lie on a line): it cannot be repaired".into(),
+                            ));
+                        }
                         Ok(p) => {
                             // Exterior rings counter-clockwise (RFC 7946, and what geodesic
                             // area expects); shapefiles store them clockwise.

@@ -225,8 +225,8 @@ pub enum IngestError {
 
 fn rows_message(file: &str, total: u64, shown: &[RowError]) -> String {
     let mut s = format!(
-        "{file}: {total} row{} with bad values; nothing was stored (the store was not changed).",
-        if total == 1 { " has" } else { "s have" }
+        "{file}: {total} {} bad values; nothing was stored (the store was not changed).",
+        if total == 1 { "row has" } else { "rows have" }
     );
     if total as usize > shown.len() {
         s.push_str(&format!(" The first {}:", shown.len()));

@@ -175,22 +175,20 @@ const RESERVED: [&str; 6] = [
 /// Check that a layer name can be a table name and a URL-safe, dot-free collection id.
 pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
     let bad = |why: &str| Err(StoreError::BadName(name.to_string(), why.to_string()));
-    let mut chars = name.chars();
-    match chars.next() {
-        None => return bad("is empty"),
-        Some(c) if !c.is_ascii_alphabetic() => {
-            return bad("must start with a letter (A–Z, a–z); it becomes a URL and table name")
-        }
-        _ => {}
-    }
-    if name.len() > 63 {
-        return bad("is longer than 63 characters");
+    if name.is_empty() {
+        return bad("is empty");
     }
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return bad("may hold only letters, digits, '_' and '-' (no dots, spaces or Chinese): it becomes a URL and table name; keep Chinese names in the source attributes");
+        return bad("may hold only ASCII letters, digits, '_' and '-' (no dots, spaces or Chinese): it becomes a URL and table name; keep Chinese names in the source attributes");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return bad("must start with a letter (A–Z, a–z)");
+    }
+    if name.len() > 63 {
+        return bad("is longer than 63 characters");
     }
     let lower = name.to_ascii_lowercase();
     if ["gpkg_", "rtree_", "landwatch_", "sqlite_"]
