@@ -61,6 +61,36 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// A layer from its parts; the R-tree is bulk-loaded from the features' boxes.
+    pub fn new(
+        info: LayerInfo,
+        columns: Vec<Column>,
+        features: Vec<Feature>,
+        records: Records,
+        load_issues: Vec<String>,
+    ) -> Layer {
+        let entries: Vec<IndexEntry> = features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                f.bbox.map(|b| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                        i as u32,
+                    )
+                })
+            })
+            .collect();
+        Layer {
+            info,
+            columns,
+            features,
+            index: RTree::bulk_load(entries),
+            records,
+            load_issues,
+        }
+    }
+
     /// Indices of features whose lon/lat box meets `r`, in fid order.
     pub fn in_box(&self, r: &Rect) -> Vec<usize> {
         let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
@@ -328,26 +358,7 @@ pub fn load_layer(
     let (features, records): (Vec<Feature>, Vec<Record>) =
         loaded.into_iter().map(|l| (l.feature, l.record)).unzip();
     let records = records_of(info, records);
-    let entries: Vec<IndexEntry> = features
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            f.bbox.map(|b| {
-                GeomWithData::new(
-                    Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                    i as u32,
-                )
-            })
-        })
-        .collect();
-    Ok(Layer {
-        info: info.clone(),
-        columns,
-        features,
-        index: RTree::bulk_load(entries),
-        records,
-        load_issues,
-    })
+    Ok(Layer::new(info.clone(), columns, features, records, load_issues))
 }
 
 impl Catalog {

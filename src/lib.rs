@@ -2,6 +2,7 @@
 //! intensive-use indicators of industrial parks (产业园区), and plan reconciliation (多规合一),
 //! from the files land bureaus already have, served as OGC API layers.
 
+pub mod analysis;
 pub mod catalog;
 pub mod gen;
 pub mod geom;
@@ -9,4 +10,5 @@ pub mod ingest;
 pub mod io;
 pub mod model;
 pub mod report;
+pub mod rules;
 pub mod store;

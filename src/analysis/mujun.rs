@@ -1,0 +1,306 @@
+//! 亩均论英雄 — per-mu evaluation of industrial firms (DOMAIN.md §2).
+//!
+//! A firm is a 权利人 with its industrial parcels; its land is all of them (unbuilt land dilutes
+//! its figures, which is the point). score = Σ weight × value ÷ benchmark over the configured
+//! indicators; small firms (规下) use their own two. Firms are ranked and classed A/B/C/D by
+//! cumulative share from the top; firms under construction or producing for less than the
+//! start-up period are not graded.
+
+use super::context::{Context, ParcelRef};
+use super::dates::full_years_passed;
+use crate::model::value::m2_to_mu;
+use crate::rules::{MujunIndicator, MujunRules, MujunScope};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The summed figures of one firm.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FirmFigures {
+    /// Land, 亩.
+    pub area_mu: f64,
+    /// 税收, 万元.
+    pub tax: f64,
+    /// 工业增加值, 万元.
+    pub value_added: f64,
+    /// 营业收入, 万元.
+    pub revenue: f64,
+    /// 综合能耗, 吨标煤.
+    pub energy: f64,
+    /// 排放当量.
+    pub emissions: f64,
+    /// 用电量, 万千瓦时.
+    pub electricity: f64,
+    /// 从业人数.
+    pub employees: f64,
+    /// 研发经费, 万元.
+    pub rd_expense: f64,
+}
+
+impl FirmFigures {
+    /// The value of an indicator, when its denominator is known and positive.
+    pub fn indicator(&self, key: &str) -> Option<f64> {
+        let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+        match key {
+            "tax_per_mu" => ratio(self.tax, self.area_mu),
+            "value_added_per_mu" => ratio(self.value_added, self.area_mu),
+            "revenue_per_mu" => ratio(self.revenue, self.area_mu),
+            "value_added_per_energy" => ratio(self.value_added, self.energy),
+            "value_added_per_emission" => ratio(self.value_added, self.emissions),
+            "labour_productivity" => ratio(self.value_added, self.employees),
+            "rd_share" => ratio(self.rd_expense, self.revenue),
+            "tax_per_electricity" => ratio(self.tax, self.electricity),
+            _ => None,
+        }
+    }
+}
+
+/// One indicator's contribution.
+#[derive(Clone, Debug, Serialize)]
+pub struct Points {
+    /// Key.
+    pub key: String,
+    /// Chinese name.
+    pub name: String,
+    /// Unit.
+    pub unit: String,
+    /// The firm's value (none when it cannot be computed).
+    pub value: Option<f64>,
+    /// The benchmark.
+    pub benchmark: f64,
+    /// The weight.
+    pub weight: f64,
+    /// weight × value ÷ benchmark (0 when the value is missing).
+    pub points: f64,
+}
+
+/// Score figures against indicators.
+pub fn score(figures: &FirmFigures, indicators: &[MujunIndicator]) -> (f64, Vec<Points>) {
+    let points: Vec<Points> = indicators
+        .iter()
+        .map(|i| {
+            let value = figures.indicator(&i.key);
+            Points {
+                key: i.key.clone(),
+                name: i.name.clone(),
+                unit: i.unit.clone(),
+                value,
+                benchmark: i.benchmark,
+                weight: i.weight,
+                points: value.map_or(0.0, |v| i.weight * v / i.benchmark),
+            }
+        })
+        .collect();
+    (points.iter().map(|p| p.points).sum(), points)
+}
+
+/// The class of the firm at 1-based `rank` among `n` graded firms.
+pub fn class_of(rank: usize, n: usize, rules: &MujunRules) -> &'static str {
+    let share = rank as f64 / n as f64;
+    let c = &rules.classes;
+    if share <= c.a + 1e-12 {
+        "A"
+    } else if share <= c.b + 1e-12 {
+        "B"
+    } else if share <= c.c + 1e-12 {
+        "C"
+    } else {
+        "D"
+    }
+}
+
+/// One evaluated firm.
+#[derive(Clone, Debug, Serialize)]
+pub struct Firm {
+    /// The firm (权利人).
+    pub id: String,
+    /// Its score (none when ungraded).
+    pub score: Option<f64>,
+    /// A, B, C, D or "ungraded".
+    pub class: String,
+    /// Why it is ungraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ungraded: Option<String>,
+    /// Rank among graded firms of its scope.
+    pub rank: Option<usize>,
+    /// The park of its largest parcel.
+    pub park_id: Option<String>,
+    /// Whether it was scored as a small firm (规下).
+    pub small: bool,
+    /// Its parcels.
+    pub parcels: Vec<String>,
+    /// Its summed figures.
+    pub figures: FirmFigures,
+    /// Points per indicator.
+    pub indicators: Vec<Points>,
+}
+
+/// The evaluation.
+#[derive(Clone, Debug, Serialize)]
+pub struct MujunReport {
+    /// Evaluation date.
+    pub as_of: NaiveDate,
+    /// Firms, best first within each scope; ungraded last.
+    pub firms: Vec<Firm>,
+    /// Firms per class.
+    pub summary: BTreeMap<String, usize>,
+    /// The pack's source.
+    pub source: crate::rules::Source,
+}
+
+struct Group<'a> {
+    parcels: Vec<ParcelRef<'a>>,
+}
+
+/// Evaluate every firm with industrial land (in one park, when given).
+pub fn mujun(ctx: &Context<'_>, rules: &MujunRules, as_of: NaiveDate, park: Option<&str>) -> MujunReport {
+    let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
+    for r in ctx.parcels().filter(|r| ctx.is_industrial(r)) {
+        let Some(holder) = r.parcel().holder.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+            continue;
+        };
+        groups
+            .entry(holder.to_string())
+            .or_insert_with(|| Group { parcels: vec![] })
+            .parcels
+            .push(r);
+    }
+    let mut firms: Vec<Firm> = vec![];
+    for (holder, g) in groups {
+        let largest = g
+            .parcels
+            .iter()
+            .max_by(|a, b| a.area_m2().total_cmp(&b.area_m2()))
+            .expect("a group has parcels");
+        let park_id = ctx.park_id_of(largest);
+        if park.is_some_and(|want| park_id.as_deref() != Some(want)) {
+            continue;
+        }
+        let mut f = FirmFigures::default();
+        let mut small = false;
+        let mut earliest_completion: Option<NaiveDate> = None;
+        for r in &g.parcels {
+            let p = r.parcel();
+            f.area_mu += m2_to_mu(r.area_m2());
+            f.tax += p.tax.unwrap_or(0.0);
+            f.value_added += p.value_added.unwrap_or(0.0);
+            f.revenue += p.revenue.unwrap_or(0.0);
+            f.energy += p.energy.unwrap_or(0.0);
+            f.emissions += p.emissions.unwrap_or(0.0);
+            f.electricity += p.electricity.unwrap_or(0.0);
+            f.employees += p.employees.unwrap_or(0.0);
+            f.rd_expense += p.rd_expense.unwrap_or(0.0);
+            small |= p
+                .firm_size
+                .as_deref()
+                .is_some_and(|s| rules.small.size_words.iter().any(|w| s.contains(w.as_str())));
+            if let Some(c) = p.actual_completion.filter(|c| *c <= as_of) {
+                earliest_completion = Some(earliest_completion.map_or(c, |e| e.min(c)));
+            }
+        }
+        let ungraded = match earliest_completion {
+            None => Some("在建企业：no parcel completed yet".to_string()),
+            Some(c) if !full_years_passed(c, rules.startup_years, as_of) => {
+                Some(format!("新投产企业：producing since {c}, less than {} year(s)", rules.startup_years))
+            }
+            _ => None,
+        };
+        let indicators = if small { &rules.small.indicators } else { &rules.indicators };
+        let (s, points) = score(&f, indicators);
+        firms.push(Firm {
+            id: holder,
+            score: ungraded.is_none().then_some(s),
+            class: "ungraded".into(),
+            ungraded,
+            rank: None,
+            park_id,
+            small,
+            parcels: g.parcels.iter().map(|r| r.parcel().id.to_string()).collect(),
+            figures: f,
+            indicators: points,
+        });
+    }
+    // Rank within each scope: all firms together, or each park on its own.
+    let scope_of = |f: &Firm| match rules.scope {
+        MujunScope::All => String::new(),
+        MujunScope::Park => f.park_id.clone().unwrap_or_default(),
+    };
+    firms.sort_by(|a, b| {
+        scope_of(a)
+            .cmp(&scope_of(b))
+            .then(b.score.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.score.unwrap_or(f64::NEG_INFINITY)))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for f in firms.iter().filter(|f| f.score.is_some()) {
+        *counts.entry(scope_of(f)).or_default() += 1;
+    }
+    let mut position: BTreeMap<String, usize> = BTreeMap::new();
+    let mut summary = BTreeMap::new();
+    for f in firms.iter_mut() {
+        if f.score.is_some() {
+            let scope = scope_of(f);
+            let rank = position.entry(scope.clone()).or_default();
+            *rank += 1;
+            f.rank = Some(*rank);
+            f.class = class_of(*rank, counts[&scope], rules).to_string();
+        }
+        *summary.entry(f.class.clone()).or_default() += 1;
+    }
+    MujunReport {
+        as_of,
+        firms,
+        summary,
+        source: rules.source.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    #[test]
+    fn scores_by_hand() {
+        let rules = Rules::builtin().mujun;
+        // 30 亩, 600 万元 tax (20/亩 = the benchmark), 2,400 万元 value added (80/亩 = benchmark),
+        // 800 吨标煤 (3.0 = benchmark), 12 当量 (200 = benchmark), 96 people (25 = benchmark),
+        // R&D 3 % of 8,000 revenue (= benchmark): every indicator scores its full weight.
+        let f = FirmFigures {
+            area_mu: 30.0,
+            tax: 600.0,
+            value_added: 2_400.0,
+            revenue: 8_000.0,
+            energy: 800.0,
+            emissions: 12.0,
+            electricity: 1_000.0,
+            employees: 96.0,
+            rd_expense: 240.0,
+        };
+        let (s, points) = score(&f, &rules.indicators);
+        assert!((s - 100.0).abs() < 1e-9, "{s}");
+        assert_eq!(points.len(), 6);
+        // Half the tax: the 30-point indicator scores 15.
+        let (s, _) = score(&FirmFigures { tax: 300.0, ..f.clone() }, &rules.indicators);
+        assert!((s - 85.0).abs() < 1e-9, "{s}");
+        // No energy recorded: that indicator scores nothing rather than dividing by zero.
+        let (s, points) = score(&FirmFigures { energy: 0.0, ..f.clone() }, &rules.indicators);
+        assert!((s - 80.0).abs() < 1e-9, "{s}");
+        assert_eq!(points[2].value, None);
+        // Small firms: 600/30 = 20 per mu (benchmark 10 → 100 points), 600/1,000 = 0.6 per 万千瓦时
+        // (benchmark 0.5 → 60 points).
+        let (s, _) = score(&f, &rules.small.indicators);
+        assert!((s - 160.0).abs() < 1e-9, "{s}");
+    }
+
+    #[test]
+    fn classes_by_cumulative_share() {
+        let rules = Rules::builtin().mujun;
+        let classes: Vec<&str> = (1..=20).map(|r| class_of(r, 20, &rules)).collect();
+        // 20 firms: ranks 1–5 A (25 %), 6–14 B (70 %), 15–19 C (95 %), 20 D.
+        assert_eq!(classes.iter().filter(|c| **c == "A").count(), 5);
+        assert_eq!(classes.iter().filter(|c| **c == "B").count(), 9);
+        assert_eq!(classes.iter().filter(|c| **c == "C").count(), 5);
+        assert_eq!(classes[19], "D");
+    }
+}

@@ -1,0 +1,574 @@
+//! 园区用地结构 — the functional land shares of each park (DOMAIN.md §5).
+//!
+//! Every land-use layer is clipped to the park boundary by exact polygon overlay in the
+//! analysis CRS; areas are summed by functional category through the classification
+//! crosswalk: parcels give the current use, each plan layer its planned use, reported
+//! separately. Shares are of the park's area and are checked against the bounds of its type.
+//! Parcels crossing the boundary count by their inside part and are listed; overlapping
+//! parcels (which count twice) are listed with the overlap; 二类/三类 industry too close to
+//! housing (产业过渡区) is listed with the distance.
+
+use super::context::{classify, widen, Context, ParkRef};
+use crate::catalog::Layer;
+use crate::geom::clip::intersection_area;
+use crate::model::land_class::Category;
+use crate::model::records::Records;
+use crate::model::value::{m2_to_hectares, m2_to_mu};
+use crate::model::Role;
+use crate::rules::{Bound, IndicatorRules, ZoningRules};
+use geo::{Distance, Euclidean, Intersects};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One category's area and share in a park, and its bound.
+#[derive(Clone, Debug, Serialize)]
+pub struct CategoryShare {
+    /// `industrial`, `residential` …
+    pub category: &'static str,
+    /// 工业用地 …
+    pub label: &'static str,
+    /// Area inside the park, m² (planar).
+    pub area_m2: f64,
+    /// The same in 公顷.
+    pub area_ha: f64,
+    /// The same in 亩.
+    pub area_mu: f64,
+    /// Fraction of the park's area.
+    pub share: f64,
+    /// Lower bound, if any.
+    pub min: Option<f64>,
+    /// Upper bound, if any.
+    pub max: Option<f64>,
+    /// Within its bounds (true when it has none).
+    pub pass: bool,
+    /// Distance to the nearest bound: headroom when positive, shortfall or excess when negative.
+    pub margin: Option<f64>,
+}
+
+/// A feature crossing the park boundary.
+#[derive(Clone, Debug, Serialize)]
+pub struct Straddling {
+    /// Its id.
+    pub id: String,
+    /// Its layer.
+    pub layer: String,
+    /// Part inside the park, m².
+    pub inside_m2: f64,
+    /// Part outside, m².
+    pub outside_m2: f64,
+}
+
+/// Two features of one layer overlapping (their areas count twice).
+#[derive(Clone, Debug, Serialize)]
+pub struct Overlap {
+    /// One id.
+    pub a: String,
+    /// The other.
+    pub b: String,
+    /// Their layer.
+    pub layer: String,
+    /// The overlap, m².
+    pub area_m2: f64,
+}
+
+/// 二类/三类 industry closer to housing than the buffer distance.
+#[derive(Clone, Debug, Serialize)]
+pub struct BufferConflict {
+    /// The industrial parcel.
+    pub industrial: String,
+    /// Its pollution class (2 or 3).
+    pub pollution_class: u8,
+    /// The residential parcel.
+    pub residential: String,
+    /// Their distance, m.
+    pub distance_m: f64,
+    /// The distance required, m.
+    pub required_m: f64,
+}
+
+/// A code the layer's system does not know.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnknownCode {
+    /// The layer.
+    pub layer: String,
+    /// The code as written (empty when none).
+    pub code: String,
+    /// Features carrying it inside the park.
+    pub count: usize,
+    /// Their area inside the park, m².
+    pub area_m2: f64,
+}
+
+/// The shares of one land-use layer in one park.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerShares {
+    /// The layer.
+    pub layer: String,
+    /// `current` for parcels, else the plan's kind.
+    pub kind: String,
+    /// Its classification system.
+    pub land_system: Option<String>,
+    /// Every category (zero ones too).
+    pub categories: Vec<CategoryShare>,
+    /// Area its features cover inside the park (overlaps counted twice), m².
+    pub covered_m2: f64,
+    /// Park area no feature covers (0 when overlaps exceed it), m².
+    pub uncovered_m2: f64,
+    /// Codes the system does not know, and features without a usable code.
+    pub unknown_codes: Vec<UnknownCode>,
+    /// Every category within its bounds.
+    pub pass: bool,
+}
+
+/// One park's zoning.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParkZoning {
+    /// 园区编号.
+    pub id: String,
+    /// 园区名称.
+    pub name: Option<String>,
+    /// 工业主导型 or 产城融合型.
+    #[serde(rename = "type")]
+    pub park_type: String,
+    /// Where the type comes from.
+    pub type_source: String,
+    /// Park area, m² (planar).
+    pub area_m2: f64,
+    /// The same in 公顷.
+    pub area_ha: f64,
+    /// The same in 亩.
+    pub area_mu: f64,
+    /// Current shares (from the parcel layers).
+    pub categories: Vec<CategoryShare>,
+    /// Current shares within bounds.
+    pub pass: bool,
+    /// Parcel area inside the park, m².
+    pub covered_m2: f64,
+    /// Park area without parcels (roads, unsupplied land), m².
+    pub uncovered_m2: f64,
+    /// Parcel codes the system does not know.
+    pub unknown_codes: Vec<UnknownCode>,
+    /// Parcels crossing the boundary.
+    pub straddling: Vec<Straddling>,
+    /// Overlapping parcels.
+    pub overlaps: Vec<Overlap>,
+    /// 产业过渡区 conflicts.
+    pub buffer: Vec<BufferConflict>,
+    /// Planned shares, one entry per plan layer.
+    pub plans: Vec<LayerShares>,
+}
+
+/// The zoning report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZoningReport {
+    /// Parks.
+    pub parks: Vec<ParkZoning>,
+    /// The pack's source.
+    pub source: crate::rules::Source,
+}
+
+fn feature_id(layer: &Layer, i: usize) -> String {
+    match &layer.records {
+        Records::Parcels(v) => v[i].id.to_string(),
+        Records::Plan(_, v) => v[i].id.to_string(),
+        _ => layer.features[i].fid.to_string(),
+    }
+}
+
+fn codes(layer: &Layer, i: usize) -> (Option<&str>, Option<&str>) {
+    match &layer.records {
+        Records::Parcels(v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
+        Records::Plan(_, v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
+        _ => (None, None),
+    }
+}
+
+/// Area per category of one layer inside one park.
+struct Clipped {
+    by_category: BTreeMap<Category, f64>,
+    covered: f64,
+    unknown: BTreeMap<String, (usize, f64)>,
+    /// (feature index, inside, outside) of every feature meeting the park.
+    inside: Vec<(usize, f64, f64)>,
+}
+
+fn clip(park: &ParkRef<'_>, layer: &Layer) -> Clipped {
+    let mut out = Clipped {
+        by_category: BTreeMap::new(),
+        covered: 0.0,
+        unknown: BTreeMap::new(),
+        inside: vec![],
+    };
+    let pf = &park.layer.features[park.index];
+    let (Some(bbox), Some(park_geom)) = (pf.bbox, pf.planar.as_ref()) else {
+        return out;
+    };
+    for i in layer.in_box(&bbox) {
+        let f = &layer.features[i];
+        let Some(g) = f.planar.as_ref() else { continue };
+        let inside = intersection_area(park_geom, g);
+        if inside <= 0.0 {
+            continue;
+        }
+        let (code, name) = codes(layer, i);
+        let category = match classify(layer, code, name) {
+            Some(c) => c.category,
+            None => {
+                let e = out.unknown.entry(code.unwrap_or("").to_string()).or_default();
+                e.0 += 1;
+                e.1 += inside;
+                Category::Unclassified
+            }
+        };
+        *out.by_category.entry(category).or_default() += inside;
+        out.covered += inside;
+        out.inside.push((i, inside, (f.area_m2 - inside).max(0.0)));
+    }
+    out
+}
+
+fn shares(
+    clipped: &Clipped,
+    park_area: f64,
+    bound: &dyn Fn(&str) -> Option<Bound>,
+) -> (Vec<CategoryShare>, bool) {
+    let mut all_pass = true;
+    let categories = Category::ALL
+        .iter()
+        .map(|&c| {
+            let area = clipped.by_category.get(&c).copied().unwrap_or(0.0);
+            let share = if park_area > 0.0 { area / park_area } else { 0.0 };
+            let b = bound(c.as_str()).unwrap_or_default();
+            let below = b.min.map(|m| share - m);
+            let above = b.max.map(|m| m - share);
+            let margin = match (below, above) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            let pass = margin.is_none_or(|m| m >= -1e-12);
+            all_pass &= pass;
+            CategoryShare {
+                category: c.as_str(),
+                label: c.label_zh(),
+                area_m2: area,
+                area_ha: m2_to_hectares(area),
+                area_mu: m2_to_mu(area),
+                share,
+                min: b.min,
+                max: b.max,
+                pass,
+                margin,
+            }
+        })
+        .collect();
+    (categories, all_pass)
+}
+
+fn unknown_list(layer: &str, c: &Clipped) -> Vec<UnknownCode> {
+    c.unknown
+        .iter()
+        .map(|(code, (count, area))| UnknownCode {
+            layer: layer.to_string(),
+            code: code.clone(),
+            count: *count,
+            area_m2: *area,
+        })
+        .collect()
+}
+
+/// Overlapping pairs among the features of `layer` listed in `inside`.
+fn overlaps(layer: &Layer, inside: &[(usize, f64, f64)], tolerance: f64) -> Vec<Overlap> {
+    let mut out = vec![];
+    for &(i, _, _) in inside {
+        let f = &layer.features[i];
+        let (Some(bi), Some(gi)) = (f.bbox, f.planar.as_ref()) else { continue };
+        for j in layer.in_box(&bi) {
+            if j <= i {
+                continue;
+            }
+            let other = &layer.features[j];
+            let Some(bj) = other.bbox else { continue };
+            // Boxes that merely touch (neighbours sharing an edge) cannot overlap by an area.
+            let w = bi.max().x.min(bj.max().x) - bi.min().x.max(bj.min().x);
+            let h = bi.max().y.min(bj.max().y) - bi.min().y.max(bj.min().y);
+            if w <= 0.0 || h <= 0.0 {
+                continue;
+            }
+            let Some(gj) = other.planar.as_ref() else { continue };
+            let area = intersection_area(gi, gj);
+            if area > tolerance {
+                out.push(Overlap {
+                    a: feature_id(layer, i),
+                    b: feature_id(layer, j),
+                    layer: layer.info.name.clone(),
+                    area_m2: area,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// 二类/三类 industrial parcels of the park closer than `distance` to residential parcels.
+fn buffer_conflicts(layer: &Arc<Layer>, inside: &[(usize, f64, f64)], distance: f64) -> Vec<BufferConflict> {
+    let mut out = vec![];
+    for &(i, _, _) in inside {
+        let (code, name) = codes(layer, i);
+        let Some(class) = classify(layer, code, name) else { continue };
+        let Some(pollution) = class.pollution_class.filter(|p| *p >= 2) else { continue };
+        let f = &layer.features[i];
+        let (Some(bbox), Some(gi)) = (f.bbox, f.planar.as_ref()) else { continue };
+        for j in layer.in_box(&widen(bbox, distance)) {
+            let (c2, n2) = codes(layer, j);
+            if classify(layer, c2, n2).map(|c| c.category) != Some(Category::Residential) {
+                continue;
+            }
+            let Some(gj) = layer.features[j].planar.as_ref() else { continue };
+            let d = if gi.intersects(gj) { 0.0 } else { Euclidean.distance(gi, gj) };
+            if d < distance {
+                out.push(BufferConflict {
+                    industrial: feature_id(layer, i),
+                    pollution_class: pollution,
+                    residential: feature_id(layer, j),
+                    distance_m: d,
+                    required_m: distance,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// 工业主导型 or 产城融合型 from current shares (DOMAIN.md §4 split).
+fn derived_type(c: &Clipped, rules: &IndicatorRules) -> &'static str {
+    let get = |k| c.by_category.get(&k).copied().unwrap_or(0.0);
+    if c.covered <= 0.0 {
+        return "工业主导型";
+    }
+    let industrial = (get(Category::Industrial) + get(Category::Logistics)) / c.covered;
+    let residential = get(Category::Residential) / c.covered;
+    if industrial > rules.industry_led_industrial_share && residential < rules.industry_led_residential_share {
+        "工业主导型"
+    } else {
+        "产城融合型"
+    }
+}
+
+/// Zone one park.
+fn park_zoning(ctx: &Context<'_>, park: &ParkRef<'_>, rules: &ZoningRules, indicator_rules: &IndicatorRules) -> ParkZoning {
+    let record = park.park();
+    let area = park.area_m2();
+    let parcel_layers: Vec<&Arc<Layer>> = ctx.catalog.by_role(Role::Parcels).collect();
+    let clipped: Vec<Clipped> = parcel_layers.iter().map(|l| clip(park, l)).collect();
+    // Several parcel layers add up.
+    let mut current = Clipped {
+        by_category: BTreeMap::new(),
+        covered: 0.0,
+        unknown: BTreeMap::new(),
+        inside: vec![],
+    };
+    for c in &clipped {
+        for (k, v) in &c.by_category {
+            *current.by_category.entry(*k).or_default() += v;
+        }
+        current.covered += c.covered;
+    }
+    let (park_type, type_source) = match record.park_type.as_deref() {
+        Some(t) if t.contains("工业主导") => ("工业主导型", "园区类型"),
+        Some(t) if t.contains("产城融合") => ("产城融合型", "园区类型"),
+        _ => (derived_type(&current, indicator_rules), "derived from current shares (工业用地率 and 住宅用地率)"),
+    };
+    let bound = |c: &str| rules.bound(&record.id, park_type, c);
+    let (categories, pass) = shares(&current, area, &bound);
+    let mut unknown_codes = vec![];
+    let mut straddling = vec![];
+    let mut overlap_list = vec![];
+    let mut buffer = vec![];
+    for (layer, c) in parcel_layers.iter().zip(&clipped) {
+        unknown_codes.extend(unknown_list(&layer.info.name, c));
+        for &(i, inside, outside) in &c.inside {
+            if outside > rules.straddle_tolerance_m2 {
+                straddling.push(Straddling {
+                    id: feature_id(layer, i),
+                    layer: layer.info.name.clone(),
+                    inside_m2: inside,
+                    outside_m2: outside,
+                });
+            }
+        }
+        overlap_list.extend(overlaps(layer, &c.inside, rules.overlap_tolerance_m2));
+        buffer.extend(buffer_conflicts(layer, &c.inside, rules.buffer_distance_m));
+    }
+    let plans = ctx
+        .catalog
+        .by_role(Role::Plan)
+        .map(|layer| {
+            let c = clip(park, layer);
+            let (categories, pass) = shares(&c, area, &bound);
+            LayerShares {
+                layer: layer.info.name.clone(),
+                kind: layer.info.kind.clone().unwrap_or_else(|| "plan".into()),
+                land_system: layer.info.land_system.map(|s| s.as_str().to_string()),
+                categories,
+                covered_m2: c.covered,
+                uncovered_m2: (area - c.covered).max(0.0),
+                unknown_codes: unknown_list(&layer.info.name, &c),
+                pass,
+            }
+        })
+        .collect();
+    ParkZoning {
+        id: record.id.to_string(),
+        name: record.name.as_deref().map(str::to_string),
+        park_type: park_type.to_string(),
+        type_source: type_source.to_string(),
+        area_m2: area,
+        area_ha: m2_to_hectares(area),
+        area_mu: m2_to_mu(area),
+        categories,
+        pass,
+        covered_m2: current.covered,
+        uncovered_m2: (area - current.covered).max(0.0),
+        unknown_codes,
+        straddling,
+        overlaps: overlap_list,
+        buffer,
+        plans,
+    }
+}
+
+/// Zone every park (or one), parks in parallel.
+pub fn zoning(ctx: &Context<'_>, rules: &ZoningRules, indicator_rules: &IndicatorRules, park: Option<&str>) -> ZoningReport {
+    let parks: Vec<ParkZoning> = ctx
+        .parks()
+        .par_iter()
+        .filter(|p| park.is_none_or(|want| &*p.park().id == want))
+        .map(|p| park_zoning(ctx, p, rules, indicator_rules))
+        .collect();
+    ZoningReport {
+        parks,
+        source: rules.source.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::testing::{park, parcel, rect, Builder};
+    use crate::model::ClassSystem;
+    use crate::rules::Rules;
+
+    /// A 1 km² 产城融合型 park, with every share worked out by hand:
+    /// P1 二类工业 400×500 = 200,000 m²; P2 住宅 200×500 = 100,000 m², 30 m east of P1;
+    /// P3 公园绿地 half inside (20,000 m² in, 20,000 out); P4 一类工业 100×200 = 20,000 m²
+    /// overlapping P1 by 5,000 m² and P2 by 2,000 m²; P5 an unknown code, 10,000 m²;
+    /// P6 outside the park.
+    fn catalog() -> crate::catalog::Catalog {
+        Builder::new()
+            .parks("parks", vec![(park("K1", "产城融合型"), rect(0.0, 0.0, 1000.0, 1000.0))])
+            .parcels(
+                "parcels",
+                vec![
+                    (parcel("P1", "100102", "K1"), rect(0.0, 0.0, 400.0, 500.0)),
+                    (parcel("P2", "070102", "K1"), rect(430.0, 0.0, 630.0, 500.0)),
+                    (parcel("P3", "1401", "K1"), rect(900.0, 0.0, 1100.0, 200.0)),
+                    (parcel("P4", "100101", "K1"), rect(350.0, 400.0, 450.0, 600.0)),
+                    (parcel("P5", "X99", "K1"), rect(0.0, 900.0, 100.0, 1000.0)),
+                    (parcel("P6", "100101", "K2"), rect(2000.0, 0.0, 2100.0, 100.0)),
+                ],
+            )
+            .plan(
+                "kg",
+                ClassSystem::Gb50137,
+                "urban",
+                vec![
+                    ("M2", rect(0.0, 0.0, 500.0, 1000.0)),
+                    ("R2", rect(500.0, 0.0, 1000.0, 600.0)),
+                    ("G1", rect(500.0, 600.0, 1000.0, 1000.0)),
+                ],
+            )
+            .build()
+    }
+
+    fn share<'a>(c: &'a [CategoryShare], k: &str) -> &'a CategoryShare {
+        c.iter().find(|s| s.category == k).unwrap()
+    }
+
+    #[test]
+    fn shares_bounds_and_margins_by_hand() {
+        let cat = catalog();
+        let ctx = Context::new(&cat);
+        let rules = Rules::builtin();
+        let r = zoning(&ctx, &rules.zoning, &rules.indicators, None);
+        assert_eq!(r.parks.len(), 1);
+        let k = &r.parks[0];
+        assert_eq!(k.park_type, "产城融合型");
+        assert_eq!(k.area_m2, 1_000_000.0);
+        assert_eq!(k.categories.len(), 13);
+        let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        let ind = share(&k.categories, "industrial");
+        assert!(near(ind.area_m2, 220_000.0) && near(ind.share, 0.22), "{ind:?}");
+        assert!(near(ind.margin.unwrap(), 0.12) && ind.pass);
+        let res = share(&k.categories, "residential");
+        assert!(near(res.share, 0.10) && near(res.margin.unwrap(), 0.05) && res.pass);
+        let green = share(&k.categories, "green");
+        assert!(near(green.area_m2, 20_000.0) && !green.pass && near(green.margin.unwrap(), -0.01));
+        let public = share(&k.categories, "public_service");
+        assert!(!public.pass && near(public.margin.unwrap(), -0.02));
+        assert!(near(share(&k.categories, "unclassified").area_m2, 10_000.0));
+        assert!(!k.pass);
+        assert!(near(k.covered_m2, 350_000.0) && near(k.uncovered_m2, 650_000.0));
+        assert_eq!(k.unknown_codes.len(), 1);
+        assert_eq!(k.unknown_codes[0].code, "X99");
+
+        assert_eq!(k.straddling.len(), 1);
+        assert_eq!(k.straddling[0].id, "P3");
+        assert!(near(k.straddling[0].inside_m2, 20_000.0) && near(k.straddling[0].outside_m2, 20_000.0));
+
+        let mut ov: Vec<(String, String, f64)> = k.overlaps.iter().map(|o| (o.a.clone(), o.b.clone(), o.area_m2)).collect();
+        ov.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(ov.len(), 2);
+        assert_eq!((ov[0].0.as_str(), ov[0].1.as_str()), ("P1", "P4"));
+        assert!(near(ov[0].2, 5_000.0));
+        assert_eq!((ov[1].0.as_str(), ov[1].1.as_str()), ("P2", "P4"));
+        assert!(near(ov[1].2, 2_000.0));
+
+        // Only the 二类 plant (P1) needs the buffer; P2 housing lies 30 m away.
+        assert_eq!(k.buffer.len(), 1);
+        assert_eq!((k.buffer[0].industrial.as_str(), k.buffer[0].residential.as_str()), ("P1", "P2"));
+        assert!(near(k.buffer[0].distance_m, 30.0));
+        assert_eq!(k.buffer[0].pollution_class, 2);
+
+        let plan = &k.plans[0];
+        assert_eq!(plan.layer, "kg");
+        assert!(near(share(&plan.categories, "industrial").share, 0.5));
+        assert!(near(share(&plan.categories, "residential").share, 0.3));
+        assert!(near(share(&plan.categories, "green").share, 0.2));
+        assert!(near(plan.uncovered_m2, 0.0));
+        // The plan's 50 % industry breaks the 40 % ceiling, its 30 % housing the 15 % one.
+        assert!(!share(&plan.categories, "industrial").pass && !plan.pass);
+    }
+
+    #[test]
+    fn per_park_bounds_replace_the_types_and_a_missing_type_is_derived() {
+        let cat = catalog();
+        let ctx = Context::new(&cat);
+        let mut rules = Rules::builtin();
+        let mut ours = BTreeMap::new();
+        ours.insert("green".to_string(), Bound { min: Some(0.01), max: None });
+        rules.zoning.parks.insert("K1".into(), ours);
+        let r = zoning(&ctx, &rules.zoning, &rules.indicators, Some("K1"));
+        assert!(share(&r.parks[0].categories, "green").pass);
+
+        let untyped = Builder::new()
+            .parks("parks", vec![(crate::model::records::Park { id: "K9".into(), ..Default::default() }, rect(0.0, 0.0, 100.0, 100.0))])
+            .parcels("parcels", vec![(parcel("A", "100101", "K9"), rect(0.0, 0.0, 50.0, 100.0))])
+            .build();
+        let ctx = Context::new(&untyped);
+        let r = zoning(&ctx, &rules.zoning, &rules.indicators, None);
+        assert_eq!(r.parks[0].park_type, "工业主导型");
+        assert!(r.parks[0].type_source.contains("derived"));
+    }
+}
