@@ -358,7 +358,13 @@ pub fn load_layer(
     let (features, records): (Vec<Feature>, Vec<Record>) =
         loaded.into_iter().map(|l| (l.feature, l.record)).unzip();
     let records = records_of(info, records);
-    Ok(Layer::new(info.clone(), columns, features, records, load_issues))
+    Ok(Layer::new(
+        info.clone(),
+        columns,
+        features,
+        records,
+        load_issues,
+    ))
 }
 
 impl Catalog {

@@ -4,7 +4,7 @@
 use crate::catalog::{Catalog, Layer};
 use crate::geom::clip::intersection_area;
 use crate::model::land_class::{lookup, lookup_name, Category, LandClass};
-use crate::model::records::{Park, Parcel, Records};
+use crate::model::records::{Parcel, Park, Records};
 use crate::model::Role;
 use geo::{Contains, Geometry, InteriorPoint, Point};
 use std::collections::HashMap;
@@ -117,9 +117,9 @@ impl<'a> Context<'a> {
 
     /// Every parcel of every parcel layer.
     pub fn parcels(&self) -> impl Iterator<Item = ParcelRef<'a>> + '_ {
-        self.catalog
-            .by_role(Role::Parcels)
-            .flat_map(|layer| (0..layer.features.len()).map(move |index| ParcelRef { layer, index }))
+        self.catalog.by_role(Role::Parcels).flat_map(|layer| {
+            (0..layer.features.len()).map(move |index| ParcelRef { layer, index })
+        })
     }
 
     /// The park a parcel belongs to: its 所属园区 when that names a park, else the park its
@@ -134,7 +134,8 @@ impl<'a> Context<'a> {
         let point: Point = f.lonlat.as_ref()?.interior_point()?;
         self.parks.iter().find(|park| {
             let pf = &park.layer.features[park.index];
-            pf.bbox.is_some_and(|b| geo::Intersects::intersects(&b, &point))
+            pf.bbox
+                .is_some_and(|b| geo::Intersects::intersects(&b, &point))
                 && pf.lonlat.as_ref().is_some_and(|g| g.contains(&point))
         })
     }
@@ -208,6 +209,24 @@ impl<'a> Context<'a> {
             .bbox
             .map(|b| (b.center().x, b.center().y))
     }
+}
+
+/// The features of `layer` that meet a park, with the area of each inside it (exact
+/// intersection in the analysis CRS).
+pub fn clip_to(park: &ParkRef<'_>, layer: &Layer) -> Vec<(usize, f64)> {
+    let pf = &park.layer.features[park.index];
+    let (Some(bbox), Some(park_geom)) = (pf.bbox, pf.planar.as_ref()) else {
+        return vec![];
+    };
+    layer
+        .in_box(&bbox)
+        .into_iter()
+        .filter_map(|i| {
+            let g = layer.features[i].planar.as_ref()?;
+            let inside = intersection_area(park_geom, g);
+            (inside > 0.0).then_some((i, inside))
+        })
+        .collect()
 }
 
 /// What a code (or, without one, a name) means in a layer's classification system.

@@ -106,6 +106,14 @@ fn contains_any(text: Option<&str>, words: &[String]) -> bool {
     text.is_some_and(|t| words.iter().any(|w| t.contains(w.as_str())))
 }
 
+/// Whether a parcel is recorded as not supplied (未供).
+pub fn unsupplied(p: &Parcel, rules: &IdleRules) -> bool {
+    contains_any(
+        p.supply_status.as_deref(),
+        &rules.approved_not_supplied.unsupplied_words,
+    )
+}
+
 /// The Art. 8 item a 政府原因 value names, if it names one.
 pub fn government_cause(text: Option<&str>, rules: &IdleRules) -> Option<String> {
     let t = text?.trim();
@@ -118,10 +126,7 @@ pub fn government_cause(text: Option<&str>, rules: &IdleRules) -> Option<String>
             .causes
             .iter()
             .find(|c| c.keywords.iter().any(|k| t.contains(k.as_str())))
-            .map_or_else(
-                || format!("政府原因（未归类）：{t}"),
-                |c| c.item.clone(),
-            ),
+            .map_or_else(|| format!("政府原因（未归类）：{t}"), |c| c.item.clone()),
     )
 }
 
@@ -155,11 +160,12 @@ pub fn assess(
 
     // 批而未供.
     let ans = &rules.approved_not_supplied;
-    if contains_any(p.supply_status.as_deref(), &ans.unsupplied_words) {
+    if unsupplied(p, rules) {
         let Some(approved) = p.approval_date else {
             return Assessment::CannotAssess {
                 missing: vec!["批准日期"],
-                reason: "the parcel is not supplied (未供) but its approval date is not recorded".into(),
+                reason: "the parcel is not supplied (未供) but its approval date is not recorded"
+                    .into(),
             };
         };
         if !full_years_passed(approved, ans.years, as_of) {
@@ -168,7 +174,10 @@ pub fn assess(
         inputs.insert("approval_date".into(), date(Some(approved)));
         inputs.insert("approval_no".into(), json!(p.approval_no.as_deref()));
         inputs.insert("supply_status".into(), json!(p.supply_status.as_deref()));
-        inputs.insert(format!("{}_years_on", ans.years), date(Some(first_day_after(approved, ans.years))));
+        inputs.insert(
+            format!("{}_years_on", ans.years),
+            date(Some(first_day_after(approved, ans.years))),
+        );
         return Assessment::Idle(IdleFinding {
             finding: Finding::ApprovedNotSupplied,
             track: None,
@@ -199,14 +208,21 @@ pub fn assess(
             inputs.insert("contract_date".into(), date(p.contract_date));
             inputs.insert("agreed_start".into(), date(Some(start)));
             inputs.insert("actual_start".into(), Value::Null);
-            (Finding::NotStarted, start, rules.case_a.years, &rules.case_a.article)
+            (
+                Finding::NotStarted,
+                start,
+                rules.case_a.years,
+                &rules.case_a.article,
+            )
         }
         Some(started) => {
             let b = &rules.case_b;
             let developed = match b.area_basis {
                 AreaBasis::Land => share(
                     p.developed_area,
-                    p.planned_dev_area.or(p.recorded_area).or(Some(land_area_m2)),
+                    p.planned_dev_area
+                        .or(p.recorded_area)
+                        .or(Some(land_area_m2)),
                 ),
                 AreaBasis::Footprint => share(
                     p.footprint_area.or(built.map(|f| f.footprint_m2)),
@@ -262,11 +278,17 @@ pub fn assess(
         _ => None,
     };
     if track == Track::Fee && p.land_price.is_none() {
-        inputs.insert("fee_note".into(), json!("出让价款 not recorded: the fee cannot be computed"));
+        inputs.insert(
+            "fee_note".into(),
+            json!("出让价款 not recorded: the fee cannot be computed"),
+        );
     }
     inputs.insert("land_price_wan".into(), num(p.land_price));
     inputs.insert("gov_cause".into(), json!(p.gov_cause.as_deref()));
-    inputs.insert(format!("{years_needed}_years_on"), date(Some(first_day_after(since, years_needed))));
+    inputs.insert(
+        format!("{years_needed}_years_on"),
+        date(Some(first_day_after(since, years_needed))),
+    );
     inputs.insert(
         format!("{}_years_on", rules.recovery.years),
         date(Some(first_day_after(since, rules.recovery.years))),
@@ -378,7 +400,12 @@ pub struct IdleReport {
 }
 
 /// Assess every parcel (of one park, when `park` is given) as of `as_of`.
-pub fn idle(ctx: &Context<'_>, rules: &IdleRules, as_of: NaiveDate, park: Option<&str>) -> IdleReport {
+pub fn idle(
+    ctx: &Context<'_>,
+    rules: &IdleRules,
+    as_of: NaiveDate,
+    park: Option<&str>,
+) -> IdleReport {
     let refs: Vec<ParcelRef<'_>> = ctx.parcels().collect();
     let footprint_basis = rules.case_b.area_basis == AreaBasis::Footprint;
     let assessed: Vec<(ParcelRef<'_>, Option<String>, Assessment)> = refs
@@ -389,7 +416,8 @@ pub fn idle(ctx: &Context<'_>, rules: &IdleRules, as_of: NaiveDate, park: Option
                 return None;
             }
             let p = r.parcel();
-            let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none() {
+            let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none()
+            {
                 ctx.built_figures(&r)
             } else {
                 None
@@ -407,7 +435,11 @@ pub fn idle(ctx: &Context<'_>, rules: &IdleRules, as_of: NaiveDate, park: Option
         let p = r.parcel();
         match a {
             Assessment::Idle(f) => {
-                summary.by_finding.entry(f.finding).or_default().add(r.area_m2());
+                summary
+                    .by_finding
+                    .entry(f.finding)
+                    .or_default()
+                    .add(r.area_m2());
                 if let Some(t) = f.track {
                     summary.by_track.entry(t).or_default().add(r.area_m2());
                 }
@@ -482,8 +514,14 @@ mod tests {
         let p = not_started("2020-03-05");
         let r = rules();
         // The year is complete at the end of 2021-03-05.
-        assert_eq!(assess(&p, 10_000.0, None, &r, d("2021-03-04")), Assessment::NotIdle);
-        assert_eq!(assess(&p, 10_000.0, None, &r, d("2021-03-05")), Assessment::NotIdle);
+        assert_eq!(
+            assess(&p, 10_000.0, None, &r, d("2021-03-04")),
+            Assessment::NotIdle
+        );
+        assert_eq!(
+            assess(&p, 10_000.0, None, &r, d("2021-03-05")),
+            Assessment::NotIdle
+        );
         let f = finding(assess(&p, 10_000.0, None, &r, d("2021-03-06")));
         assert_eq!(f.finding, Finding::NotStarted);
         assert_eq!(f.track, Some(Track::Fee));
@@ -491,7 +529,11 @@ mod tests {
         assert_eq!(f.idle_days, 366);
         // 20 % of the 500 万元 land price.
         assert_eq!(f.fee_wan, Some(100.0));
-        assert!(f.rule.contains("第二条") && f.rule.contains("第十四条第一项"), "{}", f.rule);
+        assert!(
+            f.rule.contains("第二条") && f.rule.contains("第十四条第一项"),
+            "{}",
+            f.rule
+        );
         assert_eq!(f.inputs["1_years_on"], "2021-03-06");
     }
 
@@ -499,8 +541,14 @@ mod tests {
     fn case_a_two_year_boundary_moves_to_recovery() {
         let p = not_started("2020-03-05");
         let r = rules();
-        assert_eq!(finding(assess(&p, 1.0, None, &r, d("2022-03-04"))).track, Some(Track::Fee));
-        assert_eq!(finding(assess(&p, 1.0, None, &r, d("2022-03-05"))).track, Some(Track::Fee));
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2022-03-04"))).track,
+            Some(Track::Fee)
+        );
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2022-03-05"))).track,
+            Some(Track::Fee)
+        );
         let f = finding(assess(&p, 1.0, None, &r, d("2022-03-06")));
         assert_eq!(f.track, Some(Track::Recovery));
         assert_eq!(f.fee_wan, None);
@@ -512,10 +560,22 @@ mod tests {
     fn a_29_february_start_counts_to_the_end_of_february() {
         let p = not_started("2020-02-29");
         let r = rules();
-        assert_eq!(assess(&p, 1.0, None, &r, d("2021-02-28")), Assessment::NotIdle);
-        assert_eq!(finding(assess(&p, 1.0, None, &r, d("2021-03-01"))).track, Some(Track::Fee));
-        assert_eq!(finding(assess(&p, 1.0, None, &r, d("2022-02-28"))).track, Some(Track::Fee));
-        assert_eq!(finding(assess(&p, 1.0, None, &r, d("2022-03-01"))).track, Some(Track::Recovery));
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2021-02-28")),
+            Assessment::NotIdle
+        );
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2021-03-01"))).track,
+            Some(Track::Fee)
+        );
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2022-02-28"))).track,
+            Some(Track::Fee)
+        );
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2022-03-01"))).track,
+            Some(Track::Recovery)
+        );
     }
 
     #[test]
@@ -532,13 +592,20 @@ mod tests {
             p.gov_cause = Some(text.into());
             let f = finding(assess(&p, 1.0, None, &r, d("2024-01-01")));
             assert_eq!(f.track, Some(Track::Negotiated), "{text}");
-            assert!(f.government_cause.as_deref().unwrap().contains(item), "{text}: {:?}", f.government_cause);
+            assert!(
+                f.government_cause.as_deref().unwrap().contains(item),
+                "{text}: {:?}",
+                f.government_cause
+            );
             assert_eq!(f.fee_wan, None);
             assert!(f.rule.contains("第八条"));
         }
         let mut p = not_started("2018-01-01");
         p.gov_cause = Some("无".into());
-        assert_eq!(finding(assess(&p, 1.0, None, &r, d("2024-01-01"))).track, Some(Track::Recovery));
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2024-01-01"))).track,
+            Some(Track::Recovery)
+        );
     }
 
     #[test]
@@ -556,7 +623,10 @@ mod tests {
             land_price: Some(800.0),
             ..Parcel::default()
         };
-        assert_eq!(assess(&stalled, 30_000.0, None, &r, d("2023-05-10")), Assessment::NotIdle);
+        assert_eq!(
+            assess(&stalled, 30_000.0, None, &r, d("2023-05-10")),
+            Assessment::NotIdle
+        );
         let f = finding(assess(&stalled, 30_000.0, None, &r, d("2023-05-11")));
         assert_eq!(f.finding, Finding::Stalled);
         assert_eq!(f.idle_since, d("2022-05-10"));
@@ -569,20 +639,29 @@ mod tests {
             invested: Some(2_500.0),
             ..stalled.clone()
         };
-        assert_eq!(assess(&enough, 30_000.0, None, &r, d("2024-01-01")), Assessment::NotIdle);
+        assert_eq!(
+            assess(&enough, 30_000.0, None, &r, d("2024-01-01")),
+            Assessment::NotIdle
+        );
         // Low investment alone suffices.
         let poor = Parcel {
             developed_area: Some(20_000.0),
             invested: Some(2_000.0),
             ..stalled.clone()
         };
-        assert_eq!(finding(assess(&poor, 30_000.0, None, &r, d("2024-06-01"))).track, Some(Track::Recovery));
+        assert_eq!(
+            finding(assess(&poor, 30_000.0, None, &r, d("2024-06-01"))).track,
+            Some(Track::Recovery)
+        );
         // Still building (no suspension date): not idle.
         let building = Parcel {
             suspended_since: None,
             ..stalled.clone()
         };
-        assert_eq!(assess(&building, 30_000.0, None, &r, d("2024-06-01")), Assessment::NotIdle);
+        assert_eq!(
+            assess(&building, 30_000.0, None, &r, d("2024-06-01")),
+            Assessment::NotIdle
+        );
     }
 
     #[test]
@@ -595,9 +674,21 @@ mod tests {
             suspended_since: Some(d("2020-01-01")),
             ..Parcel::default()
         };
-        let built = |m2: f64| Some(BuiltFigures { footprint_m2: m2, floor_area_m2: m2, buildings: 1 });
-        assert!(matches!(assess(&p, 9_000.0, built(2_000.0), &r, d("2022-01-01")), Assessment::Idle(_)));
-        assert_eq!(assess(&p, 9_000.0, built(4_000.0), &r, d("2022-01-01")), Assessment::NotIdle);
+        let built = |m2: f64| {
+            Some(BuiltFigures {
+                footprint_m2: m2,
+                floor_area_m2: m2,
+                buildings: 1,
+            })
+        };
+        assert!(matches!(
+            assess(&p, 9_000.0, built(2_000.0), &r, d("2022-01-01")),
+            Assessment::Idle(_)
+        ));
+        assert_eq!(
+            assess(&p, 9_000.0, built(4_000.0), &r, d("2022-01-01")),
+            Assessment::NotIdle
+        );
         match assess(&p, 9_000.0, None, &r, d("2022-01-01")) {
             Assessment::CannotAssess { missing, .. } => assert!(missing.contains(&"建筑基底面积")),
             other => panic!("{other:?}"),
@@ -615,11 +706,17 @@ mod tests {
         }
         let mut p = not_started("2018-01-01");
         p.disposal_status = Some("已处置(收回)".into());
-        assert_eq!(assess(&p, 1.0, None, &r, d("2024-01-01")), Assessment::Disposed);
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2024-01-01")),
+            Assessment::Disposed
+        );
         let mut p = not_started("2018-01-01");
         p.actual_start = Some(d("2018-02-01"));
         p.actual_completion = Some(d("2020-02-01"));
-        assert_eq!(assess(&p, 1.0, None, &r, d("2024-01-01")), Assessment::NotIdle);
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2024-01-01")),
+            Assessment::NotIdle
+        );
     }
 
     #[test]
@@ -631,11 +728,20 @@ mod tests {
             approval_date: Some(d("2021-04-01")),
             ..Parcel::default()
         };
-        assert_eq!(assess(&p, 1.0, None, &r, d("2023-04-01")), Assessment::NotIdle);
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2023-04-01")),
+            Assessment::NotIdle
+        );
         let f = finding(assess(&p, 1.0, None, &r, d("2023-04-02")));
         assert_eq!(f.finding, Finding::ApprovedNotSupplied);
         assert_eq!(f.track, None);
-        let no_date = Parcel { approval_date: None, ..p };
-        assert!(matches!(assess(&no_date, 1.0, None, &r, d("2023-04-02")), Assessment::CannotAssess { .. }));
+        let no_date = Parcel {
+            approval_date: None,
+            ..p
+        };
+        assert!(matches!(
+            assess(&no_date, 1.0, None, &r, d("2023-04-02")),
+            Assessment::CannotAssess { .. }
+        ));
     }
 }

@@ -67,7 +67,13 @@ pub fn assess(
     let mut reasons = vec![];
     let u = &rules.underused;
     let pack = rules.control_for(p.contract_date);
-    let mut push = |indicator: &str, key, value: Value, threshold: Value, unit, rule: String, note: Option<String>| {
+    let mut push = |indicator: &str,
+                    key,
+                    value: Value,
+                    threshold: Value,
+                    unit,
+                    rule: String,
+                    note: Option<String>| {
         reasons.push(Reason {
             indicator: indicator.to_string(),
             key,
@@ -94,16 +100,26 @@ pub fn assess(
             derived_from
         };
         let far = figure(p.far, || {
-            p.floor_area
-                .map(|fa| (fa / area_m2, false))
-                .or_else(|| derive().filter(|b| b.buildings > 0).map(|b| (b.floor_area_m2 / area_m2, true)))
+            p.floor_area.map(|fa| (fa / area_m2, false)).or_else(|| {
+                derive()
+                    .filter(|b| b.buildings > 0)
+                    .map(|b| (b.floor_area_m2 / area_m2, true))
+            })
         });
         let coverage = figure(p.coverage, || {
             p.footprint_area
                 .map(|fp| (fp / area_m2, false))
-                .or_else(|| derive().filter(|b| b.buildings > 0).map(|b| (b.footprint_m2 / area_m2, true)))
+                .or_else(|| {
+                    derive()
+                        .filter(|b| b.buildings > 0)
+                        .map(|b| (b.footprint_m2 / area_m2, true))
+                })
         });
-        let note_for = |f: Figure| f.derived.then(|| derived_from.as_ref().map(derived_note)).flatten();
+        let note_for = |f: Figure| {
+            f.derived
+                .then(|| derived_from.as_ref().map(derived_note))
+                .flatten()
+        };
         if let Some(f) = far {
             let division = p
                 .industry_code
@@ -127,7 +143,15 @@ pub fn assess(
                 }
             }
             if f.value < u.far.below {
-                push("容积率", "far_below", json!(f.value), json!(u.far.below), "", u.far.article.clone(), note_for(f));
+                push(
+                    "容积率",
+                    "far_below",
+                    json!(f.value),
+                    json!(u.far.below),
+                    "",
+                    u.far.article.clone(),
+                    note_for(f),
+                );
             }
         }
         if let Some(c) = coverage {
@@ -138,15 +162,37 @@ pub fn assess(
                     json!(c.value),
                     json!(pack.coverage_min),
                     "比例",
-                    format!("{}：建筑系数不低于{:.0}%", pack.article, pack.coverage_min * 100.0),
+                    format!(
+                        "{}：建筑系数不低于{:.0}%",
+                        pack.article,
+                        pack.coverage_min * 100.0
+                    ),
                     note_for(c),
                 );
             }
         }
         for (value, max, indicator, key, what) in [
-            (p.office_land_share, pack.office_land_share_max, "行政办公及生活服务设施用地所占比重", "office_land_share_max", "不超过"),
-            (p.green_ratio, pack.green_ratio_max, "绿地率", "green_ratio_max", "不超过"),
-            (p.service_floor_share, pack.service_floor_share_max, "配套设施建筑面积比例", "service_floor_share_max", "不超过"),
+            (
+                p.office_land_share,
+                pack.office_land_share_max,
+                "行政办公及生活服务设施用地所占比重",
+                "office_land_share_max",
+                "不超过",
+            ),
+            (
+                p.green_ratio,
+                pack.green_ratio_max,
+                "绿地率",
+                "green_ratio_max",
+                "不超过",
+            ),
+            (
+                p.service_floor_share,
+                pack.service_floor_share_max,
+                "配套设施建筑面积比例",
+                "service_floor_share_max",
+                "不超过",
+            ),
         ] {
             if let Some(v) = value.filter(|v| *v > max) {
                 push(
@@ -191,7 +237,9 @@ pub fn assess(
                 );
             }
         }
-        if let (Some(completed), Some(invested), Some(total)) = (p.actual_completion, p.invested, p.total_investment) {
+        if let (Some(completed), Some(invested), Some(total)) =
+            (p.actual_completion, p.invested, p.total_investment)
+        {
             if total > 0.0
                 && full_years_passed(completed, u.investment.years, as_of)
                 && invested / total < u.investment.share_below
@@ -207,8 +255,7 @@ pub fn assess(
                 );
             }
         }
-        if p
-            .production_status
+        if p.production_status
             .as_deref()
             .is_some_and(|s| u.stopped.words.iter().any(|w| s.contains(w.as_str())))
         {
@@ -221,7 +268,10 @@ pub fn assess(
                         json!(u.stopped.years),
                         "年",
                         u.stopped.article.clone(),
-                        Some(format!("{} since {since}", p.production_status.as_deref().unwrap_or(""))),
+                        Some(format!(
+                            "{} since {since}",
+                            p.production_status.as_deref().unwrap_or("")
+                        )),
                     );
                 }
             }
@@ -242,11 +292,12 @@ pub fn assess(
             }
         }
     }
-    if let Some(policy) = p
-        .industry_policy
-        .as_deref()
-        .filter(|c| u.prohibited.categories.iter().any(|w| c.contains(w.as_str())))
-    {
+    if let Some(policy) = p.industry_policy.as_deref().filter(|c| {
+        u.prohibited
+            .categories
+            .iter()
+            .any(|w| c.contains(w.as_str()))
+    }) {
         push(
             "产业政策类别",
             "prohibited_industry",
@@ -312,7 +363,12 @@ pub struct UnderusedReport {
 }
 
 /// Check every industrial parcel (of one park, when given).
-pub fn underused(ctx: &Context<'_>, rules: &Rules, as_of: NaiveDate, park: Option<&str>) -> UnderusedReport {
+pub fn underused(
+    ctx: &Context<'_>,
+    rules: &Rules,
+    as_of: NaiveDate,
+    park: Option<&str>,
+) -> UnderusedReport {
     let refs: Vec<ParcelRef<'_>> = ctx.parcels().filter(|r| ctx.is_industrial(r)).collect();
     let checked: Vec<(ParcelRef<'_>, Option<String>, Vec<Reason>)> = refs
         .into_par_iter()
@@ -321,7 +377,13 @@ pub fn underused(ctx: &Context<'_>, rules: &Rules, as_of: NaiveDate, park: Optio
             if park.is_some_and(|want| park_id.as_deref() != Some(want)) {
                 return None;
             }
-            let reasons = assess(r.parcel(), r.area_m2(), &mut || ctx.built_figures(&r), rules, as_of);
+            let reasons = assess(
+                r.parcel(),
+                r.area_m2(),
+                &mut || ctx.built_figures(&r),
+                rules,
+                as_of,
+            );
             Some((r, park_id, reasons))
         })
         .collect();
@@ -353,7 +415,10 @@ pub fn underused(ctx: &Context<'_>, rules: &Rules, as_of: NaiveDate, park: Optio
         });
     }
     summary.flagged_area_mu = m2_to_mu(summary.flagged_area_m2);
-    let mut sources = vec![rules.underused.source.clone(), rules.industries.source.clone()];
+    let mut sources = vec![
+        rules.underused.source.clone(),
+        rules.industries.source.clone(),
+    ];
     sources.extend(rules.control.iter().map(|c| c.source.clone()));
     UnderusedReport {
         as_of,
@@ -399,7 +464,13 @@ mod tests {
     }
 
     fn run(p: &Parcel, built: Option<BuiltFigures>, as_of: &str) -> Vec<Reason> {
-        assess(p, 20_000.0, &mut || built, &crate::rules::Rules::builtin(), d(as_of))
+        assess(
+            p,
+            20_000.0,
+            &mut || built,
+            &crate::rules::Rules::builtin(),
+            d(as_of),
+        )
     }
 
     #[test]
@@ -409,73 +480,181 @@ mod tests {
 
     #[test]
     fn each_control_indicator_by_hand() {
-        let far = run(&Parcel { far: Some(0.9), ..plant() }, None, "2024-01-01");
+        let far = run(
+            &Parcel {
+                far: Some(0.9),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
         // 0.9 < 1.0 both as the division-40 floor and as the local rule.
         assert_eq!(keys(&far), ["far_industry_min", "far_below"]);
         assert_eq!(far[0].threshold, 1.0);
         assert!(far[0].rule.contains("第40大类"), "{}", far[0].rule);
 
         // Division 26 (chemicals, 2017 code 2614) has a 0.6 floor: 0.9 fails only the local 1.0.
-        let chem = run(&Parcel { far: Some(0.9), industry_code: Some("2614".into()), ..plant() }, None, "2024-01-01");
+        let chem = run(
+            &Parcel {
+                far: Some(0.9),
+                industry_code: Some("2614".into()),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
         assert_eq!(keys(&chem), ["far_below"]);
 
-        let cov = run(&Parcel { coverage: Some(0.29), ..plant() }, None, "2024-01-01");
+        let cov = run(
+            &Parcel {
+                coverage: Some(0.29),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
         assert_eq!(keys(&cov), ["coverage_min"]);
         assert_eq!(cov[0].threshold, 0.3);
         // Exactly 30 % meets the 2008 floor.
-        assert!(run(&Parcel { coverage: Some(0.30), ..plant() }, None, "2024-01-01").is_empty());
+        assert!(run(
+            &Parcel {
+                coverage: Some(0.30),
+                ..plant()
+            },
+            None,
+            "2024-01-01"
+        )
+        .is_empty());
         // Supplied in 2024, the 2023 pack's 40 % floor applies.
-        let late = run(&Parcel { coverage: Some(0.35), contract_date: Some(d("2024-01-01")), ..plant() }, None, "2030-01-01");
+        let late = run(
+            &Parcel {
+                coverage: Some(0.35),
+                contract_date: Some(d("2024-01-01")),
+                ..plant()
+            },
+            None,
+            "2030-01-01",
+        );
         assert_eq!(keys(&late), ["coverage_min"]);
         assert_eq!(late[0].threshold, 0.4);
 
-        let office = run(&Parcel { office_land_share: Some(0.08), green_ratio: Some(0.21), service_floor_share: Some(0.16), ..plant() }, None, "2024-01-01");
-        assert_eq!(keys(&office), ["office_land_share_max", "green_ratio_max", "service_floor_share_max"]);
+        let office = run(
+            &Parcel {
+                office_land_share: Some(0.08),
+                green_ratio: Some(0.21),
+                service_floor_share: Some(0.16),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
+        assert_eq!(
+            keys(&office),
+            [
+                "office_land_share_max",
+                "green_ratio_max",
+                "service_floor_share_max"
+            ]
+        );
 
         // (6,000 + 600) 万元 over 2 ha = 3,300 万元/公顷 ≥ 1,200; (1,000 + 600) / 2 = 800 < 1,200.
-        let poor = run(&Parcel { invested: Some(1_000.0), ..plant() }, None, "2024-01-01");
+        let poor = run(
+            &Parcel {
+                invested: Some(1_000.0),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
         assert!(keys(&poor).contains(&"investment_intensity_min"));
-        let intensity = poor.iter().find(|r| r.key == "investment_intensity_min").unwrap();
+        let intensity = poor
+            .iter()
+            .find(|r| r.key == "investment_intensity_min")
+            .unwrap();
         assert_eq!(intensity.value, 800.0);
     }
 
     #[test]
     fn tax_overdue_stopped_and_prohibited() {
         // 60 万元 over 30 亩 = 2 万元/亩 < 5.
-        let tax = run(&Parcel { tax: Some(60.0), ..plant() }, None, "2024-01-01");
+        let tax = run(
+            &Parcel {
+                tax: Some(60.0),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
         assert_eq!(keys(&tax), ["tax_per_mu_below"]);
         assert_eq!(tax[0].value, 2.0);
 
-        let building = Parcel { actual_completion: None, agreed_completion: Some(d("2020-05-01")), ..plant() };
+        let building = Parcel {
+            actual_completion: None,
+            agreed_completion: Some(d("2020-05-01")),
+            ..plant()
+        };
         assert!(run(&building, None, "2022-05-01").is_empty());
         let overdue = run(&building, None, "2022-05-02");
         assert_eq!(keys(&overdue), ["overdue_completion"]);
 
-        let stopped = Parcel { production_status: Some("停产".into()), production_stopped_since: Some(d("2022-03-01")), ..plant() };
+        let stopped = Parcel {
+            production_status: Some("停产".into()),
+            production_stopped_since: Some(d("2022-03-01")),
+            ..plant()
+        };
         assert!(run(&stopped, None, "2023-03-01").is_empty());
-        assert_eq!(keys(&run(&stopped, None, "2023-03-02")), ["production_stopped"]);
+        assert_eq!(
+            keys(&run(&stopped, None, "2023-03-02")),
+            ["production_stopped"]
+        );
 
-        let banned = run(&Parcel { industry_policy: Some("淘汰类".into()), ..plant() }, None, "2024-01-01");
+        let banned = run(
+            &Parcel {
+                industry_policy: Some("淘汰类".into()),
+                ..plant()
+            },
+            None,
+            "2024-01-01",
+        );
         assert_eq!(keys(&banned), ["prohibited_industry"]);
 
         // Completed in mid-2017, 45 % of the contract invested: under-used two years on.
-        let half = Parcel { invested: Some(2_700.0), ..plant() };
+        let half = Parcel {
+            invested: Some(2_700.0),
+            ..plant()
+        };
         assert!(keys(&run(&half, None, "2024-01-01")).contains(&"investment_share_below"));
         assert!(!keys(&run(&half, None, "2019-06-01")).contains(&"investment_share_below"));
     }
 
     #[test]
     fn missing_figures_are_derived_from_buildings_and_said_so() {
-        let bare = Parcel { far: None, coverage: None, floor_area: None, footprint_area: None, ..plant() };
+        let bare = Parcel {
+            far: None,
+            coverage: None,
+            floor_area: None,
+            footprint_area: None,
+            ..plant()
+        };
         // 5,000 m² footprint (25 %), 16,000 m² floor area (FAR 0.8).
-        let built = Some(BuiltFigures { footprint_m2: 5_000.0, floor_area_m2: 16_000.0, buildings: 3 });
+        let built = Some(BuiltFigures {
+            footprint_m2: 5_000.0,
+            floor_area_m2: 16_000.0,
+            buildings: 3,
+        });
         let r = run(&bare, built, "2024-01-01");
         assert_eq!(keys(&r), ["far_industry_min", "far_below", "coverage_min"]);
         assert_eq!(r[0].value, 0.8);
         assert_eq!(r[2].value, 0.25);
-        assert!(r.iter().all(|x| x.note.as_deref().unwrap().contains("3 building")));
+        assert!(r
+            .iter()
+            .all(|x| x.note.as_deref().unwrap().contains("3 building")));
         // Recorded figures win over buildings.
-        let recorded = Parcel { floor_area: Some(30_000.0), footprint_area: Some(9_000.0), ..bare };
+        let recorded = Parcel {
+            floor_area: Some(30_000.0),
+            footprint_area: Some(9_000.0),
+            ..bare
+        };
         assert!(run(&recorded, built, "2024-01-01").is_empty());
     }
 }

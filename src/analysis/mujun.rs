@@ -2,9 +2,9 @@
 //!
 //! A firm is a 权利人 with its industrial parcels; its land is all of them (unbuilt land dilutes
 //! its figures, which is the point). score = Σ weight × value ÷ benchmark over the configured
-//! indicators; small firms (规下) use their own two. Firms are ranked and classed A/B/C/D by
-//! cumulative share from the top; firms under construction or producing for less than the
-//! start-up period are not graded.
+//! indicators; small firms (规下) use their own two and are ranked among themselves. Firms are
+//! classed A/B/C/D by cumulative share from the top of their ranking; firms under construction
+//! or producing for less than the start-up period are not graded.
 
 use super::context::{Context, ParcelRef};
 use super::dates::full_years_passed;
@@ -153,10 +153,21 @@ struct Group<'a> {
 }
 
 /// Evaluate every firm with industrial land (in one park, when given).
-pub fn mujun(ctx: &Context<'_>, rules: &MujunRules, as_of: NaiveDate, park: Option<&str>) -> MujunReport {
+pub fn mujun(
+    ctx: &Context<'_>,
+    rules: &MujunRules,
+    as_of: NaiveDate,
+    park: Option<&str>,
+) -> MujunReport {
     let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
     for r in ctx.parcels().filter(|r| ctx.is_industrial(r)) {
-        let Some(holder) = r.parcel().holder.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+        let Some(holder) = r
+            .parcel()
+            .holder
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+        else {
             continue;
         };
         groups
@@ -190,22 +201,30 @@ pub fn mujun(ctx: &Context<'_>, rules: &MujunRules, as_of: NaiveDate, park: Opti
             f.electricity += p.electricity.unwrap_or(0.0);
             f.employees += p.employees.unwrap_or(0.0);
             f.rd_expense += p.rd_expense.unwrap_or(0.0);
-            small |= p
-                .firm_size
-                .as_deref()
-                .is_some_and(|s| rules.small.size_words.iter().any(|w| s.contains(w.as_str())));
+            small |= p.firm_size.as_deref().is_some_and(|s| {
+                rules
+                    .small
+                    .size_words
+                    .iter()
+                    .any(|w| s.contains(w.as_str()))
+            });
             if let Some(c) = p.actual_completion.filter(|c| *c <= as_of) {
                 earliest_completion = Some(earliest_completion.map_or(c, |e| e.min(c)));
             }
         }
         let ungraded = match earliest_completion {
             None => Some("在建企业：no parcel completed yet".to_string()),
-            Some(c) if !full_years_passed(c, rules.startup_years, as_of) => {
-                Some(format!("新投产企业：producing since {c}, less than {} year(s)", rules.startup_years))
-            }
+            Some(c) if !full_years_passed(c, rules.startup_years, as_of) => Some(format!(
+                "新投产企业：producing since {c}, less than {} year(s)",
+                rules.startup_years
+            )),
             _ => None,
         };
-        let indicators = if small { &rules.small.indicators } else { &rules.indicators };
+        let indicators = if small {
+            &rules.small.indicators
+        } else {
+            &rules.indicators
+        };
         let (s, points) = score(&f, indicators);
         firms.push(Firm {
             id: holder,
@@ -215,20 +234,32 @@ pub fn mujun(ctx: &Context<'_>, rules: &MujunRules, as_of: NaiveDate, park: Opti
             rank: None,
             park_id,
             small,
-            parcels: g.parcels.iter().map(|r| r.parcel().id.to_string()).collect(),
+            parcels: g
+                .parcels
+                .iter()
+                .map(|r| r.parcel().id.to_string())
+                .collect(),
             figures: f,
             indicators: points,
         });
     }
-    // Rank within each scope: all firms together, or each park on its own.
-    let scope_of = |f: &Firm| match rules.scope {
-        MujunScope::All => String::new(),
-        MujunScope::Park => f.park_id.clone().unwrap_or_default(),
+    // Rank within each scope — all firms together, or each park on its own — with small
+    // firms (scored on other indicators) ranked among themselves.
+    let scope_of = |f: &Firm| {
+        let size = if f.small { "规下" } else { "规上" };
+        match rules.scope {
+            MujunScope::All => size.to_string(),
+            MujunScope::Park => format!("{}/{size}", f.park_id.clone().unwrap_or_default()),
+        }
     };
     firms.sort_by(|a, b| {
         scope_of(a)
             .cmp(&scope_of(b))
-            .then(b.score.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.score.unwrap_or(f64::NEG_INFINITY)))
+            .then(
+                b.score
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&a.score.unwrap_or(f64::NEG_INFINITY)),
+            )
             .then(a.id.cmp(&b.id))
     });
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -281,16 +312,111 @@ mod tests {
         assert!((s - 100.0).abs() < 1e-9, "{s}");
         assert_eq!(points.len(), 6);
         // Half the tax: the 30-point indicator scores 15.
-        let (s, _) = score(&FirmFigures { tax: 300.0, ..f.clone() }, &rules.indicators);
+        let (s, _) = score(
+            &FirmFigures {
+                tax: 300.0,
+                ..f.clone()
+            },
+            &rules.indicators,
+        );
         assert!((s - 85.0).abs() < 1e-9, "{s}");
         // No energy recorded: that indicator scores nothing rather than dividing by zero.
-        let (s, points) = score(&FirmFigures { energy: 0.0, ..f.clone() }, &rules.indicators);
+        let (s, points) = score(
+            &FirmFigures {
+                energy: 0.0,
+                ..f.clone()
+            },
+            &rules.indicators,
+        );
         assert!((s - 80.0).abs() < 1e-9, "{s}");
         assert_eq!(points[2].value, None);
         // Small firms: 600/30 = 20 per mu (benchmark 10 → 100 points), 600/1,000 = 0.6 per 万千瓦时
         // (benchmark 0.5 → 60 points).
         let (s, _) = score(&f, &rules.small.indicators);
         assert!((s - 160.0).abs() < 1e-9, "{s}");
+    }
+
+    #[test]
+    fn firms_are_summed_graded_and_ranked() {
+        use crate::analysis::testing::{parcel, park, rect, Builder};
+        use crate::model::records::Parcel;
+        let d = |s: &str| s.parse::<NaiveDate>().ok();
+        let plant = |id: &str, holder: &str, tax: f64, done: &str| Parcel {
+            holder: Some(holder.into()),
+            actual_completion: d(done),
+            tax: Some(tax),
+            ..parcel(id, "100101", "K1")
+        };
+        // Each parcel is 100 × 200 m = 20,000 m² = 30 亩.
+        let cat = Builder::new()
+            .parks(
+                "parks",
+                vec![(park("K1", "工业主导型"), rect(0.0, 0.0, 2000.0, 2000.0))],
+            )
+            .parcels(
+                "parcels",
+                vec![
+                    (
+                        plant("A1", "甲公司", 600.0, "2015-01-01"),
+                        rect(0.0, 0.0, 100.0, 200.0),
+                    ),
+                    (
+                        plant("A2", "甲公司", 0.0, "2016-01-01"),
+                        rect(100.0, 0.0, 200.0, 200.0),
+                    ),
+                    (
+                        plant("B1", "乙公司", 900.0, "2015-01-01"),
+                        rect(200.0, 0.0, 300.0, 200.0),
+                    ),
+                    (
+                        plant("C1", "丙公司", 900.0, "2024-06-01"),
+                        rect(300.0, 0.0, 400.0, 200.0),
+                    ),
+                    (
+                        Parcel {
+                            actual_completion: None,
+                            ..plant("D1", "丁公司", 0.0, "2015-01-01")
+                        },
+                        rect(400.0, 0.0, 500.0, 200.0),
+                    ),
+                    (
+                        Parcel {
+                            firm_size: Some("规下".into()),
+                            ..plant("E1", "戊公司", 60.0, "2015-01-01")
+                        },
+                        rect(500.0, 0.0, 600.0, 200.0),
+                    ),
+                ],
+            )
+            .build();
+        let ctx = Context::new(&cat);
+        let r = mujun(
+            &ctx,
+            &Rules::builtin().mujun,
+            d("2025-01-01").unwrap(),
+            None,
+        );
+        let firm = |id: &str| r.firms.iter().find(|f| f.id == id).unwrap();
+        // 甲: 600 万元 over 60 亩 = 10/亩 → 30 × 10 / 20 = 15 points (no other figures).
+        assert_eq!(firm("甲公司").figures.area_mu, 60.0);
+        assert!((firm("甲公司").score.unwrap() - 15.0).abs() < 1e-9);
+        // 乙: 900 over 30 亩 = 30/亩 → 45 points, ranked first of the two regular firms.
+        assert_eq!(firm("乙公司").rank, Some(1));
+        assert_eq!(firm("乙公司").class, "B"); // 1 of 2 = 50 % → B
+        assert_eq!(firm("甲公司").class, "D"); // 2 of 2 = 100 % → D
+        assert!(firm("丙公司")
+            .ungraded
+            .as_deref()
+            .unwrap()
+            .contains("新投产"));
+        assert!(firm("丁公司").ungraded.as_deref().unwrap().contains("在建"));
+        assert_eq!(firm("丙公司").class, "ungraded");
+        // The small firm ranks on its own: first of one.
+        assert!(firm("戊公司").small);
+        assert_eq!(
+            (firm("戊公司").rank, firm("戊公司").class.as_str()),
+            (Some(1), "D")
+        );
     }
 
     #[test]

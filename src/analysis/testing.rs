@@ -4,7 +4,7 @@
 
 use crate::catalog::{Catalog, Feature, Layer};
 use crate::geom::AnalysisCrs;
-use crate::model::records::{Building, Park, Parcel, PlanZone, Records, RedlineZone};
+use crate::model::records::{Building, Parcel, Park, PlanZone, Records, RedlineZone};
 use crate::model::{ClassSystem, Role};
 use crate::store::LayerInfo;
 use geo::{Area, BoundingRect, Geometry, MapCoords, Polygon, Rect};
@@ -78,14 +78,24 @@ impl Builder {
             .enumerate()
             .map(|(i, g)| feature(i as i64 + 1, g))
             .collect();
-        self.layers.push(Arc::new(Layer::new(info, vec![], features, records, vec![])));
+        self.layers.push(Arc::new(Layer::new(
+            info,
+            vec![],
+            features,
+            records,
+            vec![],
+        )));
         self
     }
 
     /// A park layer.
     pub fn parks(self, name: &str, parks: Vec<(Park, Polygon)>) -> Builder {
         let (records, geoms): (Vec<Park>, Vec<Polygon>) = parks.into_iter().unzip();
-        self.push(info(name, Role::Parks, None, None), geoms, Records::Parks(records))
+        self.push(
+            info(name, Role::Parks, None, None),
+            geoms,
+            Records::Parks(records),
+        )
     }
 
     /// A parcel layer with YDYH-2023 codes.
@@ -101,11 +111,21 @@ impl Builder {
     /// A building layer.
     pub fn buildings(self, name: &str, buildings: Vec<(Building, Polygon)>) -> Builder {
         let (records, geoms): (Vec<Building>, Vec<Polygon>) = buildings.into_iter().unzip();
-        self.push(info(name, Role::Buildings, None, None), geoms, Records::Buildings(records))
+        self.push(
+            info(name, Role::Buildings, None, None),
+            geoms,
+            Records::Buildings(records),
+        )
     }
 
     /// A plan layer in `system`.
-    pub fn plan(self, name: &str, system: ClassSystem, kind: &str, zones: Vec<(&str, Polygon)>) -> Builder {
+    pub fn plan(
+        self,
+        name: &str,
+        system: ClassSystem,
+        kind: &str,
+        zones: Vec<(&str, Polygon)>,
+    ) -> Builder {
         let (records, geoms): (Vec<PlanZone>, Vec<Polygon>) = zones
             .into_iter()
             .enumerate()

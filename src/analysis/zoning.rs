@@ -8,7 +8,7 @@
 //! parcels (which count twice) are listed with the overlap; 二类/三类 industry too close to
 //! housing (产业过渡区) is listed with the distance.
 
-use super::context::{classify, widen, Context, ParkRef};
+use super::context::{classify, clip_to, widen, Context, ParkRef};
 use crate::catalog::Layer;
 use crate::geom::clip::intersection_area;
 use crate::model::land_class::Category;
@@ -201,22 +201,16 @@ fn clip(park: &ParkRef<'_>, layer: &Layer) -> Clipped {
         unknown: BTreeMap::new(),
         inside: vec![],
     };
-    let pf = &park.layer.features[park.index];
-    let (Some(bbox), Some(park_geom)) = (pf.bbox, pf.planar.as_ref()) else {
-        return out;
-    };
-    for i in layer.in_box(&bbox) {
+    for (i, inside) in clip_to(park, layer) {
         let f = &layer.features[i];
-        let Some(g) = f.planar.as_ref() else { continue };
-        let inside = intersection_area(park_geom, g);
-        if inside <= 0.0 {
-            continue;
-        }
         let (code, name) = codes(layer, i);
         let category = match classify(layer, code, name) {
             Some(c) => c.category,
             None => {
-                let e = out.unknown.entry(code.unwrap_or("").to_string()).or_default();
+                let e = out
+                    .unknown
+                    .entry(code.unwrap_or("").to_string())
+                    .or_default();
                 e.0 += 1;
                 e.1 += inside;
                 Category::Unclassified
@@ -239,7 +233,11 @@ fn shares(
         .iter()
         .map(|&c| {
             let area = clipped.by_category.get(&c).copied().unwrap_or(0.0);
-            let share = if park_area > 0.0 { area / park_area } else { 0.0 };
+            let share = if park_area > 0.0 {
+                area / park_area
+            } else {
+                0.0
+            };
             let b = bound(c.as_str()).unwrap_or_default();
             let below = b.min.map(|m| share - m);
             let above = b.max.map(|m| m - share);
@@ -283,7 +281,9 @@ fn overlaps(layer: &Layer, inside: &[(usize, f64, f64)], tolerance: f64) -> Vec<
     let mut out = vec![];
     for &(i, _, _) in inside {
         let f = &layer.features[i];
-        let (Some(bi), Some(gi)) = (f.bbox, f.planar.as_ref()) else { continue };
+        let (Some(bi), Some(gi)) = (f.bbox, f.planar.as_ref()) else {
+            continue;
+        };
         for j in layer.in_box(&bi) {
             if j <= i {
                 continue;
@@ -296,7 +296,9 @@ fn overlaps(layer: &Layer, inside: &[(usize, f64, f64)], tolerance: f64) -> Vec<
             if w <= 0.0 || h <= 0.0 {
                 continue;
             }
-            let Some(gj) = other.planar.as_ref() else { continue };
+            let Some(gj) = other.planar.as_ref() else {
+                continue;
+            };
             let area = intersection_area(gi, gj);
             if area > tolerance {
                 out.push(Overlap {
@@ -312,21 +314,37 @@ fn overlaps(layer: &Layer, inside: &[(usize, f64, f64)], tolerance: f64) -> Vec<
 }
 
 /// 二类/三类 industrial parcels of the park closer than `distance` to residential parcels.
-fn buffer_conflicts(layer: &Arc<Layer>, inside: &[(usize, f64, f64)], distance: f64) -> Vec<BufferConflict> {
+fn buffer_conflicts(
+    layer: &Arc<Layer>,
+    inside: &[(usize, f64, f64)],
+    distance: f64,
+) -> Vec<BufferConflict> {
     let mut out = vec![];
     for &(i, _, _) in inside {
         let (code, name) = codes(layer, i);
-        let Some(class) = classify(layer, code, name) else { continue };
-        let Some(pollution) = class.pollution_class.filter(|p| *p >= 2) else { continue };
+        let Some(class) = classify(layer, code, name) else {
+            continue;
+        };
+        let Some(pollution) = class.pollution_class.filter(|p| *p >= 2) else {
+            continue;
+        };
         let f = &layer.features[i];
-        let (Some(bbox), Some(gi)) = (f.bbox, f.planar.as_ref()) else { continue };
+        let (Some(bbox), Some(gi)) = (f.bbox, f.planar.as_ref()) else {
+            continue;
+        };
         for j in layer.in_box(&widen(bbox, distance)) {
             let (c2, n2) = codes(layer, j);
             if classify(layer, c2, n2).map(|c| c.category) != Some(Category::Residential) {
                 continue;
             }
-            let Some(gj) = layer.features[j].planar.as_ref() else { continue };
-            let d = if gi.intersects(gj) { 0.0 } else { Euclidean.distance(gi, gj) };
+            let Some(gj) = layer.features[j].planar.as_ref() else {
+                continue;
+            };
+            let d = if gi.intersects(gj) {
+                0.0
+            } else {
+                Euclidean.distance(gi, gj)
+            };
             if d < distance {
                 out.push(BufferConflict {
                     industrial: feature_id(layer, i),
@@ -349,7 +367,9 @@ fn derived_type(c: &Clipped, rules: &IndicatorRules) -> &'static str {
     }
     let industrial = (get(Category::Industrial) + get(Category::Logistics)) / c.covered;
     let residential = get(Category::Residential) / c.covered;
-    if industrial > rules.industry_led_industrial_share && residential < rules.industry_led_residential_share {
+    if industrial > rules.industry_led_industrial_share
+        && residential < rules.industry_led_residential_share
+    {
         "工业主导型"
     } else {
         "产城融合型"
@@ -357,7 +377,12 @@ fn derived_type(c: &Clipped, rules: &IndicatorRules) -> &'static str {
 }
 
 /// Zone one park.
-fn park_zoning(ctx: &Context<'_>, park: &ParkRef<'_>, rules: &ZoningRules, indicator_rules: &IndicatorRules) -> ParkZoning {
+fn park_zoning(
+    ctx: &Context<'_>,
+    park: &ParkRef<'_>,
+    rules: &ZoningRules,
+    indicator_rules: &IndicatorRules,
+) -> ParkZoning {
     let record = park.park();
     let area = park.area_m2();
     let parcel_layers: Vec<&Arc<Layer>> = ctx.catalog.by_role(Role::Parcels).collect();
@@ -378,7 +403,10 @@ fn park_zoning(ctx: &Context<'_>, park: &ParkRef<'_>, rules: &ZoningRules, indic
     let (park_type, type_source) = match record.park_type.as_deref() {
         Some(t) if t.contains("工业主导") => ("工业主导型", "园区类型"),
         Some(t) if t.contains("产城融合") => ("产城融合型", "园区类型"),
-        _ => (derived_type(&current, indicator_rules), "derived from current shares (工业用地率 and 住宅用地率)"),
+        _ => (
+            derived_type(&current, indicator_rules),
+            "derived from current shares (工业用地率 and 住宅用地率)",
+        ),
     };
     let bound = |c: &str| rules.bound(&record.id, park_type, c);
     let (categories, pass) = shares(&current, area, &bound);
@@ -440,7 +468,12 @@ fn park_zoning(ctx: &Context<'_>, park: &ParkRef<'_>, rules: &ZoningRules, indic
 }
 
 /// Zone every park (or one), parks in parallel.
-pub fn zoning(ctx: &Context<'_>, rules: &ZoningRules, indicator_rules: &IndicatorRules, park: Option<&str>) -> ZoningReport {
+pub fn zoning(
+    ctx: &Context<'_>,
+    rules: &ZoningRules,
+    indicator_rules: &IndicatorRules,
+    park: Option<&str>,
+) -> ZoningReport {
     let parks: Vec<ParkZoning> = ctx
         .parks()
         .par_iter()
@@ -456,7 +489,7 @@ pub fn zoning(ctx: &Context<'_>, rules: &ZoningRules, indicator_rules: &Indicato
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::testing::{park, parcel, rect, Builder};
+    use crate::analysis::testing::{parcel, park, rect, Builder};
     use crate::model::ClassSystem;
     use crate::rules::Rules;
 
@@ -467,16 +500,25 @@ mod tests {
     /// P6 outside the park.
     fn catalog() -> crate::catalog::Catalog {
         Builder::new()
-            .parks("parks", vec![(park("K1", "产城融合型"), rect(0.0, 0.0, 1000.0, 1000.0))])
+            .parks(
+                "parks",
+                vec![(park("K1", "产城融合型"), rect(0.0, 0.0, 1000.0, 1000.0))],
+            )
             .parcels(
                 "parcels",
                 vec![
                     (parcel("P1", "100102", "K1"), rect(0.0, 0.0, 400.0, 500.0)),
                     (parcel("P2", "070102", "K1"), rect(430.0, 0.0, 630.0, 500.0)),
                     (parcel("P3", "1401", "K1"), rect(900.0, 0.0, 1100.0, 200.0)),
-                    (parcel("P4", "100101", "K1"), rect(350.0, 400.0, 450.0, 600.0)),
+                    (
+                        parcel("P4", "100101", "K1"),
+                        rect(350.0, 400.0, 450.0, 600.0),
+                    ),
                     (parcel("P5", "X99", "K1"), rect(0.0, 900.0, 100.0, 1000.0)),
-                    (parcel("P6", "100101", "K2"), rect(2000.0, 0.0, 2100.0, 100.0)),
+                    (
+                        parcel("P6", "100101", "K2"),
+                        rect(2000.0, 0.0, 2100.0, 100.0),
+                    ),
                 ],
             )
             .plan(
@@ -509,7 +551,10 @@ mod tests {
         assert_eq!(k.categories.len(), 13);
         let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
         let ind = share(&k.categories, "industrial");
-        assert!(near(ind.area_m2, 220_000.0) && near(ind.share, 0.22), "{ind:?}");
+        assert!(
+            near(ind.area_m2, 220_000.0) && near(ind.share, 0.22),
+            "{ind:?}"
+        );
         assert!(near(ind.margin.unwrap(), 0.12) && ind.pass);
         let res = share(&k.categories, "residential");
         assert!(near(res.share, 0.10) && near(res.margin.unwrap(), 0.05) && res.pass);
@@ -525,9 +570,15 @@ mod tests {
 
         assert_eq!(k.straddling.len(), 1);
         assert_eq!(k.straddling[0].id, "P3");
-        assert!(near(k.straddling[0].inside_m2, 20_000.0) && near(k.straddling[0].outside_m2, 20_000.0));
+        assert!(
+            near(k.straddling[0].inside_m2, 20_000.0) && near(k.straddling[0].outside_m2, 20_000.0)
+        );
 
-        let mut ov: Vec<(String, String, f64)> = k.overlaps.iter().map(|o| (o.a.clone(), o.b.clone(), o.area_m2)).collect();
+        let mut ov: Vec<(String, String, f64)> = k
+            .overlaps
+            .iter()
+            .map(|o| (o.a.clone(), o.b.clone(), o.area_m2))
+            .collect();
         ov.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(ov.len(), 2);
         assert_eq!((ov[0].0.as_str(), ov[0].1.as_str()), ("P1", "P4"));
@@ -537,7 +588,13 @@ mod tests {
 
         // Only the 二类 plant (P1) needs the buffer; P2 housing lies 30 m away.
         assert_eq!(k.buffer.len(), 1);
-        assert_eq!((k.buffer[0].industrial.as_str(), k.buffer[0].residential.as_str()), ("P1", "P2"));
+        assert_eq!(
+            (
+                k.buffer[0].industrial.as_str(),
+                k.buffer[0].residential.as_str()
+            ),
+            ("P1", "P2")
+        );
         assert!(near(k.buffer[0].distance_m, 30.0));
         assert_eq!(k.buffer[0].pollution_class, 2);
 
@@ -557,14 +614,32 @@ mod tests {
         let ctx = Context::new(&cat);
         let mut rules = Rules::builtin();
         let mut ours = BTreeMap::new();
-        ours.insert("green".to_string(), Bound { min: Some(0.01), max: None });
+        ours.insert(
+            "green".to_string(),
+            Bound {
+                min: Some(0.01),
+                max: None,
+            },
+        );
         rules.zoning.parks.insert("K1".into(), ours);
         let r = zoning(&ctx, &rules.zoning, &rules.indicators, Some("K1"));
         assert!(share(&r.parks[0].categories, "green").pass);
 
         let untyped = Builder::new()
-            .parks("parks", vec![(crate::model::records::Park { id: "K9".into(), ..Default::default() }, rect(0.0, 0.0, 100.0, 100.0))])
-            .parcels("parcels", vec![(parcel("A", "100101", "K9"), rect(0.0, 0.0, 50.0, 100.0))])
+            .parks(
+                "parks",
+                vec![(
+                    crate::model::records::Park {
+                        id: "K9".into(),
+                        ..Default::default()
+                    },
+                    rect(0.0, 0.0, 100.0, 100.0),
+                )],
+            )
+            .parcels(
+                "parcels",
+                vec![(parcel("A", "100101", "K9"), rect(0.0, 0.0, 50.0, 100.0))],
+            )
             .build();
         let ctx = Context::new(&untyped);
         let r = zoning(&ctx, &rules.zoning, &rules.indicators, None);

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each a thin face over the library.
 
+mod check;
 mod gen;
 mod info;
 mod ingest;
@@ -27,6 +28,9 @@ enum Command {
     Info(info::Args),
     /// Features of a layer inside a bounding box, as GeoJSON on stdout.
     Query(query::Args),
+    /// Idle and under-used land, per-mu evaluation, zoning shares, intensive-use indicators,
+    /// data quality.
+    Check(check::Args),
     /// Generate demonstration or benchmark data (GBK shapefiles in CGCS2000 zone 35).
     Gen(gen::Args),
 }
@@ -44,6 +48,7 @@ impl Cli {
             Command::Info(a) => info::run(a),
             Command::Query(a) => query::run(a),
             Command::Gen(a) => gen::run(a),
+            Command::Check(a) => check::run(a),
         }
     }
 }

@@ -264,7 +264,8 @@ pub fn parcel(rng: &mut impl Rng, id: &str, park: &str, use_: BlockUse, area_m2:
     let (code, name) = use_.territorial_code();
     let (industry, min_far) = INDUSTRIES[rng.random_range(0..INDUSTRIES.len())];
     let holder = format!(
-        "四川{}{}{}有限公司",
+        "{}{}{}{}有限公司",
+        ["四川", "内江", "资中", "成都", "自贡", "宜宾"][rng.random_range(0..6)],
         FIRM_WORDS[rng.random_range(0..FIRM_WORDS.len())],
         FIRM_KINDS[rng.random_range(0..FIRM_KINDS.len())],
         if industrial { "" } else { "发展" }
@@ -275,7 +276,7 @@ pub fn parcel(rng: &mut impl Rng, id: &str, park: &str, use_: BlockUse, area_m2:
         NaiveDate::from_ymd_opt(2008, 1, 1).expect("valid"),
         rng.random_range(0..5000),
     );
-    let contract = match story {
+    let mut contract = match story {
         Story::Recent => months(a, -rng.random_range(2..14)),
         Story::Unsupplied => approval,
         _ => {
@@ -284,7 +285,8 @@ pub fn parcel(rng: &mut impl Rng, id: &str, park: &str, use_: BlockUse, area_m2:
             days(approval, rng.random_range(30..span.max(31)))
         }
     };
-    let mut agreed_start = months(contract, rng.random_range(6..=12));
+    let planned_start = months(contract, rng.random_range(6..=12));
+    let mut agreed_start = planned_start;
     let mut actual_start = None;
     let mut actual_completion = None;
     let mut suspended = None;
@@ -347,6 +349,11 @@ pub fn parcel(rng: &mut impl Rng, id: &str, park: &str, use_: BlockUse, area_m2:
             actual_start = Some(days(agreed_start, rng.random_range(0..120)));
         }
     }
+    if agreed_start != planned_start {
+        // The story moved the start date: the contract came six months to a year before it.
+        contract = months(agreed_start, -rng.random_range(6..=12));
+    }
+    let approval = approval.min(days(contract, -30));
     let agreed_completion = months(agreed_start, rng.random_range(24..=36));
     let complete = matches!(
         story,
@@ -389,7 +396,8 @@ pub fn parcel(rng: &mut impl Rng, id: &str, park: &str, use_: BlockUse, area_m2:
     let far_target = if industrial {
         match story {
             Story::LowFar => min_far * rng.random_range(0.4..0.8),
-            _ => min_far * rng.random_range(1.05..1.8),
+            // Most plants also clear the local 1.0 floor for under-used land.
+            _ => min_far.max(1.0) * rng.random_range(1.02..1.8),
         }
     } else {
         rng.random_range(1.5..3.2)

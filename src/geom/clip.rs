@@ -22,7 +22,10 @@ pub fn polygons(g: &Geometry) -> Cow<'_, MultiPolygon> {
 fn boxes_meet(a: &Geometry, b: &Geometry) -> bool {
     match (a.bounding_rect(), b.bounding_rect()) {
         (Some(x), Some(y)) => {
-            x.min().x < y.max().x && y.min().x < x.max().x && x.min().y < y.max().y && y.min().y < x.max().y
+            x.min().x < y.max().x
+                && y.min().x < x.max().x
+                && x.min().y < y.max().y
+                && y.min().y < x.max().y
         }
         _ => false,
     }
@@ -56,7 +59,9 @@ mod tests {
         assert!((intersection_area(&a, &b) - 25.0).abs() < 1e-9);
         let touching: Geometry = wkt! { POLYGON((10. 0.,20. 0.,20. 10.,10. 10.,10. 0.)) }.into();
         assert_eq!(intersection_area(&a, &touching), 0.0);
-        let holed: Geometry = wkt! { POLYGON((0. 0.,10. 0.,10. 10.,0. 10.,0. 0.),(2. 2.,8. 2.,8. 8.,2. 8.,2. 2.)) }.into();
+        let holed: Geometry =
+            wkt! { POLYGON((0. 0.,10. 0.,10. 10.,0. 10.,0. 0.),(2. 2.,8. 2.,8. 8.,2. 8.,2. 2.)) }
+                .into();
         assert!((intersection_area(&holed, &a) - 64.0).abs() < 1e-9);
     }
 }

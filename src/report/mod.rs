@@ -1,4 +1,6 @@
 //! Writers for what landwatch hands out: GeoJSON features (and the report tables of the
 //! analysis).
 
+pub mod checks;
 pub mod geojson;
+pub mod table;

@@ -409,14 +409,32 @@ pub struct RulesError {
 
 const BUILTIN: &[(&str, &str)] = &[
     ("idle.toml", include_str!("../../data/rules/idle.toml")),
-    ("control_2008.toml", include_str!("../../data/rules/control_2008.toml")),
-    ("control_2023.toml", include_str!("../../data/rules/control_2023.toml")),
-    ("industries.toml", include_str!("../../data/rules/industries.toml")),
-    ("underused.toml", include_str!("../../data/rules/underused.toml")),
+    (
+        "control_2008.toml",
+        include_str!("../../data/rules/control_2008.toml"),
+    ),
+    (
+        "control_2023.toml",
+        include_str!("../../data/rules/control_2023.toml"),
+    ),
+    (
+        "industries.toml",
+        include_str!("../../data/rules/industries.toml"),
+    ),
+    (
+        "underused.toml",
+        include_str!("../../data/rules/underused.toml"),
+    ),
     ("mujun.toml", include_str!("../../data/rules/mujun.toml")),
     ("zoning.toml", include_str!("../../data/rules/zoning.toml")),
-    ("indicators.toml", include_str!("../../data/rules/indicators.toml")),
-    ("quality.toml", include_str!("../../data/rules/quality.toml")),
+    (
+        "indicators.toml",
+        include_str!("../../data/rules/indicators.toml"),
+    ),
+    (
+        "quality.toml",
+        include_str!("../../data/rules/quality.toml"),
+    ),
 ];
 
 impl Rules {

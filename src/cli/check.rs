@@ -1,0 +1,132 @@
+//! `landwatch check`.
+
+use anyhow::{bail, Context as _};
+use clap::ValueEnum;
+use landwatch::analysis::{self, Check, Context};
+use landwatch::catalog::Catalog;
+use landwatch::report::checks::{map_features, tables, write_geojson};
+use landwatch::report::table::{write_csv, write_text, write_xlsx};
+use landwatch::rules::Rules;
+use landwatch::store::GeoPackage;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    /// Aligned tables for a terminal.
+    Table,
+    /// The full report as JSON.
+    Json,
+    /// The main table as CSV (UTF-8 with BOM, for Excel).
+    Csv,
+    /// Every table, one sheet each (needs --out).
+    Xlsx,
+    /// The flagged parcels (or parks) with their findings, for QGIS.
+    Geojson,
+}
+
+/// Arguments of `landwatch check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// idle, underused, mujun, zoning, indicators or quality.
+    #[arg(value_parser = |s: &str| s.parse::<Check>())]
+    check: Check,
+    /// The store.
+    #[arg(long, default_value = "data/landwatch.gpkg")]
+    store: PathBuf,
+    /// Only this park (园区编号).
+    #[arg(long)]
+    park: Option<String>,
+    /// Evaluation date (YYYY-MM-DD); default today (China time).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// A directory of rule packs replacing the built-in ones of the same name.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Run the check and write its report.
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let as_of = match &a.as_of {
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("--as-of '{s}' is not a date: write YYYY-MM-DD"))?,
+        None => analysis::today(),
+    };
+    let rules = Rules::load(a.rules.as_deref())?;
+    if matches!(a.format, Format::Xlsx) && a.out.is_none() {
+        bail!("xlsx is a binary workbook: pass --out FILE.xlsx");
+    }
+    let store = GeoPackage::open(&a.store)?;
+    let catalog = Catalog::load(&store)?;
+    let ctx = Context::new(&catalog);
+    if let Some(p) = &a.park {
+        if ctx.park(p).is_none() {
+            let ids: Vec<&str> = ctx.parks().iter().map(|k| &*k.park().id).collect();
+            bail!(
+                "no park '{p}' in {}; parks: {}",
+                a.store.display(),
+                if ids.is_empty() {
+                    "(no park layer)".into()
+                } else {
+                    ids.join(", ")
+                }
+            );
+        }
+    }
+    let report = analysis::run(a.check, &ctx, &rules, as_of, a.park.as_deref());
+    if let (Format::Xlsx, Some(path)) = (a.format, &a.out) {
+        write_xlsx(path, &tables(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
+    let mut buf: Vec<u8> = vec![];
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut buf, &report)?;
+            buf.push(b'\n');
+        }
+        Format::Csv => {
+            let t = tables(&report);
+            write_csv(&mut buf, &t[0])?;
+        }
+        Format::Geojson => {
+            let mut s = String::new();
+            write_geojson(&map_features(&report, &catalog), &catalog, &mut s);
+            buf.extend_from_slice(s.as_bytes());
+            buf.push(b'\n');
+        }
+        Format::Table | Format::Xlsx => {
+            writeln!(
+                buf,
+                "{}{} — 评价日期 {as_of} — {}",
+                a.check.title_zh(),
+                a.park
+                    .as_deref()
+                    .map(|p| format!("（园区 {p}）"))
+                    .unwrap_or_default(),
+                a.store.display()
+            )?;
+            write_text(&mut buf, &tables(&report))?;
+        }
+    }
+    match &a.out {
+        Some(p) => std::fs::write(p, &buf).with_context(|| format!("writing {}", p.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
