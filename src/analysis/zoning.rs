@@ -93,7 +93,7 @@ pub struct BufferConflict {
 pub struct UnknownCode {
     /// The layer.
     pub layer: String,
-    /// The code as written (empty when none).
+    /// The code as written (the land-use name when there is no code; empty when neither).
     pub code: String,
     /// Features carrying it inside the park.
     pub count: usize,
@@ -209,7 +209,7 @@ fn clip(park: &ParkRef<'_>, layer: &Layer) -> Clipped {
             None => {
                 let e = out
                     .unknown
-                    .entry(code.unwrap_or("").to_string())
+                    .entry(code.or(name).unwrap_or("").to_string())
                     .or_default();
                 e.0 += 1;
                 e.1 += inside;

@@ -31,6 +31,9 @@ pub struct Args {
     /// The layer inside the source, when it has several.
     #[arg(long)]
     layer: Option<String>,
+    /// Keep only the features matching this OGR SQL WHERE clause (e.g. "landuse IS NOT NULL").
+    #[arg(long = "where")]
+    filter: Option<String>,
     /// The source CRS (EPSG:N, WKT or PROJ string), when the file has none or a wrong one.
     #[arg(long)]
     crs: Option<String>,
@@ -68,6 +71,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         role: a.role,
         name: a.name,
         layer: a.layer,
+        filter: a.filter,
         crs: a.crs,
         encoding: a.encoding,
         mapping: a.mapping,

@@ -56,6 +56,8 @@ pub struct IngestRequest {
     pub name: String,
     /// The layer inside the source, when it has several.
     pub layer: Option<String>,
+    /// Keep only the features matching this OGR SQL WHERE clause.
+    pub filter: Option<String>,
     /// A CRS that overrides (or replaces a missing) .prj.
     pub crs: Option<String>,
     /// A text encoding that overrides .cpg and LDID.
@@ -99,9 +101,11 @@ pub fn ingest(req: &IngestRequest) -> Result<IngestReport, IngestError> {
         None => UserMapping::default(),
     };
     let mut source =
-        Source::open(&req.file, req.layer.as_deref()).map_err(|why| IngestError::Open {
-            file: file.clone(),
-            why,
+        Source::open(&req.file, req.layer.as_deref(), req.filter.as_deref()).map_err(|why| {
+            IngestError::Open {
+                file: file.clone(),
+                why,
+            }
         })?;
     if req.role.needs_polygons() {
         if let Some(what) = source.declares_non_polygons() {
@@ -342,6 +346,9 @@ fn run(
         hint: hint.to_string(),
     };
     let mut notes: Vec<String> = vec![];
+    if let Some(f) = &req.filter {
+        notes.push(format!("only features matching --where {f}"));
+    }
     let (columns, source_columns) = decode_columns(source, choice);
     let resolved = mapping::resolve(req.role, &source_columns, user)
         .map_err(|e| refuse(e, "fix the mapping file or the source's field names"))?;

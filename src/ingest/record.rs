@@ -110,6 +110,19 @@ fn polygons_of(g: Geometry) -> Option<MultiPolygon> {
     }
 }
 
+fn distinct_points(ring: &geo::LineString) -> usize {
+    let mut seen: Vec<geo::Coord> = Vec::with_capacity(4);
+    for c in &ring.0 {
+        if !seen.contains(c) {
+            seen.push(*c);
+            if seen.len() >= 3 {
+                break;
+            }
+        }
+    }
+    seen.len()
+}
+
 /// Process one record.
 pub fn process(ctx: &Context, rec: RawRecord) -> Outcome {
     let mut errors = vec![];
@@ -198,6 +211,14 @@ pub fn process(ctx: &Context, rec: RawRecord) -> Outcome {
                                 ctx.role,
                                 ctx.role.label_zh()
                             ),
+                        ));
+                        None
+                    }
+                    Some(mp) if mp.0.iter().any(|p| distinct_points(p.exterior()) < 3) => {
+                        errors.push(err(
+                            None,
+                            None,
+                            "the polygon has fewer than three distinct points: it encloses no area and cannot be repaired".into(),
                         ));
                         None
                     }

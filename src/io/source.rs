@@ -244,8 +244,9 @@ fn raw_type(t: OGRFieldType::Type) -> RawType {
 }
 
 impl Source {
-    /// Open `path` and pick its layer (`layer` by name, or the only one).
-    pub fn open(path: &Path, layer: Option<&str>) -> Result<Source, String> {
+    /// Open `path`, pick its layer (`layer` by name, or the only one) and keep only the
+    /// features matching `filter` (an OGR SQL WHERE clause), when given.
+    pub fn open(path: &Path, layer: Option<&str>, filter: Option<&str>) -> Result<Source, String> {
         if !path.exists() {
             return Err(format!("{} does not exist", path.display()));
         }
@@ -307,6 +308,17 @@ impl Source {
             encoding_hint: EncodingHint::Utf8Format,
             next_row: 1,
         };
+        if let Some(f) = filter {
+            let c = CString::new(f).map_err(|_| "--where holds a NUL byte".to_string())?;
+            // SAFETY: valid layer handle; GDAL copies the filter text.
+            let err = unsafe { gdal_sys::OGR_L_SetAttributeFilter(source.layer(), c.as_ptr()) };
+            if err != gdal_sys::OGRErr::OGRERR_NONE {
+                return Err(format!(
+                    "the filter --where \"{f}\" is not valid OGR SQL for this layer ({})",
+                    last_gdal_error()
+                ));
+            }
+        }
         source.describe();
         if source.driver == "ESRI Shapefile" {
             source.encoding_hint = source.shapefile_hint();
@@ -503,13 +515,13 @@ mod tests {
     #[test]
     fn missing_and_unreadable_files_say_what_landwatch_reads() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Source::open(&dir.path().join("nope.shp"), None)
+        let e = Source::open(&dir.path().join("nope.shp"), None, None)
             .err()
             .unwrap();
         assert!(e.contains("does not exist"));
         let junk = dir.path().join("junk.shp");
         std::fs::write(&junk, b"not a shapefile").unwrap();
-        let e = Source::open(&junk, None).err().unwrap();
+        let e = Source::open(&junk, None, None).err().unwrap();
         assert!(e.contains("Shapefile") && e.contains("GeoPackage"), "{e}");
     }
 }

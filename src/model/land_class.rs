@@ -432,11 +432,126 @@ pub fn lookup(system: ClassSystem, raw_code: &str) -> Option<LandClass> {
         })
 }
 
-/// Classify a land-use name when no code is recorded (二类工业用地, 城镇住宅用地, 公园绿地 …).
+/// OpenStreetMap `landuse` values (and plain English names) and their categories [S].
+const ENGLISH: &[(&[&str], Category)] = &[
+    (&["industrial", "industry", "quarry"], Category::Industrial),
+    (
+        &["warehouse", "logistics", "depot", "storage"],
+        Category::Logistics,
+    ),
+    (
+        &["residential", "housing", "apartments"],
+        Category::Residential,
+    ),
+    (
+        &["commercial", "retail", "office", "business"],
+        Category::Commercial,
+    ),
+    (
+        &[
+            "education",
+            "school",
+            "university",
+            "college",
+            "hospital",
+            "healthcare",
+            "civic",
+            "civil",
+            "government",
+            "public",
+            "institutional",
+        ],
+        Category::PublicService,
+    ),
+    (
+        &[
+            "railway",
+            "transport",
+            "transportation",
+            "highway",
+            "road",
+            "parking",
+            "lane",
+            "lanes",
+            "bus_stop",
+            "cycleway",
+            "steps",
+            "port",
+            "airport",
+        ],
+        Category::Transport,
+    ),
+    (
+        &["utility", "utilities", "landfill", "power", "plant_nursery"],
+        Category::Utilities,
+    ),
+    (
+        &[
+            "grass",
+            "park",
+            "recreation_ground",
+            "village_green",
+            "garden",
+            "greenery",
+            "playground",
+            "square",
+        ],
+        Category::Green,
+    ),
+    (
+        &[
+            "forest",
+            "wood",
+            "meadow",
+            "farmland",
+            "orchard",
+            "vineyard",
+            "wetland",
+            "water",
+            "basin",
+            "pond",
+            "reservoir",
+            "scrub",
+            "heath",
+            "allotments",
+            "agricultural",
+        ],
+        Category::Ecological,
+    ),
+    (
+        &["greenhouse_horticulture", "farmyard", "aquaculture"],
+        Category::AgriculturalFacility,
+    ),
+    (&["military", "cemetery", "religious"], Category::Special),
+    (
+        &["construction", "brownfield", "greenfield"],
+        Category::Reserve,
+    ),
+];
+
+/// Classify a land-use name when no code is recorded: Chinese names (二类工业用地, 城镇住宅用地,
+/// 公园绿地 …) and, for data from elsewhere, English names and OpenStreetMap `landuse` values.
 pub fn lookup_name(raw_name: &str) -> Option<LandClass> {
     let n = raw_name.trim();
     if n.is_empty() {
         return None;
+    }
+    if n.is_ascii() {
+        let lower = n.to_ascii_lowercase();
+        return lower
+            .split([';', ',', ' '])
+            .find_map(|token| {
+                ENGLISH
+                    .iter()
+                    .find(|(words, _)| words.contains(&token))
+                    .map(|(_, c)| *c)
+            })
+            .map(|category| LandClass {
+                name: "",
+                category,
+                confidence: Confidence::Approximate,
+                pollution_class: None,
+            });
     }
     let pollution = if n.contains("一类") {
         Some(1)
@@ -702,6 +817,19 @@ mod tests {
             Category::Residential
         );
         assert!(lookup_name("其他").is_none());
+        assert_eq!(
+            lookup_name("retail").unwrap().category,
+            Category::Commercial
+        );
+        assert_eq!(
+            lookup_name("lane;parking").unwrap().category,
+            Category::Transport
+        );
+        assert_eq!(
+            lookup_name("Residential").unwrap().category,
+            Category::Residential
+        );
+        assert!(lookup_name("unknown_tag").is_none());
     }
 
     #[test]

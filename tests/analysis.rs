@@ -1,0 +1,553 @@
+//! `landwatch check` on the sample and on real data, cross-checked against GDAL's SQLite
+//! dialect (SpatiaLite overlay) run in the same projected CRS.
+
+mod common;
+
+use common::*;
+use landwatch::gen::shapefile::{FieldType, ShapeWriter};
+use landwatch::model::land_class::{lookup, lookup_name};
+use landwatch::model::ClassSystem;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn check(kind: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "check",
+        kind,
+        "--store",
+        s(sample_store()),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-22",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(&args)).expect("JSON")
+}
+
+fn near(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0)
+}
+
+/// Sum GDAL's per-code overlay areas into categories of `system`.
+fn by_category(rows: &[Vec<String>], system: ClassSystem) -> BTreeMap<(String, String), f64> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let category = lookup(system, &r[1]).map_or("unclassified", |c| c.category.as_str());
+        *out.entry((r[0].clone(), category.to_string())).or_default() +=
+            r[2].parse::<f64>().unwrap();
+    }
+    out
+}
+
+#[test]
+fn zoning_areas_agree_with_gdal_spatialite_overlay() {
+    let z = check("zoning", &[]);
+    // The sample shapefiles are in the analysis CRS (EPSG:4523); GDAL clips them itself.
+    let overlay = |layer: &str, code: &str| {
+        let sql = format!(
+            "SELECT k.\"园区编号\", p.\"{code}\", SUM(ST_Area(ST_Intersection(k.GEOMETRY, ST_MakeValid(p.GEOMETRY)))) \
+             FROM parks k, {layer} p WHERE ST_Intersects(k.GEOMETRY, ST_MakeValid(p.GEOMETRY)) GROUP BY 1, 2"
+        );
+        let out = gdal(
+            "ogr2ogr",
+            &[
+                "--config",
+                "SHAPE_ENCODING",
+                "CP936",
+                "-q",
+                "-f",
+                "CSV",
+                "/vsistdout/",
+                s(&sample()),
+                "-dialect",
+                "sqlite",
+                "-sql",
+                &sql,
+            ],
+        );
+        out.lines()
+            .skip(1)
+            .map(|l| {
+                l.split(',')
+                    .map(|c| c.trim_matches('"').to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let current = by_category(&overlay("parcels", "用地性质"), ClassSystem::Ydyh2023);
+    let planned = by_category(&overlay("plan_kongui", "用地代码"), ClassSystem::Gb50137);
+    let mut compared = 0;
+    for park in z["parks"].as_array().unwrap() {
+        let id = park["id"].as_str().unwrap().to_string();
+        for c in park["categories"].as_array().unwrap() {
+            let ours = c["area_m2"].as_f64().unwrap();
+            let theirs = current
+                .get(&(id.clone(), c["category"].as_str().unwrap().to_string()))
+                .copied()
+                .unwrap_or(0.0);
+            assert!(
+                near(ours, theirs, 1e-6),
+                "{id} {}: landwatch {ours} vs GDAL {theirs}",
+                c["category"]
+            );
+            compared += usize::from(ours > 0.0);
+        }
+        let kg = park["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["layer"] == "plan_kongui")
+            .unwrap();
+        for c in kg["categories"].as_array().unwrap() {
+            let ours = c["area_m2"].as_f64().unwrap();
+            let theirs = planned
+                .get(&(id.clone(), c["category"].as_str().unwrap().to_string()))
+                .copied()
+                .unwrap_or(0.0);
+            assert!(
+                near(ours, theirs, 1e-6),
+                "{id} 控规 {}: landwatch {ours} vs GDAL {theirs}",
+                c["category"]
+            );
+        }
+    }
+    assert!(
+        compared >= 20,
+        "only {compared} non-zero categories compared"
+    );
+}
+
+#[test]
+fn zoning_finds_what_the_sample_was_made_with() {
+    let z = check("zoning", &[]);
+    let parks = z["parks"].as_array().unwrap();
+    assert_eq!(parks.len(), 3);
+    for p in parks {
+        for key in [
+            "id",
+            "name",
+            "type",
+            "area_m2",
+            "categories",
+            "straddling",
+            "overlaps",
+        ] {
+            assert!(p.get(key).is_some(), "zoning park lacks {key}");
+        }
+        let cats = p["categories"].as_array().unwrap();
+        assert_eq!(cats.len(), 13);
+        for c in cats {
+            for key in ["category", "area_m2", "share", "min", "max", "pass"] {
+                assert!(c.get(key).is_some(), "category lacks {key}");
+            }
+        }
+    }
+    let by_id = |id: &str| parks.iter().find(|p| p["id"] == id).unwrap();
+    // The 产城融合型 park holds more housing than its bounds allow; the others pass.
+    assert_eq!(by_id("CRQ01")["pass"], false);
+    assert_eq!(by_id("GXQ01")["pass"], true);
+    // Every park has one parcel reaching beyond its boundary and one drawn over a neighbour.
+    for p in parks {
+        assert_eq!(p["straddling"].as_array().unwrap().len(), 1, "{}", p["id"]);
+        assert!(!p["overlaps"].as_array().unwrap().is_empty(), "{}", p["id"]);
+    }
+}
+
+#[test]
+fn idle_findings_carry_their_rule_dates_and_figures() {
+    let r = check("idle", &[]);
+    assert_eq!(r["as_of"], "2026-11-22");
+    let parcels = r["parcels"].as_array().unwrap();
+    let count = |f: &str| parcels.iter().filter(|p| p["finding"] == f).count();
+    assert!(count("not_started") > 0 && count("stalled") > 0 && count("approved_not_supplied") > 0);
+    let track = |t: &str| parcels.iter().filter(|p| p["track"] == t).count();
+    assert!(track("fee") > 0 && track("recovery") > 0 && track("negotiated") > 0);
+    for p in parcels {
+        for key in [
+            "id",
+            "park_id",
+            "finding",
+            "track",
+            "idle_since",
+            "years_idle",
+            "fee_wan",
+            "rule",
+            "inputs",
+        ] {
+            assert!(p.get(key).is_some(), "idle parcel lacks {key}");
+        }
+        assert_eq!(p["status"], "疑似");
+        if p["track"] == "fee" {
+            let price = p["inputs"]["land_price_wan"].as_f64().unwrap();
+            assert!(near(p["fee_wan"].as_f64().unwrap(), price * 0.2, 1e-12));
+        }
+        if p["track"] == "negotiated" {
+            assert!(p["rule"].as_str().unwrap().contains("第八条"));
+        }
+    }
+    assert!(r["summary"]["disposed_excluded"].as_u64().unwrap() > 0);
+    let cannot = r["cannot_assess"].as_array().unwrap();
+    assert!(!cannot.is_empty());
+    assert!(cannot
+        .iter()
+        .all(|c| !c["missing"].as_array().unwrap().is_empty()));
+    // One park only.
+    let one = check("idle", &["--park", "JKQ01"]);
+    assert!(one["parcels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["park_id"] == "JKQ01"));
+}
+
+#[test]
+fn idle_date_boundaries_through_the_whole_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ShapeWriter::create(
+        dir.path(),
+        "p",
+        4523,
+        &[
+            ("宗地编号", FieldType::Text(20)),
+            ("约定动工日期", FieldType::Text(20)),
+            ("出让价款", FieldType::Text(20)),
+        ],
+    )
+    .unwrap();
+    let square =
+        geo::Rect::new((35_460_000.0, 3_330_000.0), (35_460_100.0, 3_330_100.0)).to_polygon();
+    w.write(
+        &geo::Geometry::Polygon(square),
+        &["L-1".into(), "2020年2月29日".into(), "1,200万元".into()],
+    )
+    .unwrap();
+    w.finish().unwrap();
+    let store = dir.path().join("s.gpkg");
+    ok(&[
+        "ingest",
+        s(&dir.path().join("p.shp")),
+        "--store",
+        s(&store),
+        "--role",
+        "parcels",
+        "--name",
+        "p",
+    ]);
+    let idle = |date: &str| -> Value {
+        serde_json::from_str(&ok(&[
+            "check",
+            "idle",
+            "--store",
+            s(&store),
+            "--format",
+            "json",
+            "--as-of",
+            date,
+        ]))
+        .unwrap()
+    };
+    assert!(idle("2021-02-28")["parcels"].as_array().unwrap().is_empty());
+    let first = idle("2021-03-01");
+    let p = &first["parcels"][0];
+    assert_eq!(p["track"], "fee");
+    assert_eq!(p["fee_wan"], 240.0);
+    assert_eq!(idle("2022-02-28")["parcels"][0]["track"], "fee");
+    assert_eq!(idle("2022-03-01")["parcels"][0]["track"], "recovery");
+}
+
+#[test]
+fn underused_mujun_indicators_and_quality_have_their_shapes() {
+    let u = check("underused", &[]);
+    let parcels = u["parcels"].as_array().unwrap();
+    assert!(!parcels.is_empty());
+    for p in parcels {
+        for r in p["reasons"].as_array().unwrap() {
+            for key in ["indicator", "value", "threshold", "rule"] {
+                assert!(r.get(key).is_some(), "reason lacks {key}");
+            }
+        }
+    }
+    // Some completed parcels record no floor area: their figures come from the buildings.
+    let derived = parcels
+        .iter()
+        .flat_map(|p| p["reasons"].as_array().unwrap())
+        .filter(|r| {
+            r["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("derived from"))
+        })
+        .count();
+    assert!(derived > 0, "no reason was derived from buildings");
+
+    let m = check("mujun", &[]);
+    let firms = m["firms"].as_array().unwrap();
+    assert!(firms.iter().any(|f| f["class"] == "A") && firms.iter().any(|f| f["class"] == "D"));
+    assert!(firms.iter().any(|f| f["class"] == "ungraded"));
+    for f in firms {
+        assert!(f.get("id").is_some() && f.get("score").is_some() && f.get("class").is_some());
+    }
+
+    let i = check("indicators", &[]);
+    for p in i["parks"].as_array().unwrap() {
+        assert!(p["type"] == "工业主导型" || p["type"] == "产城融合型");
+        let list = p["indicators"].as_array().unwrap();
+        assert_eq!(list.len(), 12);
+        for ind in list {
+            for key in ["name", "value", "unit", "inputs", "benchmark"] {
+                assert!(ind.get(key).is_some(), "indicator lacks {key}");
+            }
+        }
+    }
+
+    let q = check("quality", &[]);
+    let kinds: Vec<&str> = q["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "area_mismatch",
+        "overlap",
+        "start_before_contract",
+        "invested_exceeds_total",
+    ] {
+        assert!(kinds.contains(&k), "quality found no {k}");
+    }
+}
+
+#[test]
+fn reports_as_csv_xlsx_and_geojson() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = s(sample_store());
+    let csv = ok(&[
+        "check",
+        "idle",
+        "--store",
+        st,
+        "--format",
+        "csv",
+        "--as-of",
+        "2026-11-22",
+    ]);
+    assert!(csv.starts_with('\u{feff}'));
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .contains("宗地编号,所属园区,权利人,认定类型"));
+
+    let xlsx = dir.path().join("zoning.xlsx");
+    ok(&[
+        "check",
+        "zoning",
+        "--store",
+        st,
+        "--format",
+        "xlsx",
+        "--out",
+        s(&xlsx),
+    ]);
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(z.read('xl/workbook.xml').decode())\nprint(z.read('xl/sharedStrings.xml').decode())";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&xlsx)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for sheet in [
+        "园区",
+        "用地结构",
+        "跨界宗地",
+        "重叠宗地",
+        "产业过渡区",
+        "未识别地类",
+    ] {
+        assert!(
+            text.contains(&format!("name=\"{sheet}\"")),
+            "no sheet {sheet}"
+        );
+    }
+    assert!(text.contains("占比(%)") && text.contains("面积(公顷)"));
+    let e = fails(&["check", "zoning", "--store", st, "--format", "xlsx"]);
+    assert!(e.contains("--out"), "{e}");
+
+    let gj = dir.path().join("idle.geojson");
+    ok(&[
+        "check",
+        "idle",
+        "--store",
+        st,
+        "--format",
+        "geojson",
+        "--out",
+        s(&gj),
+        "--as-of",
+        "2026-11-22",
+    ]);
+    let flagged = check("idle", &[])["parcels"].as_array().unwrap().len();
+    let info = gdal("ogrinfo", &["-ro", "-so", "-al", s(&gj)]);
+    assert!(
+        info.contains(&format!("Feature Count: {flagged}")),
+        "{info}"
+    );
+    assert!(
+        info.contains("finding_zh") && info.contains("inputs_agreed_start"),
+        "{info}"
+    );
+}
+
+#[test]
+fn bad_arguments_and_rule_overrides() {
+    let st = s(sample_store());
+    let e = fails(&["check", "idle", "--store", st, "--as-of", "2026-13-01"]);
+    assert!(e.contains("YYYY-MM-DD"), "{e}");
+    let e = fails(&["check", "idle", "--store", st, "--park", "NOPE"]);
+    assert!(e.contains("GXQ01"), "{e}");
+    let e = fails(&["check", "nonsense", "--store", st]);
+    assert!(e.contains("idle, underused"), "{e}");
+
+    // A three-year recovery threshold moves parcels from recovery to the fee track.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = std::fs::read_to_string(root().join("data/rules/idle.toml")).unwrap();
+    std::fs::write(dir.path().join("idle.toml"), pack.replace("[recovery]\narticle = \"《闲置土地处置办法》第十四条第二项（满两年无偿收回）\"\nyears = 2", "[recovery]\narticle = \"test\"\nyears = 3")).unwrap();
+    let base = check("idle", &[]);
+    let changed = check("idle", &["--rules", s(dir.path())]);
+    let recovery = |r: &Value| {
+        r["summary"]["by_track"]["recovery"]["count"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        recovery(&changed) < recovery(&base),
+        "{} vs {}",
+        recovery(&changed),
+        recovery(&base)
+    );
+    std::fs::write(dir.path().join("idle.toml"), "broken = [").unwrap();
+    let e = fails(&["check", "idle", "--store", st, "--rules", s(dir.path())]);
+    assert!(e.contains("idle.toml"), "{e}");
+}
+
+#[test]
+fn openstreetmap_land_use_shares_agree_with_gdal() {
+    let dir = tempfile::tempdir().unwrap();
+    let park = dir.path().join("park.geojson");
+    std::fs::write(
+        &park,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"园区编号":"HEL","园区类型":"产城融合型"},"geometry":{"type":"Polygon","coordinates":[[[24.92,60.16],[24.96,60.16],[24.96,60.175],[24.92,60.175],[24.92,60.16]]]}}]}"#,
+    )
+    .unwrap();
+    let mapping = dir.path().join("osm.toml");
+    std::fs::write(&mapping, "[fields]\nland_use_name = \"landuse\"\n").unwrap();
+    let store = dir.path().join("h.gpkg");
+    let pbf = testdata("Helsinki.osm.pbf");
+    ok(&[
+        "ingest",
+        s(&park),
+        "--store",
+        s(&store),
+        "--role",
+        "parks",
+        "--name",
+        "parks",
+    ]);
+    let report: Value = serde_json::from_str(&ok(&[
+        "ingest",
+        s(&pbf),
+        "--layer",
+        "multipolygons",
+        "--where",
+        "landuse IS NOT NULL",
+        "--mapping",
+        s(&mapping),
+        "--store",
+        s(&store),
+        "--role",
+        "parcels",
+        "--name",
+        "landuse",
+        "--on-error",
+        "skip",
+        "--json",
+    ]))
+    .unwrap();
+    // The extract clips some ways to two or three points: they are skipped, and said so.
+    assert_eq!(report["skipped"], 9);
+    assert!(report["skipped_rows"][0]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("fewer than three"));
+    let z: Value = serde_json::from_str(&ok(&[
+        "check",
+        "zoning",
+        "--store",
+        s(&store),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let ours: BTreeMap<String, f64> = z["parks"][0]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["category"].as_str().unwrap().to_string(),
+                c["area_m2"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+
+    // GDAL: both layers into the same transverse Mercator (CM 24°E, GRS80), SpatiaLite overlay.
+    let tm =
+        "+proj=tmerc +lat_0=0 +lon_0=24 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs";
+    let both = dir.path().join("both.gpkg");
+    gdal(
+        "ogr2ogr",
+        &["-q", "-t_srs", tm, s(&both), s(&park), "-nln", "park"],
+    );
+    gdal(
+        "ogr2ogr",
+        &[
+            "-q",
+            "-update",
+            "-t_srs",
+            tm,
+            s(&both),
+            s(&pbf),
+            "multipolygons",
+            "-where",
+            "landuse IS NOT NULL",
+            "-nln",
+            "landuse",
+            "-nlt",
+            "MULTIPOLYGON",
+        ],
+    );
+    let rows = gdal_sql(
+        &both,
+        "SELECT p.landuse, SUM(ST_Area(ST_Intersection(k.geom, ST_MakeValid(p.geom)))) FROM park k, landuse p \
+         WHERE ST_Intersects(k.geom, ST_MakeValid(p.geom)) GROUP BY 1",
+    );
+    let mut theirs: BTreeMap<String, f64> = BTreeMap::new();
+    for r in &rows {
+        let category = lookup_name(&r[0]).map_or("unclassified", |c| c.category.as_str());
+        *theirs.entry(category.to_string()).or_default() += r[1].parse::<f64>().unwrap();
+    }
+    assert!(theirs.len() >= 6, "{theirs:?}");
+    for (category, area) in &theirs {
+        let mine = ours.get(category).copied().unwrap_or(0.0);
+        assert!(
+            near(mine, *area, 1e-6),
+            "{category}: landwatch {mine} vs GDAL {area}"
+        );
+    }
+}
