@@ -154,9 +154,13 @@ pub fn assess(
     rules: &IdleRules,
     as_of: NaiveDate,
 ) -> Assessment {
-    let mut inputs = Map::new();
-    inputs.insert("area_m2".into(), json!(land_area_m2));
-    inputs.insert("area_mu".into(), json!(m2_to_mu(land_area_m2)));
+    // The figures are written only for flagged parcels: most parcels are not idle.
+    let base = || {
+        let mut inputs = Map::new();
+        inputs.insert("area_m2".into(), json!(land_area_m2));
+        inputs.insert("area_mu".into(), json!(m2_to_mu(land_area_m2)));
+        inputs
+    };
 
     // 批而未供.
     let ans = &rules.approved_not_supplied;
@@ -171,6 +175,7 @@ pub fn assess(
         if !full_years_passed(approved, ans.years, as_of) {
             return Assessment::NotIdle;
         }
+        let mut inputs = base();
         inputs.insert("approval_date".into(), date(Some(approved)));
         inputs.insert("approval_no".into(), json!(p.approval_no.as_deref()));
         inputs.insert("supply_status".into(), json!(p.supply_status.as_deref()));
@@ -197,7 +202,8 @@ pub fn assess(
         return Assessment::NotIdle;
     }
 
-    let (finding, since, years_needed, case_article) = match p.actual_start {
+    // Case A (not started) or case B (started, stalled): which, since when, what it rests on.
+    let (finding, since, years_needed, case_article, shares) = match p.actual_start {
         None => {
             let Some(start) = p.agreed_start else {
                 return Assessment::CannotAssess {
@@ -205,18 +211,20 @@ pub fn assess(
                     reason: "not started, but without the agreed start date the idle period cannot be counted".into(),
                 };
             };
-            inputs.insert("contract_date".into(), date(p.contract_date));
-            inputs.insert("agreed_start".into(), date(Some(start)));
-            inputs.insert("actual_start".into(), Value::Null);
             (
                 Finding::NotStarted,
                 start,
                 rules.case_a.years,
                 &rules.case_a.article,
+                None,
             )
         }
-        Some(started) => {
+        Some(_) => {
             let b = &rules.case_b;
+            let Some(suspended) = p.suspended_since else {
+                // Started, not suspended: construction is going on.
+                return Assessment::NotIdle;
+            };
             let developed = match b.area_basis {
                 AreaBasis::Land => share(
                     p.developed_area,
@@ -230,12 +238,6 @@ pub fn assess(
                 ),
             };
             let invested = share(p.invested, p.total_investment);
-            let low_area = developed.is_some_and(|s| s < b.developed_share_below);
-            let low_investment = invested.is_some_and(|s| s < b.invested_share_below);
-            let Some(suspended) = p.suspended_since else {
-                // Started, not suspended: construction is going on.
-                return Assessment::NotIdle;
-            };
             if developed.is_none() && invested.is_none() {
                 return Assessment::CannotAssess {
                     missing: match b.area_basis {
@@ -245,25 +247,37 @@ pub fn assess(
                     reason: "construction is suspended, but neither the developed area nor the investment is recorded".into(),
                 };
             }
+            let low_area = developed.is_some_and(|s| s < b.developed_share_below);
+            let low_investment = invested.is_some_and(|s| s < b.invested_share_below);
             if !(low_area || low_investment) {
                 return Assessment::NotIdle;
             }
-            inputs.insert("contract_date".into(), date(p.contract_date));
-            inputs.insert("agreed_start".into(), date(p.agreed_start));
-            inputs.insert("actual_start".into(), date(Some(started)));
-            inputs.insert("suspended_since".into(), date(Some(suspended)));
-            inputs.insert("area_basis".into(), json!(b.area_basis));
-            inputs.insert("developed_area_m2".into(), num(p.developed_area));
-            inputs.insert("planned_dev_area_m2".into(), num(p.planned_dev_area));
-            inputs.insert("developed_share".into(), num(developed));
-            inputs.insert("invested_wan".into(), num(p.invested));
-            inputs.insert("total_investment_wan".into(), num(p.total_investment));
-            inputs.insert("invested_share".into(), num(invested));
-            (Finding::Stalled, suspended, b.suspended_years, &b.article)
+            (
+                Finding::Stalled,
+                suspended,
+                b.suspended_years,
+                &b.article,
+                Some((developed, invested)),
+            )
         }
     };
     if !full_years_passed(since, years_needed, as_of) {
         return Assessment::NotIdle;
+    }
+
+    let mut inputs = base();
+    inputs.insert("contract_date".into(), date(p.contract_date));
+    inputs.insert("agreed_start".into(), date(p.agreed_start));
+    inputs.insert("actual_start".into(), date(p.actual_start));
+    if let Some((developed, invested)) = shares {
+        inputs.insert("suspended_since".into(), date(p.suspended_since));
+        inputs.insert("area_basis".into(), json!(rules.case_b.area_basis));
+        inputs.insert("developed_area_m2".into(), num(p.developed_area));
+        inputs.insert("planned_dev_area_m2".into(), num(p.planned_dev_area));
+        inputs.insert("developed_share".into(), num(developed));
+        inputs.insert("invested_wan".into(), num(p.invested));
+        inputs.insert("total_investment_wan".into(), num(p.total_investment));
+        inputs.insert("invested_share".into(), num(invested));
     }
     let cause = government_cause(p.gov_cause.as_deref(), rules);
     let track = if cause.is_some() {
@@ -411,9 +425,13 @@ pub fn idle(
     let assessed: Vec<(ParcelRef<'_>, Option<String>, Assessment)> = refs
         .into_par_iter()
         .filter_map(|r| {
-            let park_id = ctx.park_id_of(&r);
-            if park.is_some_and(|want| park_id.as_deref() != Some(want)) {
-                return None;
+            // The park is looked up only where it matters: a park filter, or a finding.
+            let mut park_id = None;
+            if let Some(want) = park {
+                park_id = ctx.park_id_of(&r);
+                if park_id.as_deref() != Some(want) {
+                    return None;
+                }
             }
             let p = r.parcel();
             let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none()
@@ -422,7 +440,13 @@ pub fn idle(
             } else {
                 None
             };
-            Some((r, park_id, assess(p, r.area_m2(), built, rules, as_of)))
+            let a = assess(p, r.area_m2(), built, rules, as_of);
+            if park_id.is_none()
+                && matches!(a, Assessment::Idle(_) | Assessment::CannotAssess { .. })
+            {
+                park_id = ctx.park_id_of(&r);
+            }
+            Some((r, park_id, a))
         })
         .collect();
     let mut summary = IdleSummary {

@@ -369,12 +369,18 @@ pub fn underused(
     as_of: NaiveDate,
     park: Option<&str>,
 ) -> UnderusedReport {
-    let refs: Vec<ParcelRef<'_>> = ctx.parcels().filter(|r| ctx.is_industrial(r)).collect();
+    let refs: Vec<ParcelRef<'_>> = ctx.parcels().collect();
     let checked: Vec<(ParcelRef<'_>, Option<String>, Vec<Reason>)> = refs
         .into_par_iter()
         .filter_map(|r| {
-            let park_id = ctx.park_id_of(&r);
-            if park.is_some_and(|want| park_id.as_deref() != Some(want)) {
+            let mut park_id = None;
+            if let Some(want) = park {
+                park_id = ctx.park_id_of(&r);
+                if park_id.as_deref() != Some(want) {
+                    return None;
+                }
+            }
+            if !ctx.is_industrial(&r) {
                 return None;
             }
             let reasons = assess(
@@ -384,6 +390,9 @@ pub fn underused(
                 rules,
                 as_of,
             );
+            if park_id.is_none() && !reasons.is_empty() {
+                park_id = ctx.park_id_of(&r);
+            }
             Some((r, park_id, reasons))
         })
         .collect();

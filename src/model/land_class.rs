@@ -398,38 +398,53 @@ table! { SANDIAO:
     "1204" "盐碱地" Ecological E; "1205" "沙地" Ecological E; "1206" "裸土地" Ecological E; "1207" "裸岩石砾地" Ecological E;
 }
 
-/// Extract the code from a value such as "M2", "100102", "0601工业用地" or "R2（二类居住）".
-pub fn normalize_code(raw: &str) -> Option<String> {
+/// The code part of a value, borrowed when it needs no change (the common case).
+fn code_part(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
     let s = raw.trim();
-    let code: String = s
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_uppercase();
+    let end = s
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_alphanumeric())
+        .map_or(s.len(), |(i, _)| i);
+    let code = &s[..end];
     if code.is_empty() {
         None
+    } else if code.bytes().any(|b| b.is_ascii_lowercase()) {
+        Some(code.to_ascii_uppercase().into())
     } else {
-        Some(code)
+        Some(code.into())
     }
+}
+
+/// Extract the code from a value such as "M2", "100102", "0601工业用地" or "R2（二类居住）".
+pub fn normalize_code(raw: &str) -> Option<String> {
+    code_part(raw).map(|c| c.into_owned())
+}
+
+fn index(system: ClassSystem) -> &'static std::collections::HashMap<&'static str, &'static Entry> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static INDEX: OnceLock<[HashMap<&'static str, &'static Entry>; 4]> = OnceLock::new();
+    let all = INDEX
+        .get_or_init(|| ClassSystem::ALL.map(|s| s.table().iter().map(|e| (e.code, e)).collect()));
+    &all[ClassSystem::ALL
+        .iter()
+        .position(|s| *s == system)
+        .expect("listed")]
 }
 
 /// Look a code up in a system; `None` when the system has no such code.
 pub fn lookup(system: ClassSystem, raw_code: &str) -> Option<LandClass> {
-    let code = normalize_code(raw_code)?;
-    system
-        .table()
-        .iter()
-        .find(|e| e.code == code)
-        .map(|e| LandClass {
-            name: e.name,
-            category: e.category,
-            confidence: if e.exact {
-                Confidence::Exact
-            } else {
-                Confidence::Approximate
-            },
-            pollution_class: e.pollution,
-        })
+    let code = code_part(raw_code)?;
+    index(system).get(code.as_ref()).map(|e| LandClass {
+        name: e.name,
+        category: e.category,
+        confidence: if e.exact {
+            Confidence::Exact
+        } else {
+            Confidence::Approximate
+        },
+        pollution_class: e.pollution,
+    })
 }
 
 /// OpenStreetMap `landuse` values (and plain English names) and their categories [S].
