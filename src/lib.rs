@@ -11,4 +11,5 @@ pub mod io;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod server;
 pub mod store;

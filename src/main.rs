@@ -12,9 +12,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let default = match cli.verbosity() {
-        0 => "warn",
-        1 => "info",
+    let default = match (cli.verbosity(), cli.is_serve()) {
+        // A server logs its requests; a command only what goes wrong.
+        (0, true) => "info",
+        (0, false) => "warn",
+        (1, _) => "info",
         _ => "debug",
     };
     tracing_subscriber::fmt()
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     landwatch::io::route_gdal_messages();
     match cli.run() {

@@ -5,6 +5,7 @@ mod gen;
 mod info;
 mod ingest;
 mod query;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,8 @@ enum Command {
     /// Idle and under-used land, per-mu evaluation, zoning shares, intensive-use indicators,
     /// data quality.
     Check(check::Args),
+    /// Serve the store: OGC API – Features, vector tiles, reports and the web map.
+    Serve(serve::Args),
     /// Generate demonstration or benchmark data (GBK shapefiles in CGCS2000 zone 35).
     Gen(gen::Args),
 }
@@ -41,6 +44,11 @@ impl Cli {
         self.verbose
     }
 
+    /// Whether the subcommand is the server.
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+
     /// Run the chosen subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
@@ -49,6 +57,7 @@ impl Cli {
             Command::Query(a) => query::run(a),
             Command::Gen(a) => gen::run(a),
             Command::Check(a) => check::run(a),
+            Command::Serve(a) => serve::run(a),
         }
     }
 }

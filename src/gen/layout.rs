@@ -285,8 +285,10 @@ fn try_lay_out(
         vec![],
     );
 
+    // Blocks first, then parcels in a random order of blocks: the blocks left unsupplied
+    // lie scattered through the park, as they do in a real one.
     let mut blocks = vec![];
-    let mut remaining = parcels;
+    let mut divisions = vec![];
     for j in 0..ny {
         for i in 0..nx {
             if i >= cx && j >= cy {
@@ -294,35 +296,42 @@ fn try_lay_out(
             }
             let rect = Rect::new((xs[i], ys[j]), (xs[i] + widths[i], ys[j] + heights[j]));
             let use_ = pick_use(rng, kind);
-            let (cols, rows) = match use_ {
-                BlockUse::G1 | BlockUse::G2 | BlockUse::U1 | BlockUse::A33 | BlockUse::A51 => {
-                    (1, 1)
-                }
+            divisions.push(match use_ {
+                BlockUse::G1 | BlockUse::G2 | BlockUse::U1 | BlockUse::A33 | BlockUse::A51 => (1, 1),
                 BlockUse::R2 | BlockUse::B1 | BlockUse::A1 => (rng.random_range(1..=2), 2),
                 _ => (rng.random_range(2..=4), 2),
-            };
-            let mut shapes = vec![];
-            if remaining > 0 {
-                let cuts_x = split(rng, rect.min().x, rect.max().x, cols);
-                let cuts_y = split(rng, rect.min().y, rect.max().y, rows);
-                'fill: for r in 0..rows {
-                    for c in 0..cols {
-                        if remaining == 0 {
-                            break 'fill;
-                        }
-                        remaining -= 1;
-                        shapes.push(ParcelShape {
-                            polygon: rect_poly(cuts_x[c], cuts_y[r], cuts_x[c + 1], cuts_y[r + 1]),
-                            quirk: None,
-                        });
-                    }
-                }
-            }
+            });
             blocks.push(Block {
                 rect,
                 use_,
-                parcels: shapes,
+                parcels: vec![],
             });
+        }
+    }
+    let mut order: Vec<usize> = (0..blocks.len()).collect();
+    for k in (1..order.len()).rev() {
+        order.swap(k, rng.random_range(0..=k));
+    }
+    let mut remaining = parcels;
+    for b in order {
+        if remaining == 0 {
+            break;
+        }
+        let (cols, rows) = divisions[b];
+        let rect = blocks[b].rect;
+        let cuts_x = split(rng, rect.min().x, rect.max().x, cols);
+        let cuts_y = split(rng, rect.min().y, rect.max().y, rows);
+        'fill: for r in 0..rows {
+            for c in 0..cols {
+                if remaining == 0 {
+                    break 'fill;
+                }
+                remaining -= 1;
+                blocks[b].parcels.push(ParcelShape {
+                    polygon: rect_poly(cuts_x[c], cuts_y[r], cuts_x[c + 1], cuts_y[r + 1]),
+                    quirk: None,
+                });
+            }
         }
     }
     if remaining > 0 {
@@ -363,7 +372,11 @@ fn place_quirks(blocks: &mut [Block], boundary: &Polygon) {
     // One parcel on the west edge reaches 40 m beyond the boundary.
     if let Some(b) = blocks
         .iter_mut()
-        .filter(|b| (b.rect.min().x - min_x - ROAD / 2.0).abs() < 1.0 && b.use_.is_industrial())
+        .filter(|b| {
+            (b.rect.min().x - min_x - ROAD / 2.0).abs() < 1.0
+                && b.use_.is_industrial()
+                && !b.parcels.is_empty()
+        })
         .nth(1)
     {
         if let Some(p) = b.parcels.first_mut() {

@@ -119,6 +119,19 @@ fn identify_epsg(srs: &SpatialRef) -> Option<u32> {
     }
 }
 
+/// Whether a CRS's authority axis order puts latitude or northing first (EPSG:4490 and the
+/// CGCS2000 Gauss-Krüger CRSs do; CRS84 and Web Mercator do not).
+pub fn authority_order_is_yx(definition: &str) -> bool {
+    let Ok(srs) = SpatialRef::from_definition(definition) else {
+        return false;
+    };
+    // SAFETY: the handle is valid while `srs` lives.
+    unsafe {
+        gdal_sys::OSREPSGTreatsAsLatLong(srs.to_c_hsrs()) != 0
+            || gdal_sys::OSREPSGTreatsAsNorthingEasting(srs.to_c_hsrs()) != 0
+    }
+}
+
 /// The `gpkg_spatial_ref_sys` row of an EPSG CRS, definition from PROJ's database.
 pub fn srs_def(epsg: u32) -> Result<SrsDef, String> {
     let srs = SpatialRef::from_epsg(epsg).map_err(|e| format!("EPSG:{epsg}: {e}"))?;
@@ -165,5 +178,9 @@ mod tests {
         let e = SourceCrs::from_user("EPSG:99999999").unwrap_err();
         assert!(e.contains("--crs"), "{e}");
         assert!(stored_srs().definition.contains("China"));
+        assert!(authority_order_is_yx("EPSG:4490"));
+        assert!(authority_order_is_yx("EPSG:4523"));
+        assert!(!authority_order_is_yx("EPSG:3857"));
+        assert!(!authority_order_is_yx("OGC:CRS84"));
     }
 }

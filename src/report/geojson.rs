@@ -5,32 +5,46 @@
 use crate::model::attr::{write_json_string, AttrValue, Column};
 use geo::{Coord, Geometry, LineString, Polygon};
 
-fn coord(out: &mut String, c: &Coord) {
+/// The order coordinates are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axes {
+    /// x (longitude, easting) first — GeoJSON and GIS order.
+    XY,
+    /// y (latitude, northing) first — the authority order of EPSG:4490 and the CGCS2000
+    /// Gauss-Krüger CRSs, which OGC API Part 2 asks for when such a CRS is requested.
+    YX,
+}
+
+fn coord(out: &mut String, c: &Coord, axes: Axes) {
     let mut b = ryu::Buffer::new();
+    let (first, second) = match axes {
+        Axes::XY => (c.x, c.y),
+        Axes::YX => (c.y, c.x),
+    };
     out.push('[');
-    out.push_str(b.format(c.x));
+    out.push_str(b.format(first));
     out.push(',');
-    out.push_str(b.format(c.y));
+    out.push_str(b.format(second));
     out.push(']');
 }
 
-fn line(out: &mut String, l: &LineString) {
+fn line(out: &mut String, l: &LineString, axes: Axes) {
     out.push('[');
     for (i, c) in l.0.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        coord(out, c);
+        coord(out, c, axes);
     }
     out.push(']');
 }
 
-fn polygon(out: &mut String, p: &Polygon) {
+fn polygon(out: &mut String, p: &Polygon, axes: Axes) {
     out.push('[');
-    line(out, p.exterior());
+    line(out, p.exterior(), axes);
     for r in p.interiors() {
         out.push(',');
-        line(out, r);
+        line(out, r, axes);
     }
     out.push(']');
 }
@@ -46,8 +60,13 @@ fn list<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
     out.push(']');
 }
 
-/// Append a geometry object (`{"type":…,"coordinates":…}`), or `null`.
+/// Append a geometry object (`{"type":…,"coordinates":…}`), or `null`, in GeoJSON order.
 pub fn write_geometry(out: &mut String, g: Option<&Geometry>) {
+    write_geometry_axes(out, g, Axes::XY);
+}
+
+/// Append a geometry object with coordinates in the given axis order.
+pub fn write_geometry_axes(out: &mut String, g: Option<&Geometry>, axes: Axes) {
     let Some(g) = g else {
         out.push_str("null");
         return;
@@ -65,21 +84,21 @@ pub fn write_geometry(out: &mut String, g: Option<&Geometry>) {
     out.push_str(kind);
     if let Geometry::GeometryCollection(gc) = g {
         out.push_str("\",\"geometries\":");
-        list(out, &gc.0, |o, part| write_geometry(o, Some(part)));
+        list(out, &gc.0, |o, part| write_geometry_axes(o, Some(part), axes));
         out.push('}');
         return;
     }
     out.push_str("\",\"coordinates\":");
     match g {
-        Geometry::Point(p) => coord(out, &p.0),
-        Geometry::MultiPoint(mp) => list(out, &mp.0, |o, p| coord(o, &p.0)),
-        Geometry::LineString(l) => line(out, l),
-        Geometry::Line(l) => line(out, &LineString::from(*l)),
-        Geometry::MultiLineString(ml) => list(out, &ml.0, line),
-        Geometry::Polygon(p) => polygon(out, p),
-        Geometry::Rect(r) => polygon(out, &r.to_polygon()),
-        Geometry::Triangle(t) => polygon(out, &t.to_polygon()),
-        Geometry::MultiPolygon(mp) => list(out, &mp.0, polygon),
+        Geometry::Point(p) => coord(out, &p.0, axes),
+        Geometry::MultiPoint(mp) => list(out, &mp.0, |o, p| coord(o, &p.0, axes)),
+        Geometry::LineString(l) => line(out, l, axes),
+        Geometry::Line(l) => line(out, &LineString::from(*l), axes),
+        Geometry::MultiLineString(ml) => list(out, &ml.0, |o, l| line(o, l, axes)),
+        Geometry::Polygon(p) => polygon(out, p, axes),
+        Geometry::Rect(r) => polygon(out, &r.to_polygon(), axes),
+        Geometry::Triangle(t) => polygon(out, &t.to_polygon(), axes),
+        Geometry::MultiPolygon(mp) => list(out, &mp.0, |o, p| polygon(o, p, axes)),
         Geometry::GeometryCollection(_) => unreachable!("handled above"),
     }
     out.push('}');
@@ -101,10 +120,15 @@ pub fn write_properties(out: &mut String, columns: &[Column], values: &[AttrValu
 
 /// Append a whole Feature with a numeric id and a pre-rendered properties object.
 pub fn write_feature(out: &mut String, id: i64, geometry: Option<&Geometry>, properties: &str) {
+    write_feature_axes(out, id, geometry, properties, Axes::XY);
+}
+
+/// Append a whole Feature with coordinates in the given axis order.
+pub fn write_feature_axes(out: &mut String, id: i64, geometry: Option<&Geometry>, properties: &str, axes: Axes) {
     out.push_str("{\"type\":\"Feature\",\"id\":");
     out.push_str(itoa::Buffer::new().format(id));
     out.push_str(",\"geometry\":");
-    write_geometry(out, geometry);
+    write_geometry_axes(out, geometry, axes);
     out.push_str(",\"properties\":");
     out.push_str(properties);
     out.push('}');

@@ -3,4 +3,5 @@
 
 pub mod checks;
 pub mod geojson;
+pub mod mvt;
 pub mod table;

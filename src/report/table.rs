@@ -161,11 +161,13 @@ pub fn write_csv(out: &mut dyn Write, table: &Table) -> std::io::Result<()> {
     w.flush()
 }
 
-/// Write tables as an XLSX workbook, one sheet per table.
-pub fn write_xlsx(
-    path: &std::path::Path,
-    tables: &[Table],
-) -> Result<(), rust_xlsxwriter::XlsxError> {
+/// Write tables as an XLSX workbook file, one sheet per table.
+pub fn write_xlsx(path: &std::path::Path, tables: &[Table]) -> Result<(), rust_xlsxwriter::XlsxError> {
+    std::fs::write(path, xlsx(tables)?).map_err(rust_xlsxwriter::XlsxError::IoError)
+}
+
+/// Tables as the bytes of an XLSX workbook, one sheet per table.
+pub fn xlsx(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, Workbook};
     let mut wb = Workbook::new();
     let header = Format::new()
@@ -227,7 +229,30 @@ pub fn write_xlsx(
         }
         sheet.set_freeze_panes(1, 0)?;
     }
-    wb.save(path)
+    wb.save_to_buffer()
+}
+
+/// Tables as HTML, for the browser.
+pub fn write_html(tables: &[Table]) -> String {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut out = String::new();
+    for t in tables {
+        out.push_str(&format!("<h2>{} <small>{} 行</small></h2><div class=\"scroll\"><table><thead><tr>", esc(&t.name), t.rows.len()));
+        for h in &t.headers {
+            out.push_str(&format!("<th>{}</th>", esc(h)));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for r in &t.rows {
+            out.push_str("<tr>");
+            for c in r {
+                let numeric = matches!(c, Cell::Number(..) | Cell::Int(_));
+                out.push_str(&format!("<td{}>{}</td>", if numeric { " class=\"num\"" } else { "" }, esc(&c.display())));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table></div>");
+    }
+    out
 }
 
 #[cfg(test)]

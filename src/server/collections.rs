@@ -1,0 +1,532 @@
+//! Collections (要素集合): every stored layer, and the analysis results served as layers —
+//! `idle`, `underused` and `zoning` — behind one interface for the OGC API and the tiles.
+
+use super::params::{CrsRef, Interval};
+use crate::analysis::{Check, CheckReport};
+use crate::catalog::{Catalog, IndexEntry, Layer};
+use crate::model::records::Records;
+use crate::model::Role;
+use crate::report::checks::map_features;
+use crate::report::mvt::MvtValue;
+use chrono::NaiveDate;
+use geo::{Geometry, Intersects, Rect};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The analysis results served as collections.
+pub const ANALYSIS_COLLECTIONS: [Check; 3] = [Check::Idle, Check::Underused, Check::Zoning];
+
+/// One feature of an analysis collection: a stored feature's geometry with findings.
+#[derive(Debug)]
+pub struct AnalysisFeature {
+    /// The layer the geometry comes from.
+    pub source: Arc<Layer>,
+    /// Its index there.
+    pub index: usize,
+    /// The feature's properties, as JSON.
+    pub properties: Box<str>,
+    /// Values of the queryable properties.
+    pub filters: Vec<(&'static str, String)>,
+    /// The date `datetime` filters on.
+    pub date: Option<NaiveDate>,
+    /// The attributes its vector tiles carry.
+    pub tile: Vec<(&'static str, MvtValue)>,
+}
+
+/// An analysis result as a collection.
+#[derive(Debug)]
+pub struct AnalysisLayer {
+    /// Which check.
+    pub check: Check,
+    /// Its evaluation date.
+    pub as_of: NaiveDate,
+    /// Its park, if restricted to one.
+    pub park: Option<String>,
+    /// The whole report (for the analysis endpoints).
+    pub report: Arc<CheckReport>,
+    /// Features, in the report's order.
+    pub features: Vec<AnalysisFeature>,
+    index: RTree<IndexEntry>,
+}
+
+fn tile_keys(check: Check) -> &'static [&'static str] {
+    match check {
+        Check::Idle => &["id", "park_id", "holder", "finding", "finding_zh", "track", "track_zh", "years_idle", "fee_wan"],
+        Check::Underused => &["id", "park_id", "holder", "reason_count", "reasons"],
+        Check::Zoning => &["id", "name", "type", "pass"],
+        _ => &[],
+    }
+}
+
+fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
+    match v {
+        serde_json::Value::String(s) => Some(MvtValue::Text(s.clone())),
+        serde_json::Value::Bool(b) => Some(MvtValue::Bool(*b)),
+        serde_json::Value::Number(n) => n.as_f64().map(MvtValue::Double),
+        _ => None,
+    }
+}
+
+fn queryable_keys(check: Check) -> &'static [&'static str] {
+    match check {
+        Check::Idle => &["park_id", "finding", "track", "holder"],
+        Check::Underused => &["park_id", "holder", "industry_code"],
+        Check::Zoning => &["id", "type", "pass"],
+        _ => &[],
+    }
+}
+
+impl AnalysisLayer {
+    /// Build the collection of a report.
+    pub fn new(check: Check, as_of: NaiveDate, park: Option<String>, report: CheckReport, catalog: &Catalog) -> AnalysisLayer {
+        let keys = queryable_keys(check);
+        let features: Vec<AnalysisFeature> = map_features(&report, catalog)
+            .into_iter()
+            .filter_map(|f| {
+                let source = Arc::clone(catalog.layer(&f.layer)?);
+                let index = source.by_fid(f.fid)?;
+                let filters = keys
+                    .iter()
+                    .filter_map(|k| {
+                        let v = f.properties.get(*k)?;
+                        let text = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Null => return None,
+                            other => other.to_string(),
+                        };
+                        Some((*k, text))
+                    })
+                    .collect();
+                let date = f
+                    .properties
+                    .get("idle_since")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse().ok());
+                let tile = tile_keys(check)
+                    .iter()
+                    .filter_map(|k| Some((*k, mvt_value(f.properties.get(*k)?)?)))
+                    .collect();
+                Some(AnalysisFeature {
+                    tile,
+                    source,
+                    index,
+                    properties: serde_json::to_string(&f.properties).expect("serialisable").into_boxed_str(),
+                    filters,
+                    date,
+                })
+            })
+            .collect();
+        let entries = features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                f.source.features[f.index].bbox.map(|b| {
+                    GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i as u32)
+                })
+            })
+            .collect();
+        AnalysisLayer {
+            check,
+            as_of,
+            park,
+            report: Arc::new(report),
+            features,
+            index: RTree::bulk_load(entries),
+        }
+    }
+}
+
+/// A collection: a stored layer or an analysis result.
+#[derive(Clone, Debug)]
+pub enum Collection {
+    /// A stored layer.
+    Layer(Arc<Layer>),
+    /// An analysis result.
+    Analysis(Arc<AnalysisLayer>),
+}
+
+/// A parameter a collection can be filtered by.
+#[derive(Clone, Debug)]
+pub struct Queryable {
+    /// The parameter name (the property's name as features carry it).
+    pub name: String,
+    /// Its canonical key.
+    pub key: &'static str,
+    /// Chinese description.
+    pub title: String,
+}
+
+fn layer_queryable_keys(role: Role) -> &'static [&'static str] {
+    match role {
+        Role::Parcels => &["id", "park_id", "land_use_code", "supply_status", "disposal_status", "industry_code", "holder"],
+        Role::Parks => &["id", "name", "park_type", "level"],
+        Role::Buildings => &["parcel_id", "use"],
+        Role::Plan => &["id", "land_use_code"],
+        Role::Redline => &["kind"],
+        Role::Other => &[],
+    }
+}
+
+fn record_text<'a>(layer: &'a Layer, i: usize, key: &str) -> Option<Cow<'a, str>> {
+    let t = |v: &'a Option<Box<str>>| v.as_deref().map(Cow::Borrowed);
+    match &layer.records {
+        Records::Parcels(v) => {
+            let p = &v[i];
+            match key {
+                "id" => Some(Cow::Borrowed(&*p.id)),
+                "park_id" => t(&p.park_id),
+                "land_use_code" => t(&p.land_use_code),
+                "supply_status" => t(&p.supply_status),
+                "disposal_status" => t(&p.disposal_status),
+                "industry_code" => t(&p.industry_code),
+                "holder" => t(&p.holder),
+                _ => None,
+            }
+        }
+        Records::Parks(v) => {
+            let p = &v[i];
+            match key {
+                "id" => Some(Cow::Borrowed(&*p.id)),
+                "name" => t(&p.name),
+                "park_type" => t(&p.park_type),
+                "level" => t(&p.level),
+                _ => None,
+            }
+        }
+        Records::Buildings(v) => match key {
+            "parcel_id" => t(&v[i].parcel_id),
+            "use" => t(&v[i].use_),
+            _ => None,
+        },
+        Records::Plan(_, v) => match key {
+            "id" => Some(Cow::Borrowed(&*v[i].id)),
+            "land_use_code" => t(&v[i].land_use_code),
+            _ => None,
+        },
+        Records::Redline(_, v) => match key {
+            "kind" => t(&v[i].kind),
+            _ => None,
+        },
+        Records::Other => None,
+    }
+}
+
+fn layer_date(layer: &Layer, i: usize) -> Option<NaiveDate> {
+    match &layer.records {
+        Records::Parcels(v) => v[i].contract_date,
+        Records::Parks(v) => v[i].approval_date,
+        _ => None,
+    }
+}
+
+/// Which features a query selects.
+pub enum Matched {
+    /// All of them, in order.
+    All(usize),
+    /// These, in order.
+    Some(Vec<usize>),
+}
+
+impl Matched {
+    /// How many.
+    pub fn len(&self) -> usize {
+        match self {
+            Matched::All(n) => *n,
+            Matched::Some(v) => v.len(),
+        }
+    }
+
+    /// Whether none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The feature index at a position.
+    pub fn at(&self, pos: usize) -> usize {
+        match self {
+            Matched::All(_) => pos,
+            Matched::Some(v) => v[pos],
+        }
+    }
+}
+
+/// A feature selection.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Lon/lat boxes (several when the box crosses the antimeridian).
+    pub boxes: Vec<Rect>,
+    /// A date interval on the collection's date property.
+    pub datetime: Option<Interval>,
+    /// (canonical key, value) equality filters.
+    pub filters: Vec<(&'static str, String)>,
+}
+
+impl Collection {
+    /// The collection id (the layer's name, or the check).
+    pub fn id(&self) -> String {
+        match self {
+            Collection::Layer(l) => l.info.name.clone(),
+            Collection::Analysis(a) => a.check.as_str().to_string(),
+        }
+    }
+
+    /// A title in Chinese.
+    pub fn title(&self) -> String {
+        match self {
+            Collection::Layer(l) => {
+                use crate::model::{PlanKind, RedlineKind};
+                let kind = l.info.kind.as_deref().and_then(|k| {
+                    PlanKind::ALL
+                        .iter()
+                        .find(|p| p.as_str() == k)
+                        .map(|p| p.label_zh())
+                        .or_else(|| RedlineKind::ALL.iter().find(|r| r.as_str() == k).map(|r| r.label_zh()))
+                });
+                match kind {
+                    Some(k) => format!("{} {}（{k}）", l.info.role.label_zh(), l.info.name),
+                    None => format!("{} {}", l.info.role.label_zh(), l.info.name),
+                }
+            }
+            Collection::Analysis(a) => format!("{}（评价日期 {}）", a.check.title_zh(), a.as_of),
+        }
+    }
+
+    /// A description.
+    pub fn description(&self) -> String {
+        match self {
+            Collection::Layer(l) => format!(
+                "{} features from {} (layer {}), source CRS {}, encoding {}; ingested {}",
+                l.info.count, l.info.source, l.info.source_layer, l.info.source_crs_label, l.info.encoding, l.info.ingested_at
+            ),
+            Collection::Analysis(a) => match a.check {
+                Check::Idle => "疑似闲置土地 under 《闲置土地处置办法》, with the article, dates and figures behind each finding; as_of sets the evaluation date".into(),
+                Check::Underused => "低效用地: industrial parcels missing a control indicator or a local under-used rule, with the figures; as_of sets the evaluation date".into(),
+                _ => "园区用地结构: each park with its functional land shares against the bounds of its type".into(),
+            },
+        }
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        match self {
+            Collection::Layer(l) => l.features.len(),
+            Collection::Analysis(a) => a.features.len(),
+        }
+    }
+
+    /// Whether it has no features.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A feature's lon/lat geometry.
+    pub fn geometry(&self, i: usize) -> Option<&Geometry> {
+        match self {
+            Collection::Layer(l) => l.features[i].lonlat.as_ref(),
+            Collection::Analysis(a) => {
+                let f = &a.features[i];
+                f.source.features[f.index].lonlat.as_ref()
+            }
+        }
+    }
+
+    /// A feature's bounding box.
+    pub fn bbox(&self, i: usize) -> Option<Rect> {
+        match self {
+            Collection::Layer(l) => l.features[i].bbox,
+            Collection::Analysis(a) => {
+                let f = &a.features[i];
+                f.source.features[f.index].bbox
+            }
+        }
+    }
+
+    /// A feature's id in URLs: the store fid of the feature (the parcel's or park's for
+    /// analysis results).
+    pub fn fid(&self, i: usize) -> i64 {
+        match self {
+            Collection::Layer(l) => l.features[i].fid,
+            Collection::Analysis(a) => {
+                let f = &a.features[i];
+                f.source.features[f.index].fid
+            }
+        }
+    }
+
+    /// A feature's properties as JSON.
+    pub fn properties(&self, i: usize) -> &str {
+        match self {
+            Collection::Layer(l) => &l.features[i].properties,
+            Collection::Analysis(a) => &a.features[i].properties,
+        }
+    }
+
+    /// The feature with this fid.
+    pub fn by_fid(&self, fid: i64) -> Option<usize> {
+        match self {
+            Collection::Layer(l) => l.by_fid(fid),
+            Collection::Analysis(a) => a
+                .features
+                .iter()
+                .position(|f| f.source.features[f.index].fid == fid),
+        }
+    }
+
+    /// The source CRS the layer can be served in, when it has an EPSG code.
+    pub fn source_crs(&self) -> Option<CrsRef> {
+        let def = match self {
+            Collection::Layer(l) => &l.info.source_crs,
+            Collection::Analysis(a) => &a.features.first()?.source.info.source_crs,
+        };
+        def.strip_prefix("EPSG:").and_then(|c| c.parse().ok()).map(CrsRef::Epsg)
+    }
+
+    /// The CRSs features can be served in.
+    pub fn crs_list(&self) -> Vec<CrsRef> {
+        let mut v = vec![CrsRef::Crs84, CrsRef::Epsg(4490)];
+        if let Some(c) = self.source_crs().filter(|c| !v.contains(c)) {
+            v.push(c);
+        }
+        v
+    }
+
+    /// The parameters it can be filtered by.
+    pub fn queryables(&self) -> Vec<Queryable> {
+        match self {
+            Collection::Layer(l) => {
+                let mut out = vec![];
+                for key in layer_queryable_keys(l.info.role) {
+                    let Some(column) = l.info.mapping.get(*key) else { continue };
+                    let title = crate::model::fields::field(l.info.role, key).map_or(key.to_string(), |f| f.label.to_string());
+                    out.push(Queryable { name: column.clone(), key, title: title.clone() });
+                    if column != key {
+                        out.push(Queryable { name: key.to_string(), key, title });
+                    }
+                }
+                out
+            }
+            Collection::Analysis(a) => queryable_keys(a.check)
+                .iter()
+                .map(|k| Queryable { name: k.to_string(), key: k, title: k.to_string() })
+                .collect(),
+        }
+    }
+
+    /// The property `datetime` filters on, if any.
+    pub fn temporal_property(&self) -> Option<&'static str> {
+        match self {
+            Collection::Layer(l) => match l.info.role {
+                Role::Parcels if l.info.mapping.contains_key("contract_date") => Some("contract_date"),
+                Role::Parks if l.info.mapping.contains_key("approval_date") => Some("approval_date"),
+                _ => None,
+            },
+            Collection::Analysis(a) if a.check == Check::Idle => Some("idle_since"),
+            Collection::Analysis(_) => None,
+        }
+    }
+
+    fn date(&self, i: usize) -> Option<NaiveDate> {
+        match self {
+            Collection::Layer(l) => layer_date(l, i),
+            Collection::Analysis(a) => a.features[i].date,
+        }
+    }
+
+    fn filter_value(&self, i: usize, key: &str) -> Option<Cow<'_, str>> {
+        match self {
+            Collection::Layer(l) => record_text(l, i, key),
+            Collection::Analysis(a) => a.features[i]
+                .filters
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Cow::Borrowed(v.as_str())),
+        }
+    }
+
+    fn candidates(&self, r: &Rect) -> Vec<usize> {
+        match self {
+            Collection::Layer(l) => l.in_box(r),
+            Collection::Analysis(a) => {
+                let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                let mut v: Vec<usize> = a.index.locate_in_envelope_intersecting(&env).map(|e| e.data as usize).collect();
+                v.sort_unstable();
+                v
+            }
+        }
+    }
+
+    /// Features meeting a box's envelope (no exact test): for tiles.
+    pub fn in_envelope(&self, r: &Rect) -> Vec<usize> {
+        self.candidates(r)
+    }
+
+    /// The features a selection picks, in order; numberMatched is its length.
+    pub fn select(&self, s: &Selection) -> Matched {
+        if s.boxes.is_empty() && s.datetime.is_none() && s.filters.is_empty() {
+            return Matched::All(self.len());
+        }
+        let keep = |i: usize| {
+            s.datetime.is_none_or(|iv| self.date(i).is_some_and(|d| iv.contains(d)))
+                && s.filters.iter().all(|(k, v)| self.filter_value(i, k).is_some_and(|x| x == v.as_str()))
+        };
+        let mut out: Vec<usize> = if s.boxes.is_empty() {
+            (0..self.len()).filter(|&i| keep(i)).collect()
+        } else {
+            let mut v = vec![];
+            for b in &s.boxes {
+                let window = b.to_polygon();
+                v.extend(
+                    self.candidates(b)
+                        .into_iter()
+                        .filter(|&i| self.geometry(i).is_some_and(|g| g.intersects(&window)) && keep(i)),
+                );
+            }
+            if s.boxes.len() > 1 {
+                v.sort_unstable();
+                v.dedup();
+            }
+            v
+        };
+        out.shrink_to_fit();
+        Matched::Some(out)
+    }
+
+    /// Spatial and temporal extent.
+    pub fn extent(&self) -> (Option<Rect>, Option<(NaiveDate, NaiveDate)>) {
+        let spatial = match self {
+            Collection::Layer(l) => l
+                .info
+                .extent
+                .map(|e| Rect::new((e[0], e[1]), (e[2], e[3]))),
+            Collection::Analysis(_) => {
+                let mut acc: Option<Rect> = None;
+                for i in 0..self.len() {
+                    if let Some(b) = self.bbox(i) {
+                        acc = Some(match acc {
+                            None => b,
+                            Some(a) => Rect::new(
+                                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+                            ),
+                        });
+                    }
+                }
+                acc
+            }
+        };
+        let temporal = self.temporal_property().and_then(|_| {
+            let mut lo: Option<NaiveDate> = None;
+            let mut hi: Option<NaiveDate> = None;
+            for i in 0..self.len() {
+                if let Some(d) = self.date(i) {
+                    lo = Some(lo.map_or(d, |x| x.min(d)));
+                    hi = Some(hi.map_or(d, |x| x.max(d)));
+                }
+            }
+            lo.zip(hi)
+        });
+        (spatial, temporal)
+    }
+}

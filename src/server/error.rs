@@ -1,0 +1,62 @@
+//! HTTP errors as OGC API exceptions: `{"code": …, "description": …}` with the right status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error a request ends in.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Short code (InvalidParameterValue, NotFound …).
+    pub code: &'static str,
+    /// What was wrong and what to do, in words.
+    pub description: String,
+}
+
+impl ApiError {
+    /// 400: a parameter the endpoint does not take, or a value it cannot use.
+    pub fn bad(description: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "InvalidParameterValue",
+            description: description.into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(description: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "NotFound",
+            description: description.into(),
+        }
+    }
+
+    /// 500: something that is our fault, logged.
+    pub fn internal(description: impl Into<String>) -> ApiError {
+        let description = description.into();
+        tracing::error!("{description}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "ServerError",
+            description,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"code": self.code, "description": self.description});
+        (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// The result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

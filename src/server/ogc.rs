@@ -1,0 +1,447 @@
+//! OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (CRS).
+
+use super::collections::{Collection, Matched, Selection, ANALYSIS_COLLECTIONS};
+use super::error::{ApiError, ApiResult};
+use super::html;
+use super::params::{self, CrsRef, Format, Params};
+use super::state::AppState;
+use crate::geom::{Transform, TransformError};
+use crate::io::crs::authority_order_is_yx;
+use crate::report::geojson::{write_feature_axes, Axes};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use geo::Rect;
+use serde_json::{json, Value};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Feature pages larger than this stream in chunks instead of being built whole.
+const STREAM_ABOVE: usize = 1000;
+const CHUNK: usize = 500;
+/// The largest page.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// OGC API conformance classes this server implements.
+pub const CONFORMANCE: [&str; 5] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+];
+
+/// The absolute base URL of this request (`http://host:port`).
+pub fn base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .unwrap_or("127.0.0.1");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|s| *s == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// A link object.
+pub fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": kind, "title": title})
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|h| h.to_str().ok())
+}
+
+fn json_response(v: &Value, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], v.to_string()).into_response()
+}
+
+fn html_response(page: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+/// `/conformance`.
+pub async fn conformance(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
+    p.finish(&["f".into()])?;
+    let b = base(&headers);
+    let v = json!({
+        "conformsTo": CONFORMANCE,
+        "links": [link(format!("{b}/conformance?f=json"), "self", "application/json", "conformance")],
+    });
+    Ok(match f {
+        Format::Html => html_response(html::conformance(&CONFORMANCE)),
+        _ => json_response(&v, "application/json"),
+    })
+}
+
+/// The landing page's JSON.
+pub fn landing_json(b: &str) -> Value {
+    json!({
+        "title": "landwatch — 园区土地监测",
+        "description": "闲置土地、低效用地、园区用地结构与集约利用评价 — idle and under-used land, park land shares and intensive-use indicators of industrial parks, as OGC API Features, vector tiles and reports",
+        "links": [
+            link(format!("{b}/?f=json"), "self", "application/json", "this document"),
+            link(format!("{b}/?f=html"), "alternate", "text/html", "the map"),
+            link(format!("{b}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+            link(format!("{b}/api?f=html"), "service-doc", "text/html", "the API documentation"),
+            link(format!("{b}/conformance"), "conformance", "application/json", "conformance classes"),
+            link(format!("{b}/collections"), "data", "application/json", "collections"),
+        ],
+    })
+}
+
+fn collection_json(c: &Collection, b: &str) -> Value {
+    let id = c.id();
+    let (spatial, temporal) = c.extent();
+    let mut extent = json!({});
+    if let Some(r) = spatial {
+        extent["spatial"] = json!({
+            "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]],
+            "crs": CrsRef::Crs84.uri(),
+        });
+    }
+    if let Some((start, end)) = temporal {
+        extent["temporal"] = json!({
+            "interval": [[format!("{start}T00:00:00Z"), format!("{end}T23:59:59Z")]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        });
+    }
+    let mut links = vec![
+        link(format!("{b}/collections/{id}"), "self", "application/json", "this collection"),
+        link(format!("{b}/collections/{id}?f=html"), "alternate", "text/html", "this collection as HTML"),
+        link(format!("{b}/collections/{id}/items"), "items", "application/geo+json", "features"),
+        link(format!("{b}/collections/{id}/items?f=html"), "items", "text/html", "features as HTML"),
+        link(format!("{b}/tiles/{id}.json"), "tiles", "application/json", "vector tiles (TileJSON)"),
+    ];
+    if let Collection::Analysis(a) = c {
+        links.push(link(format!("{b}/analysis/{}?as_of={}", a.check, a.as_of), "describedby", "application/json", "the full report"));
+    }
+    let (role, kind) = match c {
+        Collection::Layer(l) => (Some(l.info.role.as_str()), l.info.kind.clone()),
+        Collection::Analysis(_) => (None, None),
+    };
+    json!({
+        "id": id,
+        "title": c.title(),
+        "description": c.description(),
+        "role": role,
+        "kind": kind,
+        "count": c.len(),
+        "links": links,
+        "extent": extent,
+        "itemType": "feature",
+        "crs": c.crs_list().iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "storageCrs": CrsRef::Epsg(4490).uri(),
+    })
+}
+
+async fn all_collections(st: &Arc<AppState>) -> ApiResult<Vec<Collection>> {
+    let catalog = st.catalog.load_full();
+    let mut v: Vec<Collection> = catalog.layers.iter().map(|l| Collection::Layer(Arc::clone(l))).collect();
+    if !catalog.layers.is_empty() {
+        for check in ANALYSIS_COLLECTIONS {
+            v.push(Collection::Analysis(st.analysis(check, crate::analysis::today(), None).await?));
+        }
+    }
+    Ok(v)
+}
+
+/// `/collections`.
+pub async fn collections(State(st): State<Arc<AppState>>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
+    p.finish(&["f".into()])?;
+    let b = base(&headers);
+    let all = all_collections(&st).await?;
+    Ok(match f {
+        Format::Html => html_response(html::collections(&all)),
+        _ => json_response(
+            &json!({
+                "links": [
+                    link(format!("{b}/collections"), "self", "application/json", "collections"),
+                    link(format!("{b}/collections?f=html"), "alternate", "text/html", "collections as HTML"),
+                ],
+                "collections": all.iter().map(|c| collection_json(c, &b)).collect::<Vec<_>>(),
+                "crs": [CrsRef::Crs84.uri(), CrsRef::Epsg(4490).uri()],
+            }),
+            "application/json",
+        ),
+    })
+}
+
+/// Take `as_of` and `park` when the collection is an analysis result.
+fn analysis_params(id: &str, p: &mut Params) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>, Vec<String>)> {
+    if ANALYSIS_COLLECTIONS.iter().any(|c| c.as_str() == id) {
+        Ok((params::date("as_of", p.take("as_of"))?, p.take("park"), vec!["as_of".into(), "park".into()]))
+    } else {
+        Ok((None, None, vec![]))
+    }
+}
+
+/// `/collections/{id}`.
+pub async fn collection(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
+    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    allowed.push("f".into());
+    p.finish(&allowed)?;
+    let c = st.collection(&id, as_of, park).await?;
+    Ok(match f {
+        Format::Html => html_response(html::collection(&c)),
+        _ => json_response(&collection_json(&c, &base(&headers)), "application/json"),
+    })
+}
+
+/// How features are written in the requested CRS.
+enum Output {
+    /// Lon/lat as stored, in this axis order.
+    LonLat(Axes),
+    /// Transformed, in this axis order.
+    Projected(Transform, Axes),
+}
+
+fn output(crs: CrsRef) -> ApiResult<Output> {
+    Ok(match crs {
+        CrsRef::Crs84 => Output::LonLat(Axes::XY),
+        CrsRef::Epsg(4490) => Output::LonLat(Axes::YX),
+        other => {
+            let def = other.definition();
+            let t = Transform::new("EPSG:4490", &def).map_err(|e| ApiError::internal(e.to_string()))?;
+            let axes = if authority_order_is_yx(&def) { Axes::YX } else { Axes::XY };
+            Output::Projected(t, axes)
+        }
+    })
+}
+
+fn write_one(out: &mut String, c: &Collection, i: usize, how: &Output) -> Result<(), TransformError> {
+    match how {
+        Output::LonLat(axes) => write_feature_axes(out, c.fid(i), c.geometry(i), c.properties(i), *axes),
+        Output::Projected(t, axes) => {
+            let g = match c.geometry(i) {
+                Some(g) => {
+                    let mut g = g.clone();
+                    t.geometry(&mut g)?;
+                    Some(g)
+                }
+                None => None,
+            };
+            write_feature_axes(out, c.fid(i), g.as_ref(), c.properties(i), *axes);
+        }
+    }
+    Ok(())
+}
+
+/// The lon/lat boxes of a `bbox` given in `crs`.
+fn boxes(b: [f64; 4], crs: CrsRef) -> ApiResult<Vec<Rect>> {
+    match crs {
+        CrsRef::Crs84 => params::lonlat_boxes(b),
+        CrsRef::Epsg(4490) => params::lonlat_boxes([b[1], b[0], b[3], b[2]]),
+        other => {
+            let def = other.definition();
+            let b = if authority_order_is_yx(&def) { [b[1], b[0], b[3], b[2]] } else { b };
+            let t = Transform::new(&def, "EPSG:4490").map_err(|e| ApiError::internal(e.to_string()))?;
+            let mut pts = vec![];
+            for k in 0..=16 {
+                let f = f64::from(k) / 16.0;
+                let x = b[0] + (b[2] - b[0]) * f;
+                let y = b[1] + (b[3] - b[1]) * f;
+                pts.extend([(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)]);
+            }
+            let ll: Vec<(f64, f64)> = pts
+                .into_iter()
+                .map(|(x, y)| t.point(x, y))
+                .collect::<Result<_, _>>()
+                .map_err(|e| ApiError::bad(format!("bbox cannot be transformed from {}: {e}", other.uri())))?;
+            let (mut lo, mut hi) = (ll[0], ll[0]);
+            for (x, y) in ll {
+                lo = (lo.0.min(x), lo.1.min(y));
+                hi = (hi.0.max(x), hi.1.max(y));
+            }
+            Ok(vec![Rect::new(lo, hi)])
+        }
+    }
+}
+
+/// The request's query with some parameters replaced.
+fn query_with(raw: Option<&str>, set: &[(&str, String)]) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.extend(set.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+fn with_offset(raw: Option<&str>, offset: usize) -> String {
+    query_with(raw, &[("offset", offset.to_string())])
+}
+
+fn etag(version: i64, id: &str, raw: Option<&str>, extra: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (version, id, raw, extra).hash(&mut h);
+    format!("\"{version}-{:016x}\"", h.finish())
+}
+
+fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+/// `/collections/{id}/items`.
+pub async fn items(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
+    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    let c = st.collection(&id, as_of, park).await?;
+    let limit = params::limit(p.take("limit"), 100, MAX_LIMIT)?;
+    let offset = params::offset(p.take("offset"))?;
+    let crs_list = c.crs_list();
+    let bbox = params::bbox(p.take("bbox"))?;
+    let bbox_crs = params::crs("bbox-crs", p.take("bbox-crs"), &crs_list)?;
+    let out_crs = params::crs("crs", p.take("crs"), &crs_list)?;
+    let datetime = params::datetime(p.take("datetime"))?;
+    let mut sel = Selection {
+        boxes: match bbox {
+            Some(b) => boxes(b, bbox_crs)?,
+            None => vec![],
+        },
+        datetime: datetime.filter(|_| c.temporal_property().is_some()),
+        filters: vec![],
+    };
+    let queryables = c.queryables();
+    for qy in &queryables {
+        if let Some(v) = p.take(&qy.name) {
+            sel.filters.push((qy.key, v));
+        }
+    }
+    allowed.extend(["f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"].map(String::from));
+    allowed.extend(queryables.iter().map(|q| q.name.clone()));
+    p.finish(&allowed)?;
+
+    let version = st.catalog.load().version;
+    let tag = etag(version, &id, q.as_deref(), &format!("{f:?}"));
+    if not_modified(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    let matched = c.select(&sel);
+    let total = matched.len();
+    let start = offset.min(total);
+    let end = (start + limit).min(total);
+    if f == Format::Html {
+        let rows: Vec<(i64, String)> = (start..end).map(|k| {
+            let i = matched.at(k);
+            (c.fid(i), c.properties(i).to_string())
+        }).collect();
+        return Ok(html_response(html::items(&c, &rows, total, start, &with_offset(q.as_deref(), end))));
+    }
+    let b = base(&headers);
+    let path = format!("{b}/collections/{id}/items");
+    let mut links = vec![
+        link(format!("{path}?{}", with_offset(q.as_deref(), start)), "self", "application/geo+json", "this page"),
+        link(
+            format!("{path}?{}", query_with(q.as_deref(), &[("offset", start.to_string()), ("f", "html".into())])),
+            "alternate",
+            "text/html",
+            "this page as HTML",
+        ),
+        link(format!("{b}/collections/{id}"), "collection", "application/json", "the collection"),
+    ];
+    if end < total {
+        links.push(link(format!("{path}?{}", with_offset(q.as_deref(), end)), "next", "application/geo+json", "next page"));
+    }
+    if start > 0 {
+        links.push(link(format!("{path}?{}", with_offset(q.as_deref(), start.saturating_sub(limit))), "prev", "application/geo+json", "previous page"));
+    }
+    let head = format!(
+        "{{\"type\":\"FeatureCollection\",\"timeStamp\":\"{}\",\"numberMatched\":{total},\"numberReturned\":{},\"links\":{},\"features\":[",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        end - start,
+        Value::Array(links)
+    );
+    let how = output(out_crs)?;
+    let mut response = if end - start <= STREAM_ABOVE {
+        let mut body = String::with_capacity(head.len() + (end - start) * 1024);
+        body.push_str(&head);
+        for k in start..end {
+            if k > start {
+                body.push(',');
+            }
+            write_one(&mut body, &c, matched.at(k), &how).map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+        body.push_str("]}");
+        Response::new(Body::from(body))
+    } else {
+        stream(head, c, matched, start, end, how)
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json"));
+    h.insert("content-crs", HeaderValue::from_str(&format!("<{}>", out_crs.uri())).expect("ASCII URI"));
+    h.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII tag"));
+    Ok(response)
+}
+
+/// A large page, written chunk by chunk as the client reads it.
+fn stream(head: String, c: Collection, matched: Matched, start: usize, end: usize, how: Output) -> Response {
+    let chunks = (start..end).step_by(CHUNK).map(move |from| (from, (from + CHUNK).min(end)));
+    let first = std::iter::once(Ok::<Bytes, std::io::Error>(Bytes::from(head)));
+    let body = chunks.map(move |(from, to)| {
+        let mut s = String::with_capacity((to - from) * 1024);
+        for k in from..to {
+            if k > start {
+                s.push(',');
+            }
+            if let Err(e) = write_one(&mut s, &c, matched.at(k), &how) {
+                return Err(std::io::Error::other(e.to_string()));
+            }
+        }
+        if to == end {
+            s.push_str("]}");
+        }
+        Ok(Bytes::from(s))
+    });
+    let empty_tail = (start == end).then(|| Ok(Bytes::from_static(b"]}")));
+    let all = first.chain(body).chain(empty_tail);
+    Response::new(Body::from_stream(futures_util::stream::iter(all)))
+}
+
+/// `/collections/{id}/items/{featureId}`.
+pub async fn item(State(st): State<Arc<AppState>>, Path((id, fid)): Path<(String, String)>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
+    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    let c = st.collection(&id, as_of, park).await?;
+    let out_crs = params::crs("crs", p.take("crs"), &c.crs_list())?;
+    allowed.extend(["f", "crs"].map(String::from));
+    p.finish(&allowed)?;
+    let n: i64 = fid
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("feature '{fid}' does not exist in {id}: feature ids are whole numbers")))?;
+    let i = c
+        .by_fid(n)
+        .ok_or_else(|| ApiError::not_found(format!("feature {n} does not exist in {id}")))?;
+    if f == Format::Html {
+        return Ok(html_response(html::item(&c, n, c.properties(i))));
+    }
+    let mut s = String::new();
+    write_one(&mut s, &c, i, &output(out_crs)?).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut v: Value = serde_json::from_str(&s).map_err(|e| ApiError::internal(e.to_string()))?;
+    let b = base(&headers);
+    v["links"] = json!([
+        link(format!("{b}/collections/{id}/items/{n}"), "self", "application/geo+json", "this feature"),
+        link(format!("{b}/collections/{id}/items/{n}?f=html"), "alternate", "text/html", "this feature as HTML"),
+        link(format!("{b}/collections/{id}"), "collection", "application/json", "the collection"),
+    ]);
+    let mut r = json_response(&v, "application/geo+json");
+    r.headers_mut()
+        .insert("content-crs", HeaderValue::from_str(&format!("<{}>", out_crs.uri())).expect("ASCII URI"));
+    Ok(r)
+}

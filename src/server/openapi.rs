@@ -1,0 +1,181 @@
+//! The OpenAPI 3.0 definition (`/api`): every path, parameter and schema, with each
+//! collection's items path listing its queryable properties so GDAL's OAPIF driver pushes
+//! attribute filters down to the server.
+
+use super::collections::Collection;
+use super::ogc::{CONFORMANCE, MAX_LIMIT};
+use serde_json::{json, Map, Value};
+
+fn param(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema, "style": "form", "explode": false})
+}
+
+fn common_parameters() -> Value {
+    json!({
+        "f": param("f", "the representation: json or html (the Accept header decides otherwise)", json!({"type": "string", "enum": ["json", "html"]})),
+        "limit": param("limit", &format!("features per page; default 100, values above {MAX_LIMIT} are clamped"), json!({"type": "integer", "minimum": 1, "default": 100})),
+        "offset": param("offset", "index of the first feature of the page (next links set it)", json!({"type": "integer", "minimum": 0, "default": 0})),
+        "bbox": {
+            "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "minx,miny,maxx,maxy (or 6 numbers with heights), in bbox-crs (CRS84 by default)",
+            "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        },
+        "bbox-crs": param("bbox-crs", "the CRS of bbox, one of the collection's crs", json!({"type": "string", "format": "uri"})),
+        "crs": param("crs", "the CRS of the returned geometries, one of the collection's crs; Content-Crs says which", json!({"type": "string", "format": "uri"})),
+        "datetime": param("datetime", "an RFC 3339 date or interval (a/b, .. for open ends) on the collection's date property", json!({"type": "string"})),
+        "as_of": param("as_of", "evaluation date of an analysis collection (YYYY-MM-DD, default today)", json!({"type": "string", "format": "date"})),
+        "park": param("park", "restrict an analysis collection to one park (园区编号)", json!({"type": "string"})),
+        "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
+        "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "integer"}},
+    })
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/parameters/{name}")})
+}
+
+fn schema(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn responses(ok_schema: Value, media: &str) -> Value {
+    json!({
+        "200": {"description": "success", "content": {media: {"schema": ok_schema}, "text/html": {"schema": {"type": "string"}}}},
+        "400": {"description": "a parameter the endpoint does not take, or a bad value", "content": {"application/json": {"schema": schema("exception")}}},
+        "404": {"description": "no such resource", "content": {"application/json": {"schema": schema("exception")}}},
+    })
+}
+
+fn items_operation(id: &str, title: &str, extra: &[Value]) -> Value {
+    let mut parameters = vec![
+        reference("f"), reference("limit"), reference("offset"), reference("bbox"), reference("bbox-crs"), reference("crs"), reference("datetime"),
+    ];
+    parameters.extend_from_slice(extra);
+    json!({"get": {
+        "summary": format!("features of {title}"),
+        "operationId": format!("getFeatures_{id}"),
+        "tags": ["data"],
+        "parameters": parameters,
+        "responses": responses(schema("featureCollectionGeoJSON"), "application/geo+json"),
+    }})
+}
+
+/// The definition for these collections, served at `base`.
+pub fn document(base: &str, collections: &[Collection]) -> Value {
+    let mut paths = Map::new();
+    let simple = |summary: &str, op: &str, tag: &str, s: Value, media: &str| {
+        json!({"get": {"summary": summary, "operationId": op, "tags": [tag], "parameters": [reference("f")], "responses": responses(s, media)}})
+    };
+    paths.insert("/".into(), simple("landing page (the map in a browser)", "getLandingPage", "capabilities", schema("landingPage"), "application/json"));
+    paths.insert("/conformance".into(), simple("conformance classes", "getConformance", "capabilities", schema("confClasses"), "application/json"));
+    paths.insert("/api".into(), simple("this API definition", "getApi", "capabilities", json!({"type": "object"}), "application/vnd.oai.openapi+json;version=3.0"));
+    paths.insert("/collections".into(), simple("the collections", "getCollections", "capabilities", schema("collections"), "application/json"));
+    paths.insert(
+        "/collections/{collectionId}".into(),
+        json!({"get": {"summary": "one collection", "operationId": "describeCollection", "tags": ["capabilities"],
+            "parameters": [reference("collectionId"), reference("f"), reference("as_of"), reference("park")],
+            "responses": responses(schema("collection"), "application/json")}}),
+    );
+    let mut generic = items_operation("generic", "a collection", &[reference("as_of"), reference("park")]);
+    generic["get"]["parameters"].as_array_mut().expect("array").insert(0, reference("collectionId"));
+    paths.insert("/collections/{collectionId}/items".into(), generic);
+    paths.insert(
+        "/collections/{collectionId}/items/{featureId}".into(),
+        json!({"get": {"summary": "one feature", "operationId": "getFeature", "tags": ["data"],
+            "parameters": [reference("collectionId"), reference("featureId"), reference("f"), reference("crs"), reference("as_of"), reference("park")],
+            "responses": responses(schema("featureGeoJSON"), "application/geo+json")}}),
+    );
+    for c in collections {
+        let id = c.id();
+        let mut extra: Vec<Value> = c
+            .queryables()
+            .iter()
+            .map(|q| param(&q.name, &format!("equal to {} ({})", q.title, q.key), json!({"type": "string"})))
+            .collect();
+        if matches!(c, Collection::Analysis(_)) {
+            extra.push(reference("as_of"));
+            extra.push(reference("park"));
+        }
+        paths.insert(format!("/collections/{id}/items"), items_operation(&id, &c.title(), &extra));
+    }
+    paths.insert(
+        "/tiles/{collectionId}/{z}/{x}/{y}.mvt".into(),
+        json!({"get": {"summary": "a Mapbox vector tile (Web Mercator); 204 when empty", "operationId": "getTile", "tags": ["tiles"],
+            "parameters": [reference("collectionId"),
+                {"name": "z", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 24}},
+                {"name": "x", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}},
+                {"name": "y", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}},
+                reference("as_of"), reference("park")],
+            "responses": {"200": {"description": "tile", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
+                          "204": {"description": "no feature in the tile"}, "400": {"description": "bad address", "content": {"application/json": {"schema": schema("exception")}}}}}}),
+    );
+    paths.insert(
+        "/tiles/{collectionId}.json".into(),
+        json!({"get": {"summary": "TileJSON 3.0 of a collection's vector tiles", "operationId": "getTileJson", "tags": ["tiles"],
+            "parameters": [reference("collectionId"), reference("as_of"), reference("park")],
+            "responses": {"200": {"description": "TileJSON", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
+    );
+    paths.insert(
+        "/analysis".into(),
+        json!({"get": {"summary": "the checks landwatch runs", "operationId": "getAnalyses", "tags": ["analysis"], "parameters": [reference("f")],
+            "responses": responses(json!({"type": "object"}), "application/json")}}),
+    );
+    paths.insert(
+        "/analysis/{check}".into(),
+        json!({"get": {"summary": "a check's report: idle, underused, mujun, zoning, indicators or quality, as JSON, CSV or XLSX",
+            "operationId": "getAnalysis", "tags": ["analysis"],
+            "parameters": [
+                {"name": "check", "in": "path", "required": true, "schema": {"type": "string", "enum": ["idle", "underused", "mujun", "zoning", "indicators", "quality"]}},
+                param("f", "json (the report), csv (its main table) or xlsx (every table, one sheet each), or html", json!({"type": "string", "enum": ["json", "csv", "xlsx", "html"]})),
+                reference("as_of"), reference("park")],
+            "responses": {"200": {"description": "the report", "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": {"description": "bad parameter", "content": {"application/json": {"schema": schema("exception")}}}}}}),
+    );
+    paths.insert(
+        "/health".into(),
+        json!({"get": {"summary": "liveness and the store version served", "operationId": "getHealth", "tags": ["capabilities"],
+            "responses": {"200": {"description": "serving", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
+    );
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "landwatch",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "园区土地监测: stored layers and analysis results (idle, underused, zoning) as OGC API – Features, vector tiles and reports",
+            "license": {"name": "MIT OR Apache-2.0"},
+        },
+        "servers": [{"url": base}],
+        "tags": [{"name": "capabilities"}, {"name": "data"}, {"name": "tiles"}, {"name": "analysis"}],
+        "paths": paths,
+        "components": {
+            "parameters": common_parameters(),
+            "schemas": {
+                "link": {"type": "object", "required": ["href", "rel"], "properties": {"href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
+                "exception": {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}, "description": {"type": "string"}}},
+                "landingPage": {"type": "object", "required": ["links"], "properties": {"title": {"type": "string"}, "description": {"type": "string"}, "links": {"type": "array", "items": schema("link")}}},
+                "confClasses": {"type": "object", "required": ["conformsTo"], "properties": {"conformsTo": {"type": "array", "items": {"type": "string", "enum": CONFORMANCE}}}},
+                "extent": {"type": "object", "properties": {
+                    "spatial": {"type": "object", "properties": {"bbox": {"type": "array", "items": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}, "crs": {"type": "string"}}},
+                    "temporal": {"type": "object", "properties": {"interval": {"type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "nullable": true}}}, "trs": {"type": "string"}}}}},
+                "collection": {"type": "object", "required": ["id", "links"], "properties": {
+                    "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+                    "links": {"type": "array", "items": schema("link")}, "extent": schema("extent"), "itemType": {"type": "string"},
+                    "crs": {"type": "array", "items": {"type": "string"}}, "storageCrs": {"type": "string"}}},
+                "collections": {"type": "object", "required": ["links", "collections"], "properties": {
+                    "links": {"type": "array", "items": schema("link")}, "collections": {"type": "array", "items": schema("collection")},
+                    "crs": {"type": "array", "items": {"type": "string"}}}},
+                "geometryGeoJSON": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"]}}},
+                "featureGeoJSON": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]}, "geometry": schema("geometryGeoJSON"),
+                    "properties": {"type": "object", "nullable": true}, "id": {"type": "integer"}, "links": {"type": "array", "items": schema("link")}}},
+                "featureCollectionGeoJSON": {"type": "object", "required": ["type", "features"], "properties": {
+                    "type": {"type": "string", "enum": ["FeatureCollection"]}, "features": {"type": "array", "items": schema("featureGeoJSON")},
+                    "links": {"type": "array", "items": schema("link")}, "timeStamp": {"type": "string", "format": "date-time"},
+                    "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0}}},
+            },
+        },
+    })
+}

@@ -1,0 +1,93 @@
+//! Analysis endpoints: each check's report as JSON (the shapes of `landwatch check`), CSV,
+//! XLSX (one sheet per table) or HTML.
+
+use super::error::{ApiError, ApiResult};
+use super::html::page;
+use super::ogc::{base, link};
+use super::params::{self, Format, Params};
+use super::state::AppState;
+use crate::analysis::Check;
+use crate::report::checks::tables;
+use crate::report::table::{write_csv, write_html, xlsx};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::sync::Arc;
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|h| h.to_str().ok())
+}
+
+/// `/analysis`: the checks and their report links.
+pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
+    p.finish(&["f".into()])?;
+    let b = base(&headers);
+    if f == Format::Html {
+        let rows: String = Check::ALL
+            .iter()
+            .map(|c| {
+                format!(
+                    r#"<tr><td>{}</td><td><a href="/analysis/{c}?f=html">网页</a> · <a href="/analysis/{c}?f=xlsx">Excel</a> · <a href="/analysis/{c}?f=csv">CSV</a> · <a href="/analysis/{c}">JSON</a></td></tr>"#,
+                    c.title_zh()
+                )
+            })
+            .collect();
+        let body = format!("<p>评价日期默认今天，可加 <code>?as_of=YYYY-MM-DD</code>；单个园区加 <code>&park=园区编号</code>。</p><table><tbody>{rows}</tbody></table>");
+        return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page("分析报表", &body)).into_response());
+    }
+    let v = json!({
+        "checks": Check::ALL.iter().map(|c| json!({
+            "id": c.as_str(),
+            "title": c.title_zh(),
+            "links": [
+                link(format!("{b}/analysis/{c}"), "describedby", "application/json", "report (JSON)"),
+                link(format!("{b}/analysis/{c}?f=csv"), "describedby", "text/csv", "main table (CSV)"),
+                link(format!("{b}/analysis/{c}?f=xlsx"), "describedby", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "all tables (XLSX)"),
+            ],
+        })).collect::<Vec<_>>(),
+    });
+    Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
+}
+
+/// `/analysis/{check}`.
+pub async fn report(State(st): State<Arc<AppState>>, Path(check): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let check: Check = check.parse().map_err(ApiError::not_found)?;
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html, Format::Csv, Format::Xlsx])?;
+    let as_of = params::date("as_of", p.take("as_of"))?.unwrap_or_else(crate::analysis::today);
+    let park = p.take("park");
+    p.finish(&["f".into(), "as_of".into(), "park".into()])?;
+    let a = st.analysis(check, as_of, park.clone()).await?;
+    let stem = format!("{}_{}{}", check.as_str(), as_of, park.map(|p| format!("_{p}")).unwrap_or_default());
+    let disposition = |ext: &str| format!("attachment; filename=\"{stem}.{ext}\"");
+    Ok(match f {
+        Format::Json => ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&*a.report).map_err(|e| ApiError::internal(e.to_string()))?).into_response(),
+        Format::Csv => {
+            let t = tables(&a.report);
+            let mut buf = vec![];
+            write_csv(&mut buf, &t[0]).map_err(|e| ApiError::internal(e.to_string()))?;
+            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition("csv"))], buf).into_response()
+        }
+        Format::Xlsx => {
+            let bytes = xlsx(&tables(&a.report)).map_err(|e| ApiError::internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+                    (header::CONTENT_DISPOSITION, disposition("xlsx")),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Format::Html => {
+            let body = format!(
+                r#"<p>评价日期 {as_of} · <a href="?f=xlsx&as_of={as_of}">下载 Excel</a> · <a href="?f=csv&as_of={as_of}">下载 CSV</a> · <a href="?as_of={as_of}">JSON</a></p>{}"#,
+                write_html(&tables(&a.report))
+            );
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page(check.title_zh(), &body)).into_response()
+        }
+    })
+}

@@ -1,0 +1,130 @@
+//! Server state: the current catalog snapshot (swapped whole when the store changes), the
+//! rule packs, and a small cache of analysis results.
+
+use super::collections::{AnalysisLayer, Collection, ANALYSIS_COLLECTIONS};
+use super::error::{ApiError, ApiResult};
+use crate::analysis::{self, Check, Context};
+use crate::catalog::Catalog;
+use crate::rules::Rules;
+use crate::store::{GeoPackage, Store};
+use arc_swap::ArcSwap;
+use chrono::NaiveDate;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How many analysis results are kept.
+const CACHED_RESULTS: usize = 12;
+
+type Key = (i64, Check, NaiveDate, Option<String>);
+
+/// Everything handlers share.
+pub struct AppState {
+    /// The current snapshot; replaced whole, never changed in place.
+    pub catalog: ArcSwap<Catalog>,
+    /// Rule packs.
+    pub rules: Rules,
+    /// The store file.
+    pub store: PathBuf,
+    /// The directory of the MapLibre build, when found.
+    pub maplibre: Option<PathBuf>,
+    results: Mutex<VecDeque<(Key, Arc<AnalysisLayer>)>>,
+}
+
+impl AppState {
+    /// State over a loaded catalog.
+    pub fn new(catalog: Catalog, rules: Rules, store: PathBuf, maplibre: Option<PathBuf>) -> AppState {
+        AppState {
+            catalog: ArcSwap::from_pointee(catalog),
+            rules,
+            store,
+            maplibre,
+            results: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The collection of this id in the current snapshot; analysis collections are computed
+    /// (or taken from the cache) for `as_of` and `park`.
+    pub async fn collection(self: &Arc<Self>, id: &str, as_of: Option<NaiveDate>, park: Option<String>) -> ApiResult<Collection> {
+        if let Some(check) = ANALYSIS_COLLECTIONS.iter().find(|c| c.as_str() == id) {
+            let a = self.analysis(*check, as_of.unwrap_or_else(analysis::today), park).await?;
+            return Ok(Collection::Analysis(a));
+        }
+        let catalog = self.catalog.load();
+        catalog
+            .layer(id)
+            .map(|l| Collection::Layer(Arc::clone(l)))
+            .ok_or_else(|| {
+                let mut ids: Vec<String> = catalog.layers.iter().map(|l| l.info.name.clone()).collect();
+                ids.extend(ANALYSIS_COLLECTIONS.iter().map(|c| c.as_str().to_string()));
+                ApiError::not_found(format!("no collection '{id}'; collections: {}", ids.join(", ")))
+            })
+    }
+
+    /// A check's result (cached per store version, date and park), computed off the async
+    /// threads.
+    pub async fn analysis(self: &Arc<Self>, check: Check, as_of: NaiveDate, park: Option<String>) -> ApiResult<Arc<AnalysisLayer>> {
+        let catalog = self.catalog.load_full();
+        let key: Key = (catalog.version, check, as_of, park.clone());
+        if let Some(hit) = self
+            .results
+            .lock()
+            .expect("cache lock")
+            .iter()
+            .find(|(k, _)| *k == key)
+        {
+            return Ok(Arc::clone(&hit.1));
+        }
+        if let Some(p) = &park {
+            let ctx = Context::new(&catalog);
+            if ctx.park(p).is_none() {
+                let ids: Vec<String> = ctx.parks().iter().map(|k| k.park().id.to_string()).collect();
+                return Err(ApiError::bad(format!("park '{p}' is not in the store; parks: {}", ids.join(", "))));
+            }
+        }
+        let state = Arc::clone(self);
+        let layer = tokio::task::spawn_blocking(move || {
+            let ctx = Context::new(&catalog);
+            let report = analysis::run(check, &ctx, &state.rules, as_of, park.as_deref());
+            AnalysisLayer::new(check, as_of, park, report, &catalog)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))?;
+        let layer = Arc::new(layer);
+        let mut cache = self.results.lock().expect("cache lock");
+        cache.push_back((key, Arc::clone(&layer)));
+        while cache.len() > CACHED_RESULTS {
+            cache.pop_front();
+        }
+        Ok(layer)
+    }
+
+    /// Check the store every `every`; when it changed, load the new snapshot (reusing unchanged
+    /// layers) and swap it in. Readers keep the old snapshot until the swap.
+    pub fn watch(self: Arc<Self>, every: Duration) {
+        std::thread::Builder::new()
+            .name("store-watch".into())
+            .spawn(move || loop {
+                std::thread::sleep(every);
+                let current = self.catalog.load_full();
+                let version = GeoPackage::open(&self.store).and_then(|s| s.version().map(|v| (s, v)));
+                match version {
+                    Ok((store, v)) if v != current.version => {
+                        let started = std::time::Instant::now();
+                        match Catalog::reload(&store, Some(&current)) {
+                            Ok(next) => {
+                                tracing::info!(version = v, seconds = started.elapsed().as_secs_f64(), "store changed: new snapshot in service");
+                                self.catalog.store(Arc::new(next));
+                                self.results.lock().expect("cache lock").clear();
+                            }
+                            Err(e) => tracing::warn!("store changed but could not be loaded, still serving the previous snapshot: {e}"),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("cannot read the store, still serving the previous snapshot: {e}"),
+                }
+            })
+            .expect("a thread");
+    }
+}

@@ -1,0 +1,168 @@
+//! Vector tiles (矢量瓦片) of every collection, and their TileJSON.
+
+use super::collections::{Collection, ANALYSIS_COLLECTIONS};
+use super::error::{ApiError, ApiResult};
+use super::ogc::base;
+use super::params::{self, Params};
+use super::state::AppState;
+use crate::analysis::context::classify;
+use crate::model::records::Records;
+use crate::model::value::m2_to_mu;
+use crate::report::mvt::{encode_tile, tile_geometry, MvtValue, TileId, TileLayer};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Features a tile may hold before the collection is too dense for that zoom.
+const FEATURES_PER_TILE: f64 = 4000.0;
+
+/// The lowest zoom at which a collection's tiles stay light: parks show from afar, a
+/// million parcels only closer in.
+pub fn min_zoom(c: &Collection) -> u8 {
+    let Some(r) = c.extent().0 else { return 0 };
+    let n = c.len() as f64;
+    let (x0, y0) = crate::report::mvt::project(r.min().x, r.min().y);
+    let (x1, y1) = crate::report::mvt::project(r.max().x, r.max().y);
+    let area = ((x1 - x0) * (y1 - y0)).max(1.0);
+    let world = (2.0 * std::f64::consts::PI * 6_378_137.0_f64).powi(2);
+    (0..=16u8)
+        .find(|z| {
+            let tile_area = world / 4f64.powi(i32::from(*z));
+            n * (tile_area / area).min(1.0) <= FEATURES_PER_TILE
+        })
+        .unwrap_or(16)
+}
+
+fn text(v: &Option<Box<str>>) -> Option<MvtValue> {
+    v.as_deref().map(|s| MvtValue::Text(s.to_string()))
+}
+
+/// The attributes a map needs of feature `i`.
+fn attributes(c: &Collection, i: usize) -> Vec<(&'static str, MvtValue)> {
+    let mut out: Vec<(&'static str, Option<MvtValue>)> = vec![];
+    match c {
+        Collection::Layer(l) => match &l.records {
+            Records::Parcels(v) => {
+                let p = &v[i];
+                let class = classify(l, p.land_use_code.as_deref(), p.land_use_name.as_deref());
+                out.push(("id", Some(MvtValue::Text(p.id.to_string()))));
+                out.push(("park_id", text(&p.park_id)));
+                out.push(("code", text(&p.land_use_code)));
+                out.push(("category", class.map(|c| MvtValue::Text(c.category.as_str().into()))));
+                out.push(("holder", text(&p.holder)));
+                out.push(("area_mu", Some(MvtValue::Double((m2_to_mu(l.features[i].area_m2) * 100.0).round() / 100.0))));
+            }
+            Records::Parks(v) => {
+                out.push(("id", Some(MvtValue::Text(v[i].id.to_string()))));
+                out.push(("name", text(&v[i].name)));
+                out.push(("type", text(&v[i].park_type)));
+            }
+            Records::Buildings(v) => {
+                out.push(("floors", v[i].floors.map(MvtValue::Double)));
+                out.push(("use", text(&v[i].use_)));
+            }
+            Records::Plan(kind, v) => {
+                let class = classify(l, v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref());
+                out.push(("code", text(&v[i].land_use_code)));
+                out.push(("category", class.map(|c| MvtValue::Text(c.category.as_str().into()))));
+                out.push(("kind", kind.map(|k| MvtValue::Text(k.as_str().into()))));
+            }
+            Records::Redline(kind, v) => {
+                out.push(("kind", v[i].kind_or(*kind).map(|k| MvtValue::Text(k.as_str().into()))));
+                out.push(("name", text(&v[i].name)));
+            }
+            Records::Other => {}
+        },
+        Collection::Analysis(a) => {
+            return a.features[i].tile.clone();
+        }
+    }
+    out.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+}
+
+fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
+    let mut layer = TileLayer::new(&c.id());
+    for i in c.in_envelope(&tile.lonlat_bounds()) {
+        let Some(g) = c.geometry(i) else { continue };
+        if let Some(tg) = tile_geometry(tile, g) {
+            layer.add(c.fid(i).max(0) as u64, &tg, &attributes(c, i));
+        }
+    }
+    encode_tile(&[layer])
+}
+
+fn analysis_query(collection: &str, p: &mut Params) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
+    if ANALYSIS_COLLECTIONS.iter().any(|c| c.as_str() == collection) {
+        Ok((params::date("as_of", p.take("as_of"))?, p.take("park")))
+    } else {
+        Ok((None, None))
+    }
+}
+
+/// `/tiles/{collection}/{z}/{x}/{y}.mvt`.
+pub async fn tile(
+    State(st): State<Arc<AppState>>,
+    Path((collection, z, x, y)): Path<(String, String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let (as_of, park) = analysis_query(&collection, &mut p)?;
+    p.finish(&["as_of".into(), "park".into()])?;
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| ApiError::not_found("tiles are addressed as /tiles/{collection}/{z}/{x}/{y}.mvt"))?;
+    let bad = || ApiError::bad(format!("tile {z}/{x}/{y} does not exist: z is 0–24, x and y 0 to 2^z − 1"));
+    let (z, x, y): (u8, u32, u32) = (z.parse().map_err(|_| bad())?, x.parse().map_err(|_| bad())?, y.parse().map_err(|_| bad())?);
+    let id = TileId::new(z, x, y).ok_or_else(bad)?;
+    let c = st.collection(&collection, as_of, park).await?;
+    if z < min_zoom(&c) {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let bytes = tokio::task::spawn_blocking(move || tile_bytes(&c, id))
+        .await
+        .map_err(|e| ApiError::internal(format!("tile failed: {e}")))?;
+    if bytes.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes).into_response())
+}
+
+/// `/tiles/{collection}.json` (TileJSON 3.0).
+pub async fn tilejson(State(st): State<Arc<AppState>>, Path(file): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let collection = file
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::not_found("TileJSON is at /tiles/{collection}.json"))?
+        .to_string();
+    let mut p = Params::parse(q.as_deref())?;
+    let (as_of, park) = analysis_query(&collection, &mut p)?;
+    p.finish(&["as_of".into(), "park".into()])?;
+    let c = st.collection(&collection, as_of, park.clone()).await?;
+    let b = base(&headers);
+    let mut query = vec![];
+    if let Collection::Analysis(a) = &c {
+        query.push(format!("as_of={}", a.as_of));
+        if let Some(p) = &park {
+            query.push(format!("park={}", form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()));
+        }
+    }
+    let suffix = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+    let bounds = c.extent().0.map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
+    let min = min_zoom(&c);
+    let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1))
+        .flat_map(|i| attributes(&c, i))
+        .map(|(k, _)| (k.to_string(), json!("")))
+        .collect();
+    let v = json!({
+        "tilejson": "3.0.0",
+        "name": c.title(),
+        "description": c.description(),
+        "tiles": [format!("{b}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt{suffix}")],
+        "minzoom": min,
+        "maxzoom": 22,
+        "bounds": bounds,
+        "vector_layers": [{"id": collection, "minzoom": min, "maxzoom": 22, "fields": fields}],
+    });
+    Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
+}

@@ -1,0 +1,332 @@
+// landwatch web map: every layer from the server's vector tiles, no basemap, no CDN.
+"use strict";
+
+const CATEGORY = {
+  industrial: ["#a77bca", "工业用地"], logistics: ["#b08968", "物流仓储用地"], residential: ["#f6d55c", "居住用地"],
+  public_service: ["#ef8a62", "公共管理与公共服务用地"], commercial: ["#e15759", "商业服务业用地"], transport: ["#bab0ac", "交通运输用地"],
+  utilities: ["#4e79a7", "公用设施用地"], green: ["#59a14f", "绿地与开敞空间用地"], ecological: ["#2e7d32", "生态用地"],
+  agricultural_facility: ["#c5e1a5", "农业设施建设用地"], special: ["#8c564b", "特殊用地"], reserve: ["#d9d9d9", "留白用地"],
+  unclassified: ["#9e9e9e", "未分类"],
+};
+const FINDING = { not_started: ["#d32f2f", "未动工开发满一年"], stalled: ["#f57c00", "已动工但中止开发"], approved_not_supplied: ["#7b1fa2", "批而未供"] };
+const LABELS = {
+  id: "编号", park_id: "所属园区", holder: "权利人", finding: "认定类型", finding_zh: "认定类型", track: "处置路径", track_zh: "处置路径",
+  idle_since: "闲置起算日", years_idle: "闲置年限(年)", idle_days: "闲置天数", fee_wan: "土地闲置费(万元)", rule: "依据", status: "状态",
+  government_cause: "政府原因", layer: "图层", fid: "要素号", industry_code: "行业代码", area_mu: "面积(亩)", reason_count: "低效原因数",
+  reasons: "低效原因", name: "名称", type: "类型", pass: "结构达标", area_ha: "面积(公顷)", category: "用地类别", code: "用地代码", kind: "类型",
+  inputs_area_m2: "面积(㎡)", inputs_area_mu: "面积(亩)", inputs_contract_date: "合同签订日期", inputs_agreed_start: "约定动工日期",
+  inputs_actual_start: "实际动工日期", inputs_suspended_since: "停工日期", inputs_land_price_wan: "出让价款(万元)",
+  inputs_developed_share: "已开发比例", inputs_invested_share: "投资比例", inputs_gov_cause: "政府原因", inputs_approval_date: "批准日期",
+  inputs_1_years_on: "满一年之日", inputs_2_years_on: "满两年之日", inputs_approval_no: "批准文号",
+};
+const ROLE_ORDER = ["plan", "parcels", "buildings", "redline", "parks", "other"];
+const ANALYSIS = [
+  { id: "idle", title: "疑似闲置土地", on: true },
+  { id: "underused", title: "低效用地", on: false },
+  { id: "zoning", title: "园区用地结构达标", on: false },
+];
+const state = { asOf: new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10), park: null, collections: [], map: null, errors: [] };
+window.__landwatch = state;
+
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+const fmt = (v) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 4 : 2)) : v === true ? "是" : v === false ? "否" : v ?? "");
+
+async function getJSON(url) {
+  const r = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.json();
+}
+
+function notice(text) {
+  const n = $("notice");
+  n.textContent = text;
+  n.classList.remove("hidden");
+  setTimeout(() => n.classList.add("hidden"), 6000);
+}
+
+function categoryColor() {
+  const m = ["match", ["get", "category"]];
+  for (const [k, [c]] of Object.entries(CATEGORY)) m.push(k, c);
+  m.push("#9e9e9e");
+  return m;
+}
+
+function styleLayers(c) {
+  const src = c.id, sl = c.id;
+  switch (c.role) {
+    case "parks":
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#0d47a1", "fill-opacity": 0.03 } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#0d47a1", "line-width": 2.5 } },
+      ];
+    case "parcels":
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": categoryColor(), "fill-opacity": 0.55 } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, minzoom: 13, paint: { "line-color": "#4a4a4a", "line-width": 0.4 } },
+      ];
+    case "buildings":
+      return [{ id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#5f6368", "fill-opacity": 0.75 } }];
+    case "plan":
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": categoryColor(), "fill-opacity": 0.35 } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#37474f", "line-width": 0.8, "line-dasharray": [3, 2] } },
+      ];
+    case "redline": {
+      const color = c.kind === "farmland" ? "#f9a825" : c.kind === "urban_boundary" ? "#ff6f00" : "#c62828";
+      const fill = c.kind === "urban_boundary" ? 0 : 0.25;
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": color, "fill-opacity": fill } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": color, "line-width": 2, "line-dasharray": c.kind === "urban_boundary" ? [4, 2] : [1, 0] } },
+      ];
+    }
+    case "idle": {
+      const m = ["match", ["get", "finding"]];
+      for (const [k, [col]] of Object.entries(FINDING)) m.push(k, col);
+      m.push("#d32f2f");
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": m, "fill-opacity": 0.8 } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": ["match", ["get", "track"], "recovery", "#4a0000", "negotiated", "#1565c0", "#7f0000"], "line-width": 1.5 } },
+      ];
+    }
+    case "underused":
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#ffb300", "fill-opacity": 0.75 } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#8d5a00", "line-width": 1 } },
+      ];
+    case "zoning":
+      return [{ id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": ["case", ["get", "pass"], "#2e7d32", "#c62828"], "line-width": 5, "line-opacity": 0.8 } }];
+    default:
+      return [{ id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#555", "line-width": 1 } }];
+  }
+}
+
+function tileUrl(c) {
+  return c.analysis ? `/tiles/${c.id}.json?as_of=${state.asOf}` : `/tiles/${c.id}.json`;
+}
+
+function addCollection(c) {
+  const map = state.map;
+  map.addSource(c.id, { type: "vector", url: new URL(tileUrl(c), location.href).href });
+  for (const l of styleLayers(c)) {
+    l.layout = { visibility: c.on ? "visible" : "none" };
+    map.addLayer(l);
+    c.mapLayers.push(l.id);
+  }
+}
+
+function removeCollection(c) {
+  for (const id of c.mapLayers) if (state.map.getLayer(id)) state.map.removeLayer(id);
+  c.mapLayers = [];
+  if (state.map.getSource(c.id)) state.map.removeSource(c.id);
+}
+
+function setVisible(c, on) {
+  c.on = on;
+  for (const id of c.mapLayers) state.map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+  renderLegend();
+}
+
+function renderToggles() {
+  const box = $("layers");
+  box.innerHTML = "";
+  for (const c of state.collections) {
+    const label = document.createElement("label");
+    label.innerHTML = `<input type="checkbox" ${c.on ? "checked" : ""}> ${esc(c.label)} <span class="count">${c.count ?? ""}</span>`;
+    label.querySelector("input").addEventListener("change", (e) => setVisible(c, e.target.checked));
+    box.appendChild(label);
+  }
+}
+
+function renderLegend() {
+  const items = [];
+  const on = (role) => state.collections.some((c) => c.on && c.role === role);
+  if (on("parcels") || on("plan")) for (const [, [col, name]] of Object.entries(CATEGORY)) items.push([col, name]);
+  if (on("idle")) for (const [, [col, name]] of Object.entries(FINDING)) items.push([col, name]);
+  if (on("underused")) items.push(["#ffb300", "低效用地"]);
+  if (on("redline")) items.push(["#c62828", "生态保护红线"], ["#f9a825", "永久基本农田"], ["#ff6f00", "城镇开发边界"]);
+  if (on("parks")) items.push(["#0d47a1", "园区四至"]);
+  $("legend").innerHTML = items.map(([c, n]) => `<div><i style="background:${c}"></i>${esc(n)}</div>`).join("");
+}
+
+function renderDownloads() {
+  const park = state.park ? `&park=${encodeURIComponent(state.park)}` : "";
+  const checks = [["idle", "闲置土地"], ["underused", "低效用地"], ["zoning", "用地结构"], ["indicators", "集约利用指标"], ["mujun", "亩均评价"], ["quality", "数据质量"]];
+  $("downloads").innerHTML = checks
+    .map(([id, name]) => `<a href="/analysis/${id}?f=xlsx&as_of=${state.asOf}${park}" download>${name} Excel</a>`)
+    .join("") + `<a href="/analysis/idle?f=csv&as_of=${state.asOf}${park}" download>闲置土地 CSV</a>`;
+}
+
+function shareBars(categories) {
+  const rows = categories.filter((c) => c.share > 0 || c.min != null || c.max != null);
+  const scale = Math.max(0.1, ...rows.map((c) => Math.max(c.share, c.max ?? 0, c.min ?? 0))) * 1.05;
+  return rows
+    .map((c) => {
+      const w = (v) => ((v / scale) * 100).toFixed(2);
+      const bounds = [c.min, c.max].filter((v) => v != null).map((v) => `<line x1="${w(v)}%" x2="${w(v)}%" y1="0" y2="14" stroke="#16324f" stroke-width="2"/>`).join("");
+      const color = c.min == null && c.max == null ? "#8da2b5" : c.pass ? "#4c9a6a" : "#c0392b";
+      return `<div class="share-row" title="${esc(c.label)} ${(c.share * 100).toFixed(2)}%${c.min != null ? " 下限 " + (c.min * 100).toFixed(0) + "%" : ""}${c.max != null ? " 上限 " + (c.max * 100).toFixed(0) + "%" : ""}">
+        <span class="label">${esc(c.label)}</span>
+        <svg><rect x="0" y="2" height="10" width="${w(c.share)}%" fill="${color}"/>${bounds}</svg>
+        <span class="value">${(c.share * 100).toFixed(1)}%</span></div>`;
+    })
+    .join("");
+}
+
+async function showPark(id) {
+  state.park = id;
+  for (const b of document.querySelectorAll(".parks button")) b.classList.toggle("active", b.dataset.id === id);
+  renderDownloads();
+  const q = `park=${encodeURIComponent(id)}&as_of=${state.asOf}`;
+  try {
+    const [zoning, indicators, idle, underused] = await Promise.all([
+      getJSON(`/analysis/zoning?${q}`), getJSON(`/analysis/indicators?${q}`), getJSON(`/analysis/idle?${q}`), getJSON(`/analysis/underused?${q}`),
+    ]);
+    const z = zoning.parks[0];
+    $("park-panel").classList.remove("hidden");
+    $("park-title").textContent = `${z.name ?? z.id}（${z.type}）`;
+    const s = idle.summary;
+    const count = (k) => (s.by_finding[k] ? s.by_finding[k].count : 0);
+    const mu = Object.values(s.by_finding).reduce((a, t) => a + t.area_mu, 0);
+    $("park-summary").innerHTML = [
+      ["园区面积", `${z.area_ha.toFixed(1)} 公顷`], ["结构", z.pass ? "达标" : "不达标"],
+      ["疑似闲置", `${count("not_started") + count("stalled")} 宗`], ["批而未供", `${count("approved_not_supplied")} 宗`],
+      ["闲置面积", `${mu.toFixed(1)} 亩`], ["低效用地", `${underused.summary.flagged} 宗`],
+    ].map(([k, v]) => `<div>${esc(k)}<b>${esc(v)}</b></div>`).join("");
+    $("shares").innerHTML = shareBars(z.categories);
+    const p = indicators.parks[0];
+    $("indicators").innerHTML = `<tr><th>指标</th><th>数值</th><th>参考值</th></tr>` + p.indicators
+      .map((i) => {
+        const pct = i.unit === "比例";
+        const v = i.value == null ? "—" : pct ? `${(i.value * 100).toFixed(1)}%` : `${i.value.toFixed(2)}${i.unit ? " " + i.unit : ""}`;
+        const b = i.benchmark == null ? "" : pct ? `${(i.benchmark * 100).toFixed(1)}%` : i.benchmark.toFixed(2);
+        return `<tr><td title="${esc(i.formula)}">${esc(i.name)}</td><td class="num">${esc(v)}</td><td class="num">${esc(b)}</td></tr>`;
+      })
+      .join("");
+  } catch (e) {
+    notice(`园区 ${id}: ${e.message}`);
+  }
+}
+
+async function renderParks() {
+  const parksLayer = state.collections.find((c) => c.role === "parks");
+  if (!parksLayer) return;
+  const fc = await getJSON(`/collections/${parksLayer.id}/items?limit=1000`);
+  const box = $("parks");
+  box.innerHTML = "";
+  for (const f of fc.features) {
+    const p = f.properties;
+    const id = p["园区编号"] ?? p.id ?? String(f.id);
+    const b = document.createElement("button");
+    b.dataset.id = id;
+    b.innerHTML = `${esc(p["园区名称"] ?? id)}<span class="type">${esc(p["园区类型"] ?? "")}</span>`;
+    b.addEventListener("click", () => {
+      showPark(id);
+      const xs = [], ys = [];
+      const walk = (c) => (typeof c[0] === "number" ? (xs.push(c[0]), ys.push(c[1])) : c.forEach(walk));
+      walk(f.geometry.coordinates);
+      state.map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 30 });
+    });
+    box.appendChild(b);
+  }
+}
+
+function rows(props) {
+  return Object.entries(props)
+    .filter(([, v]) => v !== null && v !== "" && typeof v !== "object")
+    .map(([k, v]) => `<tr><th>${esc(LABELS[k] ?? k)}</th><td>${esc(fmt(v))}</td></tr>`)
+    .join("");
+}
+
+async function popup(e) {
+  const features = state.map.queryRenderedFeatures(e.point).filter((f) => state.collections.some((c) => c.id === f.source));
+  if (!features.length) return;
+  const order = ["idle", "underused", "zoning"];
+  features.sort((a, b) => (order.includes(b.source) ? 1 : 0) - (order.includes(a.source) ? 1 : 0));
+  const f = features[0];
+  const c = state.collections.find((x) => x.id === f.source);
+  const pop = new maplibregl.Popup({ maxWidth: "380px" }).setLngLat(e.lngLat).setHTML(`<div class="popup"><h4>${esc(c.label)}</h4>读取中…</div>`).addTo(state.map);
+  try {
+    const q = c.analysis ? `?as_of=${state.asOf}` : "";
+    const full = await getJSON(`/collections/${c.id}/items/${f.id}${q}`);
+    const p = full.properties;
+    let html = `<div class="popup"><h4>${esc(c.label)}</h4><table>${rows(p)}</table>`;
+    if (p.rule) html += `<div class="rule">${esc(p.rule)}</div>`;
+    if (p.reasons_json) {
+      html += JSON.parse(p.reasons_json)
+        .map((r) => `<div class="rule">${esc(r.indicator)}：${esc(fmt(r.value))}（阈值 ${esc(fmt(r.threshold))} ${esc(r.unit)}）<br>${esc(r.rule)}${r.note ? "<br>" + esc(r.note) : ""}</div>`)
+        .join("");
+    }
+    pop.setHTML(html + "</div>");
+  } catch (err) {
+    pop.setHTML(`<div class="popup">${esc(err.message)}</div>`);
+  }
+}
+
+async function main() {
+  $("asof").value = state.asOf;
+  if (typeof maplibregl === "undefined") {
+    $("map").innerHTML = `<p style="padding:20px">MapLibre GL JS is not installed: run scripts/setup, which installs it from npm.</p>`;
+    return;
+  }
+  const cols = (await getJSON("/collections")).collections;
+  const layerCols = cols.filter((c) => c.role).sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
+  state.collections = layerCols.map((c) => ({
+    id: c.id, role: c.role, kind: c.kind, label: c.title, count: c.count, on: c.role !== "plan" && c.role !== "other", mapLayers: [], bbox: c.extent?.spatial?.bbox?.[0],
+  }));
+  for (const a of ANALYSIS) {
+    const c = cols.find((x) => x.id === a.id);
+    if (c) state.collections.push({ id: a.id, role: a.id, label: a.title, count: c.count, on: a.on, analysis: true, mapLayers: [] });
+  }
+  const parks = state.collections.find((c) => c.role === "parks") ?? state.collections.find((c) => c.bbox);
+  const bounds = parks?.bbox ? [[parks.bbox[0], parks.bbox[1]], [parks.bbox[2], parks.bbox[3]]] : [[73, 18], [135, 54]];
+  const map = new maplibregl.Map({
+    container: "map",
+    style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2ee" } }] },
+    bounds,
+    fitBoundsOptions: { padding: 30 },
+    attributionControl: false,
+  });
+  state.map = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  map.on("error", (e) => {
+    const msg = e.error?.message ?? String(e.error ?? e);
+    state.errors.push(msg);
+    console.warn("map:", msg);
+  });
+  map.on("load", () => {
+    for (const c of state.collections) addCollection(c);
+    map.once("idle", () => {
+      const n = map.queryRenderedFeatures().length;
+      document.body.dataset.rendered = String(n);
+      state.ready = true;
+      state.rendered = n;
+    });
+  });
+  map.on("click", popup);
+  map.on("mousemove", (e) => {
+    const hit = map.queryRenderedFeatures(e.point).some((f) => state.collections.some((c) => c.id === f.source));
+    map.getCanvas().style.cursor = hit ? "pointer" : "";
+  });
+  $("asof").addEventListener("change", (e) => {
+    if (!e.target.value) return;
+    state.asOf = e.target.value;
+    for (const c of state.collections.filter((x) => x.analysis)) {
+      removeCollection(c);
+      addCollection(c);
+    }
+    renderDownloads();
+    if (state.park) showPark(state.park);
+  });
+  renderToggles();
+  renderLegend();
+  renderDownloads();
+  await renderParks();
+}
+
+main().catch((e) => {
+  state.errors.push(e.message);
+  notice(e.message);
+  console.error(e);
+});
