@@ -297,7 +297,9 @@ fn try_lay_out(
             let rect = Rect::new((xs[i], ys[j]), (xs[i] + widths[i], ys[j] + heights[j]));
             let use_ = pick_use(rng, kind);
             divisions.push(match use_ {
-                BlockUse::G1 | BlockUse::G2 | BlockUse::U1 | BlockUse::A33 | BlockUse::A51 => (1, 1),
+                BlockUse::G1 | BlockUse::G2 | BlockUse::U1 | BlockUse::A33 | BlockUse::A51 => {
+                    (1, 1)
+                }
                 BlockUse::R2 | BlockUse::B1 | BlockUse::A1 => (rng.random_range(1..=2), 2),
                 _ => (rng.random_range(2..=4), 2),
             });

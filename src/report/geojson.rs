@@ -84,7 +84,9 @@ pub fn write_geometry_axes(out: &mut String, g: Option<&Geometry>, axes: Axes) {
     out.push_str(kind);
     if let Geometry::GeometryCollection(gc) = g {
         out.push_str("\",\"geometries\":");
-        list(out, &gc.0, |o, part| write_geometry_axes(o, Some(part), axes));
+        list(out, &gc.0, |o, part| {
+            write_geometry_axes(o, Some(part), axes)
+        });
         out.push('}');
         return;
     }
@@ -124,7 +126,13 @@ pub fn write_feature(out: &mut String, id: i64, geometry: Option<&Geometry>, pro
 }
 
 /// Append a whole Feature with coordinates in the given axis order.
-pub fn write_feature_axes(out: &mut String, id: i64, geometry: Option<&Geometry>, properties: &str, axes: Axes) {
+pub fn write_feature_axes(
+    out: &mut String,
+    id: i64,
+    geometry: Option<&Geometry>,
+    properties: &str,
+    axes: Axes,
+) {
     out.push_str("{\"type\":\"Feature\",\"id\":");
     out.push_str(itoa::Buffer::new().format(id));
     out.push_str(",\"geometry\":");

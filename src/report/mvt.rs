@@ -64,7 +64,10 @@ impl TileId {
 pub fn project(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-85.051_128_78, 85.051_128_78);
     let x = lon.to_radians() * EARTH_RADIUS;
-    let y = (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln() * EARTH_RADIUS;
+    let y = (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+        .tan()
+        .ln()
+        * EARTH_RADIUS;
     (x, y)
 }
 
@@ -97,9 +100,15 @@ fn to_grid(tile: TileId, c: &Coord) -> (f64, f64) {
 /// Sutherland–Hodgman clipping of a closed ring to [lo, hi]².
 fn clip_ring(ring: &[(f64, f64)], lo: f64, hi: f64) -> Vec<(f64, f64)> {
     let mut pts = ring.to_vec();
-    type Edge = (fn((f64, f64), f64) -> bool, fn((f64, f64), (f64, f64), f64) -> (f64, f64), f64);
-    let lerp_x = |a: (f64, f64), b: (f64, f64), x: f64| (x, a.1 + (b.1 - a.1) * (x - a.0) / (b.0 - a.0));
-    let lerp_y = |a: (f64, f64), b: (f64, f64), y: f64| (a.0 + (b.0 - a.0) * (y - a.1) / (b.1 - a.1), y);
+    type Edge = (
+        fn((f64, f64), f64) -> bool,
+        fn((f64, f64), (f64, f64), f64) -> (f64, f64),
+        f64,
+    );
+    let lerp_x =
+        |a: (f64, f64), b: (f64, f64), x: f64| (x, a.1 + (b.1 - a.1) * (x - a.0) / (b.0 - a.0));
+    let lerp_y =
+        |a: (f64, f64), b: (f64, f64), y: f64| (a.0 + (b.0 - a.0) * (y - a.1) / (b.1 - a.1), y);
     let edges: [Edge; 4] = [
         (|p, v| p.0 >= v, lerp_x, lo),
         (|p, v| p.0 <= v, lerp_x, hi),
@@ -161,7 +170,12 @@ fn simplify(points: &[(i32, i32)], tolerance: f64) -> Vec<(i32, i32)> {
             stack.push((worst.1, b));
         }
     }
-    points.iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| *p).collect()
+    points
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| *p)
+        .collect()
 }
 
 fn quantize(points: &[(f64, f64)]) -> Ring {
@@ -220,7 +234,11 @@ fn tile_ring(tile: TileId, ls: &LineString, exterior: bool) -> Option<Ring> {
 
 fn tile_polygon(tile: TileId, p: &Polygon) -> Option<Vec<Ring>> {
     let mut rings = vec![tile_ring(tile, p.exterior(), true)?];
-    rings.extend(p.interiors().iter().filter_map(|r| tile_ring(tile, r, false)));
+    rings.extend(
+        p.interiors()
+            .iter()
+            .filter_map(|r| tile_ring(tile, r, false)),
+    );
     Some(rings)
 }
 
@@ -244,22 +262,35 @@ pub fn tile_geometry(tile: TileId, g: &Geometry) -> Option<TileGeometry> {
         Geometry::MultiPolygon(mp) => {
             TileGeometry::Polygons(mp.0.iter().filter_map(|p| tile_polygon(tile, p)).collect())
         }
-        Geometry::Rect(r) => TileGeometry::Polygons(tile_polygon(tile, &r.to_polygon()).into_iter().collect()),
-        Geometry::Point(p) => TileGeometry::Points(vec![point(&p.0)].into_iter().filter(|p| inside(*p)).collect()),
-        Geometry::MultiPoint(mp) => TileGeometry::Points(mp.0.iter().map(|p| point(&p.0)).filter(|p| inside(*p)).collect()),
+        Geometry::Rect(r) => {
+            TileGeometry::Polygons(tile_polygon(tile, &r.to_polygon()).into_iter().collect())
+        }
+        Geometry::Point(p) => TileGeometry::Points(
+            vec![point(&p.0)]
+                .into_iter()
+                .filter(|p| inside(*p))
+                .collect(),
+        ),
+        Geometry::MultiPoint(mp) => TileGeometry::Points(
+            mp.0.iter()
+                .map(|p| point(&p.0))
+                .filter(|p| inside(*p))
+                .collect(),
+        ),
         Geometry::LineString(l) => TileGeometry::Lines(line(l).into_iter().collect()),
-        Geometry::MultiLineString(ml) => TileGeometry::Lines(ml.0.iter().filter_map(line).collect()),
+        Geometry::MultiLineString(ml) => {
+            TileGeometry::Lines(ml.0.iter().filter_map(line).collect())
+        }
         Geometry::GeometryCollection(gc) => {
             // The polygons of a collection are what the maps draw.
-            let polys: Vec<Vec<Ring>> = gc
-                .0
-                .iter()
-                .filter_map(|g| match tile_geometry(tile, g)? {
-                    TileGeometry::Polygons(p) => Some(p),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
+            let polys: Vec<Vec<Ring>> =
+                gc.0.iter()
+                    .filter_map(|g| match tile_geometry(tile, g)? {
+                        TileGeometry::Polygons(p) => Some(p),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
             TileGeometry::Polygons(polys)
         }
         _ => return None,
@@ -509,7 +540,12 @@ mod tests {
     fn tile_bounds_and_projection() {
         let t = TileId::new(0, 0, 0).unwrap();
         let (x0, y0, x1, y1) = t.mercator_bounds();
-        assert!((x0 + ORIGIN).abs() < 1e-6 && (y1 - ORIGIN).abs() < 1e-6 && (x1 - ORIGIN).abs() < 1e-6 && (y0 + ORIGIN).abs() < 1e-6);
+        assert!(
+            (x0 + ORIGIN).abs() < 1e-6
+                && (y1 - ORIGIN).abs() < 1e-6
+                && (x1 - ORIGIN).abs() < 1e-6
+                && (y0 + ORIGIN).abs() < 1e-6
+        );
         assert!(TileId::new(2, 4, 0).is_none());
         let (x, y) = project(0.0, 0.0);
         assert!(x.abs() < 1e-9 && y.abs() < 1e-9);
@@ -522,10 +558,18 @@ mod tests {
         // The whole world at z0: a square covering the eastern hemisphere's tropics.
         let t = TileId::new(0, 0, 0).unwrap();
         let g: Geometry = polygon![(x: 0., y: -10.), (x: 179.9, y: -10.), (x: 179.9, y: 10.), (x: 0., y: 10.), (x: 0., y: -10.)].into();
-        let TileGeometry::Polygons(p) = tile_geometry(t, &g).unwrap() else { panic!() };
+        let TileGeometry::Polygons(p) = tile_geometry(t, &g).unwrap() else {
+            panic!()
+        };
         let ring = &p[0][0];
-        assert!(signed_area2(ring) > 0, "exterior rings are clockwise in tile space");
-        assert!(ring.iter().all(|(x, _)| (2048..=4096).contains(x)), "{ring:?}");
+        assert!(
+            signed_area2(ring) > 0,
+            "exterior rings are clockwise in tile space"
+        );
+        assert!(
+            ring.iter().all(|(x, _)| (2048..=4096).contains(x)),
+            "{ring:?}"
+        );
         // A polygon far outside the tile leaves nothing.
         let z10 = TileId::new(10, 0, 0).unwrap();
         assert!(tile_geometry(z10, &g).is_none());
@@ -547,10 +591,21 @@ mod tests {
         let (kind, cmds) = encode_geometry(&TileGeometry::Points(vec![(25, 17)]));
         assert_eq!((kind, cmds), (1, vec![9, 50, 34]));
         // Polygon example: (3,6) (8,12) (20,34) → [9,6,12, 18,10,12,24,44, 15].
-        let (kind, cmds) = encode_geometry(&TileGeometry::Polygons(vec![vec![vec![(3, 6), (8, 12), (20, 34)]]]));
+        let (kind, cmds) = encode_geometry(&TileGeometry::Polygons(vec![vec![vec![
+            (3, 6),
+            (8, 12),
+            (20, 34),
+        ]]]));
         assert_eq!((kind, cmds), (3, vec![9, 6, 12, 18, 10, 12, 24, 44, 15]));
         let mut l = TileLayer::new("parcels");
-        l.add(7, &TileGeometry::Points(vec![(1, 1)]), &[("name", MvtValue::Text("甲".into())), ("n", MvtValue::Int(-3))]);
+        l.add(
+            7,
+            &TileGeometry::Points(vec![(1, 1)]),
+            &[
+                ("name", MvtValue::Text("甲".into())),
+                ("n", MvtValue::Int(-3)),
+            ],
+        );
         let bytes = encode_tile(&[l, TileLayer::new("empty")]);
         // One layer (field 3, length-delimited), named "parcels".
         assert_eq!(bytes[0], 0x1a);

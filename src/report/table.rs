@@ -162,7 +162,10 @@ pub fn write_csv(out: &mut dyn Write, table: &Table) -> std::io::Result<()> {
 }
 
 /// Write tables as an XLSX workbook file, one sheet per table.
-pub fn write_xlsx(path: &std::path::Path, tables: &[Table]) -> Result<(), rust_xlsxwriter::XlsxError> {
+pub fn write_xlsx(
+    path: &std::path::Path,
+    tables: &[Table],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     std::fs::write(path, xlsx(tables)?).map_err(rust_xlsxwriter::XlsxError::IoError)
 }
 
@@ -234,10 +237,18 @@ pub fn xlsx(tables: &[Table]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
 
 /// Tables as HTML, for the browser.
 pub fn write_html(tables: &[Table]) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut out = String::new();
     for t in tables {
-        out.push_str(&format!("<h2>{} <small>{} 行</small></h2><div class=\"scroll\"><table><thead><tr>", esc(&t.name), t.rows.len()));
+        out.push_str(&format!(
+            "<h2>{} <small>{} 行</small></h2><div class=\"scroll\"><table><thead><tr>",
+            esc(&t.name),
+            t.rows.len()
+        ));
         for h in &t.headers {
             out.push_str(&format!("<th>{}</th>", esc(h)));
         }
@@ -246,7 +257,11 @@ pub fn write_html(tables: &[Table]) -> String {
             out.push_str("<tr>");
             for c in r {
                 let numeric = matches!(c, Cell::Number(..) | Cell::Int(_));
-                out.push_str(&format!("<td{}>{}</td>", if numeric { " class=\"num\"" } else { "" }, esc(&c.display())));
+                out.push_str(&format!(
+                    "<td{}>{}</td>",
+                    if numeric { " class=\"num\"" } else { "" },
+                    esc(&c.display())
+                ));
             }
             out.push_str("</tr>");
         }

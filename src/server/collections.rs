@@ -53,7 +53,17 @@ pub struct AnalysisLayer {
 
 fn tile_keys(check: Check) -> &'static [&'static str] {
     match check {
-        Check::Idle => &["id", "park_id", "holder", "finding", "finding_zh", "track", "track_zh", "years_idle", "fee_wan"],
+        Check::Idle => &[
+            "id",
+            "park_id",
+            "holder",
+            "finding",
+            "finding_zh",
+            "track",
+            "track_zh",
+            "years_idle",
+            "fee_wan",
+        ],
         Check::Underused => &["id", "park_id", "holder", "reason_count", "reasons"],
         Check::Zoning => &["id", "name", "type", "pass"],
         _ => &[],
@@ -80,7 +90,13 @@ fn queryable_keys(check: Check) -> &'static [&'static str] {
 
 impl AnalysisLayer {
     /// Build the collection of a report.
-    pub fn new(check: Check, as_of: NaiveDate, park: Option<String>, report: CheckReport, catalog: &Catalog) -> AnalysisLayer {
+    pub fn new(
+        check: Check,
+        as_of: NaiveDate,
+        park: Option<String>,
+        report: CheckReport,
+        catalog: &Catalog,
+    ) -> AnalysisLayer {
         let keys = queryable_keys(check);
         let features: Vec<AnalysisFeature> = map_features(&report, catalog)
             .into_iter()
@@ -112,7 +128,9 @@ impl AnalysisLayer {
                     tile,
                     source,
                     index,
-                    properties: serde_json::to_string(&f.properties).expect("serialisable").into_boxed_str(),
+                    properties: serde_json::to_string(&f.properties)
+                        .expect("serialisable")
+                        .into_boxed_str(),
                     filters,
                     date,
                 })
@@ -123,7 +141,10 @@ impl AnalysisLayer {
             .enumerate()
             .filter_map(|(i, f)| {
                 f.source.features[f.index].bbox.map(|b| {
-                    GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i as u32)
+                    GeomWithData::new(
+                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                        i as u32,
+                    )
                 })
             })
             .collect();
@@ -160,7 +181,15 @@ pub struct Queryable {
 
 fn layer_queryable_keys(role: Role) -> &'static [&'static str] {
     match role {
-        Role::Parcels => &["id", "park_id", "land_use_code", "supply_status", "disposal_status", "industry_code", "holder"],
+        Role::Parcels => &[
+            "id",
+            "park_id",
+            "land_use_code",
+            "supply_status",
+            "disposal_status",
+            "industry_code",
+            "holder",
+        ],
         Role::Parks => &["id", "name", "park_type", "level"],
         Role::Buildings => &["parcel_id", "use"],
         Role::Plan => &["id", "land_use_code"],
@@ -282,7 +311,12 @@ impl Collection {
                         .iter()
                         .find(|p| p.as_str() == k)
                         .map(|p| p.label_zh())
-                        .or_else(|| RedlineKind::ALL.iter().find(|r| r.as_str() == k).map(|r| r.label_zh()))
+                        .or_else(|| {
+                            RedlineKind::ALL
+                                .iter()
+                                .find(|r| r.as_str() == k)
+                                .map(|r| r.label_zh())
+                        })
                 });
                 match kind {
                     Some(k) => format!("{} {}（{k}）", l.info.role.label_zh(), l.info.name),
@@ -380,7 +414,9 @@ impl Collection {
             Collection::Layer(l) => &l.info.source_crs,
             Collection::Analysis(a) => &a.features.first()?.source.info.source_crs,
         };
-        def.strip_prefix("EPSG:").and_then(|c| c.parse().ok()).map(CrsRef::Epsg)
+        def.strip_prefix("EPSG:")
+            .and_then(|c| c.parse().ok())
+            .map(CrsRef::Epsg)
     }
 
     /// The CRSs features can be served in.
@@ -398,18 +434,33 @@ impl Collection {
             Collection::Layer(l) => {
                 let mut out = vec![];
                 for key in layer_queryable_keys(l.info.role) {
-                    let Some(column) = l.info.mapping.get(*key) else { continue };
-                    let title = crate::model::fields::field(l.info.role, key).map_or(key.to_string(), |f| f.label.to_string());
-                    out.push(Queryable { name: column.clone(), key, title: title.clone() });
+                    let Some(column) = l.info.mapping.get(*key) else {
+                        continue;
+                    };
+                    let title = crate::model::fields::field(l.info.role, key)
+                        .map_or(key.to_string(), |f| f.label.to_string());
+                    out.push(Queryable {
+                        name: column.clone(),
+                        key,
+                        title: title.clone(),
+                    });
                     if column != key {
-                        out.push(Queryable { name: key.to_string(), key, title });
+                        out.push(Queryable {
+                            name: key.to_string(),
+                            key,
+                            title,
+                        });
                     }
                 }
                 out
             }
             Collection::Analysis(a) => queryable_keys(a.check)
                 .iter()
-                .map(|k| Queryable { name: k.to_string(), key: k, title: k.to_string() })
+                .map(|k| Queryable {
+                    name: k.to_string(),
+                    key: k,
+                    title: k.to_string(),
+                })
                 .collect(),
         }
     }
@@ -418,8 +469,12 @@ impl Collection {
     pub fn temporal_property(&self) -> Option<&'static str> {
         match self {
             Collection::Layer(l) => match l.info.role {
-                Role::Parcels if l.info.mapping.contains_key("contract_date") => Some("contract_date"),
-                Role::Parks if l.info.mapping.contains_key("approval_date") => Some("approval_date"),
+                Role::Parcels if l.info.mapping.contains_key("contract_date") => {
+                    Some("contract_date")
+                }
+                Role::Parks if l.info.mapping.contains_key("approval_date") => {
+                    Some("approval_date")
+                }
                 _ => None,
             },
             Collection::Analysis(a) if a.check == Check::Idle => Some("idle_since"),
@@ -450,7 +505,11 @@ impl Collection {
             Collection::Layer(l) => l.in_box(r),
             Collection::Analysis(a) => {
                 let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-                let mut v: Vec<usize> = a.index.locate_in_envelope_intersecting(&env).map(|e| e.data as usize).collect();
+                let mut v: Vec<usize> = a
+                    .index
+                    .locate_in_envelope_intersecting(&env)
+                    .map(|e| e.data as usize)
+                    .collect();
                 v.sort_unstable();
                 v
             }
@@ -468,8 +527,11 @@ impl Collection {
             return Matched::All(self.len());
         }
         let keep = |i: usize| {
-            s.datetime.is_none_or(|iv| self.date(i).is_some_and(|d| iv.contains(d)))
-                && s.filters.iter().all(|(k, v)| self.filter_value(i, k).is_some_and(|x| x == v.as_str()))
+            s.datetime
+                .is_none_or(|iv| self.date(i).is_some_and(|d| iv.contains(d)))
+                && s.filters
+                    .iter()
+                    .all(|(k, v)| self.filter_value(i, k).is_some_and(|x| x == v.as_str()))
         };
         let mut out: Vec<usize> = if s.boxes.is_empty() {
             (0..self.len()).filter(|&i| keep(i)).collect()
@@ -477,11 +539,9 @@ impl Collection {
             let mut v = vec![];
             for b in &s.boxes {
                 let window = b.to_polygon();
-                v.extend(
-                    self.candidates(b)
-                        .into_iter()
-                        .filter(|&i| self.geometry(i).is_some_and(|g| g.intersects(&window)) && keep(i)),
-                );
+                v.extend(self.candidates(b).into_iter().filter(|&i| {
+                    self.geometry(i).is_some_and(|g| g.intersects(&window)) && keep(i)
+                }));
             }
             if s.boxes.len() > 1 {
                 v.sort_unstable();
@@ -496,10 +556,7 @@ impl Collection {
     /// Spatial and temporal extent.
     pub fn extent(&self) -> (Option<Rect>, Option<(NaiveDate, NaiveDate)>) {
         let spatial = match self {
-            Collection::Layer(l) => l
-                .info
-                .extent
-                .map(|e| Rect::new((e[0], e[1]), (e[2], e[3]))),
+            Collection::Layer(l) => l.info.extent.map(|e| Rect::new((e[0], e[1]), (e[2], e[3]))),
             Collection::Analysis(_) => {
                 let mut acc: Option<Rect> = None;
                 for i in 0..self.len() {

@@ -3,7 +3,10 @@
 use super::collections::Collection;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A page with the site header.
@@ -16,7 +19,10 @@ pub fn page(title: &str, body: &str) -> String {
 
 /// `/conformance` as HTML.
 pub fn conformance(classes: &[&str]) -> String {
-    let items: String = classes.iter().map(|c| format!("<li><code>{}</code></li>", esc(c))).collect();
+    let items: String = classes
+        .iter()
+        .map(|c| format!("<li><code>{}</code></li>", esc(c)))
+        .collect();
     page("标准符合性 Conformance", &format!("<ul>{items}</ul>"))
 }
 
@@ -44,15 +50,29 @@ pub fn collection(c: &Collection) -> String {
     let id = c.id();
     let (spatial, temporal) = c.extent();
     let extent = spatial
-        .map(|r| format!("{:.6}, {:.6} – {:.6}, {:.6}", r.min().x, r.min().y, r.max().x, r.max().y))
+        .map(|r| {
+            format!(
+                "{:.6}, {:.6} – {:.6}, {:.6}",
+                r.min().x,
+                r.min().y,
+                r.max().x,
+                r.max().y
+            )
+        })
         .unwrap_or_else(|| "—".into());
-    let time = temporal.map(|(a, b)| format!("{a} – {b}")).unwrap_or_else(|| "—".into());
+    let time = temporal
+        .map(|(a, b)| format!("{a} – {b}"))
+        .unwrap_or_else(|| "—".into());
     let queryables: String = c
         .queryables()
         .iter()
         .map(|q| format!("<li><code>{}</code> {}</li>", esc(&q.name), esc(&q.title)))
         .collect();
-    let crs: String = c.crs_list().iter().map(|c| format!("<li><code>{}</code></li>", c.uri())).collect();
+    let crs: String = c
+        .crs_list()
+        .iter()
+        .map(|c| format!("<li><code>{}</code></li>", c.uri()))
+        .collect();
     page(
         &c.title(),
         &format!(
@@ -64,7 +84,8 @@ pub fn collection(c: &Collection) -> String {
 }
 
 fn property_rows(properties: &str) -> String {
-    let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(properties).unwrap_or_default();
+    let v: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(properties).unwrap_or_default();
     v.iter()
         .map(|(k, v)| {
             let text = match v {
@@ -78,7 +99,13 @@ fn property_rows(properties: &str) -> String {
 }
 
 /// A page of features as HTML.
-pub fn items(c: &Collection, rows: &[(i64, String)], total: usize, start: usize, next_query: &str) -> String {
+pub fn items(
+    c: &Collection,
+    rows: &[(i64, String)],
+    total: usize,
+    start: usize,
+    next_query: &str,
+) -> String {
     let id = c.id();
     let list: String = rows
         .iter()
@@ -90,13 +117,20 @@ pub fn items(c: &Collection, rows: &[(i64, String)], total: usize, start: usize,
         })
         .collect();
     let more = if start + rows.len() < total {
-        format!(r#"<p><a href="/collections/{id}/items?{}">下一页</a></p>"#, esc(next_query))
+        format!(
+            r#"<p><a href="/collections/{id}/items?{}">下一页</a></p>"#,
+            esc(next_query)
+        )
     } else {
         String::new()
     };
     page(
         &c.title(),
-        &format!("<p>共 {total} 个要素，显示第 {}–{} 个。</p>{list}{more}", start + 1, start + rows.len()),
+        &format!(
+            "<p>共 {total} 个要素，显示第 {}–{} 个。</p>{list}{more}",
+            start + 1,
+            start + rows.len()
+        ),
     )
 }
 
@@ -104,6 +138,10 @@ pub fn items(c: &Collection, rows: &[(i64, String)], total: usize, start: usize,
 pub fn item(c: &Collection, fid: i64, properties: &str) -> String {
     page(
         &format!("{} — 要素 {fid}", c.title()),
-        &format!(r#"<table class="props">{}</table><p><a href="/collections/{}/items/{fid}">GeoJSON</a></p>"#, property_rows(properties), c.id()),
+        &format!(
+            r#"<table class="props">{}</table><p><a href="/collections/{}/items/{fid}">GeoJSON</a></p>"#,
+            property_rows(properties),
+            c.id()
+        ),
     )
 }

@@ -105,18 +105,30 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let catalog = Catalog::load(&store)?;
     drop(store);
     let features: usize = catalog.layers.iter().map(|l| l.features.len()).sum();
-    tracing::info!(layers = catalog.layers.len(), features, seconds = started.elapsed().as_secs_f64(), "catalog loaded");
+    tracing::info!(
+        layers = catalog.layers.len(),
+        features,
+        seconds = started.elapsed().as_secs_f64(),
+        "catalog loaded"
+    );
     let maplibre = web::find_maplibre();
     if maplibre.is_none() {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
     }
     let state = Arc::new(AppState::new(catalog, rules, opts.store.clone(), maplibre));
     Arc::clone(&state).watch(opts.watch);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (is another server running there? pass --bind)", opts.bind))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}: {e} (is another server running there? pass --bind)",
+                    opts.bind
+                )
+            })?;
         eprintln!(
             "landwatch serving {} on http://{} ({} layers, {features} features, loaded in {:.1} s)",
             opts.store.display(),
@@ -127,7 +139,9 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let ctrl_c = tokio::signal::ctrl_c();
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("SIGTERM handler");
                 tokio::select! {
                     _ = ctrl_c => {},
                     _ = term.recv() => {},

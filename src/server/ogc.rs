@@ -38,7 +38,10 @@ pub fn base(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
         .unwrap_or("127.0.0.1");
     let scheme = headers
         .get("x-forwarded-proto")
@@ -114,14 +117,44 @@ fn collection_json(c: &Collection, b: &str) -> Value {
         });
     }
     let mut links = vec![
-        link(format!("{b}/collections/{id}"), "self", "application/json", "this collection"),
-        link(format!("{b}/collections/{id}?f=html"), "alternate", "text/html", "this collection as HTML"),
-        link(format!("{b}/collections/{id}/items"), "items", "application/geo+json", "features"),
-        link(format!("{b}/collections/{id}/items?f=html"), "items", "text/html", "features as HTML"),
-        link(format!("{b}/tiles/{id}.json"), "tiles", "application/json", "vector tiles (TileJSON)"),
+        link(
+            format!("{b}/collections/{id}"),
+            "self",
+            "application/json",
+            "this collection",
+        ),
+        link(
+            format!("{b}/collections/{id}?f=html"),
+            "alternate",
+            "text/html",
+            "this collection as HTML",
+        ),
+        link(
+            format!("{b}/collections/{id}/items"),
+            "items",
+            "application/geo+json",
+            "features",
+        ),
+        link(
+            format!("{b}/collections/{id}/items?f=html"),
+            "items",
+            "text/html",
+            "features as HTML",
+        ),
+        link(
+            format!("{b}/tiles/{id}.json"),
+            "tiles",
+            "application/json",
+            "vector tiles (TileJSON)",
+        ),
     ];
     if let Collection::Analysis(a) = c {
-        links.push(link(format!("{b}/analysis/{}?as_of={}", a.check, a.as_of), "describedby", "application/json", "the full report"));
+        links.push(link(
+            format!("{b}/analysis/{}?as_of={}", a.check, a.as_of),
+            "describedby",
+            "application/json",
+            "the full report",
+        ));
     }
     let (role, kind) = match c {
         Collection::Layer(l) => (Some(l.info.role.as_str()), l.info.kind.clone()),
@@ -144,17 +177,27 @@ fn collection_json(c: &Collection, b: &str) -> Value {
 
 async fn all_collections(st: &Arc<AppState>) -> ApiResult<Vec<Collection>> {
     let catalog = st.catalog.load_full();
-    let mut v: Vec<Collection> = catalog.layers.iter().map(|l| Collection::Layer(Arc::clone(l))).collect();
+    let mut v: Vec<Collection> = catalog
+        .layers
+        .iter()
+        .map(|l| Collection::Layer(Arc::clone(l)))
+        .collect();
     if !catalog.layers.is_empty() {
         for check in ANALYSIS_COLLECTIONS {
-            v.push(Collection::Analysis(st.analysis(check, crate::analysis::today(), None).await?));
+            v.push(Collection::Analysis(
+                st.analysis(check, crate::analysis::today(), None).await?,
+            ));
         }
     }
     Ok(v)
 }
 
 /// `/collections`.
-pub async fn collections(State(st): State<Arc<AppState>>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn collections(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
     p.finish(&["f".into()])?;
@@ -177,16 +220,28 @@ pub async fn collections(State(st): State<Arc<AppState>>, headers: HeaderMap, Ra
 }
 
 /// Take `as_of` and `park` when the collection is an analysis result.
-fn analysis_params(id: &str, p: &mut Params) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>, Vec<String>)> {
+fn analysis_params(
+    id: &str,
+    p: &mut Params,
+) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>, Vec<String>)> {
     if ANALYSIS_COLLECTIONS.iter().any(|c| c.as_str() == id) {
-        Ok((params::date("as_of", p.take("as_of"))?, p.take("park"), vec!["as_of".into(), "park".into()]))
+        Ok((
+            params::date("as_of", p.take("as_of"))?,
+            p.take("park"),
+            vec!["as_of".into(), "park".into()],
+        ))
     } else {
         Ok((None, None, vec![]))
     }
 }
 
 /// `/collections/{id}`.
-pub async fn collection(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn collection(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
     let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
@@ -213,16 +268,28 @@ fn output(crs: CrsRef) -> ApiResult<Output> {
         CrsRef::Epsg(4490) => Output::LonLat(Axes::YX),
         other => {
             let def = other.definition();
-            let t = Transform::new("EPSG:4490", &def).map_err(|e| ApiError::internal(e.to_string()))?;
-            let axes = if authority_order_is_yx(&def) { Axes::YX } else { Axes::XY };
+            let t =
+                Transform::new("EPSG:4490", &def).map_err(|e| ApiError::internal(e.to_string()))?;
+            let axes = if authority_order_is_yx(&def) {
+                Axes::YX
+            } else {
+                Axes::XY
+            };
             Output::Projected(t, axes)
         }
     })
 }
 
-fn write_one(out: &mut String, c: &Collection, i: usize, how: &Output) -> Result<(), TransformError> {
+fn write_one(
+    out: &mut String,
+    c: &Collection,
+    i: usize,
+    how: &Output,
+) -> Result<(), TransformError> {
     match how {
-        Output::LonLat(axes) => write_feature_axes(out, c.fid(i), c.geometry(i), c.properties(i), *axes),
+        Output::LonLat(axes) => {
+            write_feature_axes(out, c.fid(i), c.geometry(i), c.properties(i), *axes)
+        }
         Output::Projected(t, axes) => {
             let g = match c.geometry(i) {
                 Some(g) => {
@@ -245,8 +312,13 @@ fn boxes(b: [f64; 4], crs: CrsRef) -> ApiResult<Vec<Rect>> {
         CrsRef::Epsg(4490) => params::lonlat_boxes([b[1], b[0], b[3], b[2]]),
         other => {
             let def = other.definition();
-            let b = if authority_order_is_yx(&def) { [b[1], b[0], b[3], b[2]] } else { b };
-            let t = Transform::new(&def, "EPSG:4490").map_err(|e| ApiError::internal(e.to_string()))?;
+            let b = if authority_order_is_yx(&def) {
+                [b[1], b[0], b[3], b[2]]
+            } else {
+                b
+            };
+            let t =
+                Transform::new(&def, "EPSG:4490").map_err(|e| ApiError::internal(e.to_string()))?;
             let mut pts = vec![];
             for k in 0..=16 {
                 let f = f64::from(k) / 16.0;
@@ -258,7 +330,12 @@ fn boxes(b: [f64; 4], crs: CrsRef) -> ApiResult<Vec<Rect>> {
                 .into_iter()
                 .map(|(x, y)| t.point(x, y))
                 .collect::<Result<_, _>>()
-                .map_err(|e| ApiError::bad(format!("bbox cannot be transformed from {}: {e}", other.uri())))?;
+                .map_err(|e| {
+                    ApiError::bad(format!(
+                        "bbox cannot be transformed from {}: {e}",
+                        other.uri()
+                    ))
+                })?;
             let (mut lo, mut hi) = (ll[0], ll[0]);
             for (x, y) in ll {
                 lo = (lo.0.min(x), lo.1.min(y));
@@ -276,7 +353,9 @@ fn query_with(raw: Option<&str>, set: &[(&str, String)]) -> String {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     pairs.extend(set.iter().map(|(k, v)| (k.to_string(), v.clone())));
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 fn with_offset(raw: Option<&str>, offset: usize) -> String {
@@ -297,7 +376,12 @@ fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
 }
 
 /// `/collections/{id}/items`.
-pub async fn items(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn items(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
     let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
@@ -323,7 +407,12 @@ pub async fn items(State(st): State<Arc<AppState>>, Path(id): Path<String>, head
             sel.filters.push((qy.key, v));
         }
     }
-    allowed.extend(["f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"].map(String::from));
+    allowed.extend(
+        [
+            "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime",
+        ]
+        .map(String::from),
+    );
     allowed.extend(queryables.iter().map(|q| q.name.clone()));
     p.finish(&allowed)?;
 
@@ -337,29 +426,66 @@ pub async fn items(State(st): State<Arc<AppState>>, Path(id): Path<String>, head
     let start = offset.min(total);
     let end = (start + limit).min(total);
     if f == Format::Html {
-        let rows: Vec<(i64, String)> = (start..end).map(|k| {
-            let i = matched.at(k);
-            (c.fid(i), c.properties(i).to_string())
-        }).collect();
-        return Ok(html_response(html::items(&c, &rows, total, start, &with_offset(q.as_deref(), end))));
+        let rows: Vec<(i64, String)> = (start..end)
+            .map(|k| {
+                let i = matched.at(k);
+                (c.fid(i), c.properties(i).to_string())
+            })
+            .collect();
+        return Ok(html_response(html::items(
+            &c,
+            &rows,
+            total,
+            start,
+            &with_offset(q.as_deref(), end),
+        )));
     }
     let b = base(&headers);
     let path = format!("{b}/collections/{id}/items");
     let mut links = vec![
-        link(format!("{path}?{}", with_offset(q.as_deref(), start)), "self", "application/geo+json", "this page"),
         link(
-            format!("{path}?{}", query_with(q.as_deref(), &[("offset", start.to_string()), ("f", "html".into())])),
+            format!("{path}?{}", with_offset(q.as_deref(), start)),
+            "self",
+            "application/geo+json",
+            "this page",
+        ),
+        link(
+            format!(
+                "{path}?{}",
+                query_with(
+                    q.as_deref(),
+                    &[("offset", start.to_string()), ("f", "html".into())]
+                )
+            ),
             "alternate",
             "text/html",
             "this page as HTML",
         ),
-        link(format!("{b}/collections/{id}"), "collection", "application/json", "the collection"),
+        link(
+            format!("{b}/collections/{id}"),
+            "collection",
+            "application/json",
+            "the collection",
+        ),
     ];
     if end < total {
-        links.push(link(format!("{path}?{}", with_offset(q.as_deref(), end)), "next", "application/geo+json", "next page"));
+        links.push(link(
+            format!("{path}?{}", with_offset(q.as_deref(), end)),
+            "next",
+            "application/geo+json",
+            "next page",
+        ));
     }
     if start > 0 {
-        links.push(link(format!("{path}?{}", with_offset(q.as_deref(), start.saturating_sub(limit))), "prev", "application/geo+json", "previous page"));
+        links.push(link(
+            format!(
+                "{path}?{}",
+                with_offset(q.as_deref(), start.saturating_sub(limit))
+            ),
+            "prev",
+            "application/geo+json",
+            "previous page",
+        ));
     }
     let head = format!(
         "{{\"type\":\"FeatureCollection\",\"timeStamp\":\"{}\",\"numberMatched\":{total},\"numberReturned\":{},\"links\":{},\"features\":[",
@@ -375,7 +501,8 @@ pub async fn items(State(st): State<Arc<AppState>>, Path(id): Path<String>, head
             if k > start {
                 body.push(',');
             }
-            write_one(&mut body, &c, matched.at(k), &how).map_err(|e| ApiError::internal(e.to_string()))?;
+            write_one(&mut body, &c, matched.at(k), &how)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
         }
         body.push_str("]}");
         Response::new(Body::from(body))
@@ -383,15 +510,33 @@ pub async fn items(State(st): State<Arc<AppState>>, Path(id): Path<String>, head
         stream(head, c, matched, start, end, how)
     };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json"));
-    h.insert("content-crs", HeaderValue::from_str(&format!("<{}>", out_crs.uri())).expect("ASCII URI"));
-    h.insert(header::ETAG, HeaderValue::from_str(&tag).expect("ASCII tag"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    h.insert(
+        "content-crs",
+        HeaderValue::from_str(&format!("<{}>", out_crs.uri())).expect("ASCII URI"),
+    );
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).expect("ASCII tag"),
+    );
     Ok(response)
 }
 
 /// A large page, written chunk by chunk as the client reads it.
-fn stream(head: String, c: Collection, matched: Matched, start: usize, end: usize, how: Output) -> Response {
-    let chunks = (start..end).step_by(CHUNK).map(move |from| (from, (from + CHUNK).min(end)));
+fn stream(
+    head: String,
+    c: Collection,
+    matched: Matched,
+    start: usize,
+    end: usize,
+    how: Output,
+) -> Response {
+    let chunks = (start..end)
+        .step_by(CHUNK)
+        .map(move |from| (from, (from + CHUNK).min(end)));
     let first = std::iter::once(Ok::<Bytes, std::io::Error>(Bytes::from(head)));
     let body = chunks.map(move |(from, to)| {
         let mut s = String::with_capacity((to - from) * 1024);
@@ -414,7 +559,12 @@ fn stream(head: String, c: Collection, matched: Matched, start: usize, end: usiz
 }
 
 /// `/collections/{id}/items/{featureId}`.
-pub async fn item(State(st): State<Arc<AppState>>, Path((id, fid)): Path<(String, String)>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn item(
+    State(st): State<Arc<AppState>>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
     let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
@@ -422,9 +572,11 @@ pub async fn item(State(st): State<Arc<AppState>>, Path((id, fid)): Path<(String
     let out_crs = params::crs("crs", p.take("crs"), &c.crs_list())?;
     allowed.extend(["f", "crs"].map(String::from));
     p.finish(&allowed)?;
-    let n: i64 = fid
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("feature '{fid}' does not exist in {id}: feature ids are whole numbers")))?;
+    let n: i64 = fid.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "feature '{fid}' does not exist in {id}: feature ids are whole numbers"
+        ))
+    })?;
     let i = c
         .by_fid(n)
         .ok_or_else(|| ApiError::not_found(format!("feature {n} does not exist in {id}")))?;
@@ -436,12 +588,29 @@ pub async fn item(State(st): State<Arc<AppState>>, Path((id, fid)): Path<(String
     let mut v: Value = serde_json::from_str(&s).map_err(|e| ApiError::internal(e.to_string()))?;
     let b = base(&headers);
     v["links"] = json!([
-        link(format!("{b}/collections/{id}/items/{n}"), "self", "application/geo+json", "this feature"),
-        link(format!("{b}/collections/{id}/items/{n}?f=html"), "alternate", "text/html", "this feature as HTML"),
-        link(format!("{b}/collections/{id}"), "collection", "application/json", "the collection"),
+        link(
+            format!("{b}/collections/{id}/items/{n}"),
+            "self",
+            "application/geo+json",
+            "this feature"
+        ),
+        link(
+            format!("{b}/collections/{id}/items/{n}?f=html"),
+            "alternate",
+            "text/html",
+            "this feature as HTML"
+        ),
+        link(
+            format!("{b}/collections/{id}"),
+            "collection",
+            "application/json",
+            "the collection"
+        ),
     ]);
     let mut r = json_response(&v, "application/geo+json");
-    r.headers_mut()
-        .insert("content-crs", HeaderValue::from_str(&format!("<{}>", out_crs.uri())).expect("ASCII URI"));
+    r.headers_mut().insert(
+        "content-crs",
+        HeaderValue::from_str(&format!("<{}>", out_crs.uri())).expect("ASCII URI"),
+    );
     Ok(r)
 }

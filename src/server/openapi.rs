@@ -48,7 +48,13 @@ fn responses(ok_schema: Value, media: &str) -> Value {
 
 fn items_operation(id: &str, title: &str, extra: &[Value]) -> Value {
     let mut parameters = vec![
-        reference("f"), reference("limit"), reference("offset"), reference("bbox"), reference("bbox-crs"), reference("crs"), reference("datetime"),
+        reference("f"),
+        reference("limit"),
+        reference("offset"),
+        reference("bbox"),
+        reference("bbox-crs"),
+        reference("crs"),
+        reference("datetime"),
     ];
     parameters.extend_from_slice(extra);
     json!({"get": {
@@ -63,21 +69,62 @@ fn items_operation(id: &str, title: &str, extra: &[Value]) -> Value {
 /// The definition for these collections, served at `base`.
 pub fn document(base: &str, collections: &[Collection]) -> Value {
     let mut paths = Map::new();
-    let simple = |summary: &str, op: &str, tag: &str, s: Value, media: &str| {
-        json!({"get": {"summary": summary, "operationId": op, "tags": [tag], "parameters": [reference("f")], "responses": responses(s, media)}})
-    };
-    paths.insert("/".into(), simple("landing page (the map in a browser)", "getLandingPage", "capabilities", schema("landingPage"), "application/json"));
-    paths.insert("/conformance".into(), simple("conformance classes", "getConformance", "capabilities", schema("confClasses"), "application/json"));
-    paths.insert("/api".into(), simple("this API definition", "getApi", "capabilities", json!({"type": "object"}), "application/vnd.oai.openapi+json;version=3.0"));
-    paths.insert("/collections".into(), simple("the collections", "getCollections", "capabilities", schema("collections"), "application/json"));
+    let simple = |summary: &str, op: &str, tag: &str, s: Value, media: &str| json!({"get": {"summary": summary, "operationId": op, "tags": [tag], "parameters": [reference("f")], "responses": responses(s, media)}});
+    paths.insert(
+        "/".into(),
+        simple(
+            "landing page (the map in a browser)",
+            "getLandingPage",
+            "capabilities",
+            schema("landingPage"),
+            "application/json",
+        ),
+    );
+    paths.insert(
+        "/conformance".into(),
+        simple(
+            "conformance classes",
+            "getConformance",
+            "capabilities",
+            schema("confClasses"),
+            "application/json",
+        ),
+    );
+    paths.insert(
+        "/api".into(),
+        simple(
+            "this API definition",
+            "getApi",
+            "capabilities",
+            json!({"type": "object"}),
+            "application/vnd.oai.openapi+json;version=3.0",
+        ),
+    );
+    paths.insert(
+        "/collections".into(),
+        simple(
+            "the collections",
+            "getCollections",
+            "capabilities",
+            schema("collections"),
+            "application/json",
+        ),
+    );
     paths.insert(
         "/collections/{collectionId}".into(),
         json!({"get": {"summary": "one collection", "operationId": "describeCollection", "tags": ["capabilities"],
             "parameters": [reference("collectionId"), reference("f"), reference("as_of"), reference("park")],
             "responses": responses(schema("collection"), "application/json")}}),
     );
-    let mut generic = items_operation("generic", "a collection", &[reference("as_of"), reference("park")]);
-    generic["get"]["parameters"].as_array_mut().expect("array").insert(0, reference("collectionId"));
+    let mut generic = items_operation(
+        "generic",
+        "a collection",
+        &[reference("as_of"), reference("park")],
+    );
+    generic["get"]["parameters"]
+        .as_array_mut()
+        .expect("array")
+        .insert(0, reference("collectionId"));
     paths.insert("/collections/{collectionId}/items".into(), generic);
     paths.insert(
         "/collections/{collectionId}/items/{featureId}".into(),
@@ -90,13 +137,22 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
         let mut extra: Vec<Value> = c
             .queryables()
             .iter()
-            .map(|q| param(&q.name, &format!("equal to {} ({})", q.title, q.key), json!({"type": "string"})))
+            .map(|q| {
+                param(
+                    &q.name,
+                    &format!("equal to {} ({})", q.title, q.key),
+                    json!({"type": "string"}),
+                )
+            })
             .collect();
         if matches!(c, Collection::Analysis(_)) {
             extra.push(reference("as_of"));
             extra.push(reference("park"));
         }
-        paths.insert(format!("/collections/{id}/items"), items_operation(&id, &c.title(), &extra));
+        paths.insert(
+            format!("/collections/{id}/items"),
+            items_operation(&id, &c.title(), &extra),
+        );
     }
     paths.insert(
         "/tiles/{collectionId}/{z}/{x}/{y}.mvt".into(),

@@ -30,7 +30,9 @@ impl Params {
                 continue;
             }
             if pairs.iter().any(|(p, _)| *p == k) {
-                return Err(ApiError::bad(format!("parameter '{k}' is given more than once")));
+                return Err(ApiError::bad(format!(
+                    "parameter '{k}' is given more than once"
+                )));
             }
             pairs.push((k.into_owned(), v.into_owned()));
         }
@@ -78,7 +80,11 @@ pub fn format(f: Option<String>, accept: Option<&str>, allowed: &[Format]) -> Ap
         Some(other) => {
             return Err(ApiError::bad(format!(
                 "f={other} is not a format of this endpoint; use {}",
-                allowed.iter().map(|a| format!("{a:?}").to_lowercase()).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|a| format!("{a:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         }
         None => {
@@ -95,7 +101,9 @@ pub fn format(f: Option<String>, accept: Option<&str>, allowed: &[Format]) -> Ap
     if allowed.contains(&chosen) {
         Ok(chosen)
     } else {
-        Err(ApiError::bad(format!("this endpoint does not offer {chosen:?}").to_lowercase()))
+        Err(ApiError::bad(
+            format!("this endpoint does not offer {chosen:?}").to_lowercase(),
+        ))
     }
 }
 
@@ -112,10 +120,11 @@ pub fn limit(v: Option<String>, default: usize, max: usize) -> ApiResult<usize> 
     match v {
         None => Ok(default),
         Some(s) => {
-            let n: u64 = s
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::bad(format!("limit: '{s}' is not a whole number from 1 to {max}")))?;
+            let n: u64 = s.trim().parse().map_err(|_| {
+                ApiError::bad(format!(
+                    "limit: '{s}' is not a whole number from 1 to {max}"
+                ))
+            })?;
             if n == 0 {
                 return Err(ApiError::bad("limit must be at least 1"));
             }
@@ -169,7 +178,10 @@ impl CrsRef {
             .trim_start_matches("http://")
             .trim_start_matches("www.opengis.net/def/crs/");
         let up = t.to_ascii_uppercase();
-        if matches!(up.as_str(), "OGC/1.3/CRS84" | "OGC/0/CRS84" | "OGC:CRS84" | "CRS84") {
+        if matches!(
+            up.as_str(),
+            "OGC/1.3/CRS84" | "OGC/0/CRS84" | "OGC:CRS84" | "CRS84"
+        ) {
             return Some(CrsRef::Crs84);
         }
         let code = up
@@ -182,14 +194,19 @@ impl CrsRef {
 /// A CRS parameter, one of `supported`.
 pub fn crs(name: &str, v: Option<String>, supported: &[CrsRef]) -> ApiResult<CrsRef> {
     let Some(s) = v else { return Ok(CrsRef::Crs84) };
-    let c = CrsRef::parse(&s).ok_or_else(|| ApiError::bad(format!("{name}: '{s}' is not a CRS URI")))?;
+    let c = CrsRef::parse(&s)
+        .ok_or_else(|| ApiError::bad(format!("{name}: '{s}' is not a CRS URI")))?;
     if supported.contains(&c) {
         Ok(c)
     } else {
         Err(ApiError::bad(format!(
             "{name}: {} is not offered here; use one of {}",
             c.uri(),
-            supported.iter().map(|c| c.uri()).collect::<Vec<_>>().join(", ")
+            supported
+                .iter()
+                .map(|c| c.uri())
+                .collect::<Vec<_>>()
+                .join(", ")
         )))
     }
 }
@@ -211,7 +228,9 @@ pub fn bbox(v: Option<String>) -> ApiResult<Option<[f64; 4]>> {
         }
     };
     if b[1] > b[3] {
-        return Err(ApiError::bad("bbox: the lower corner lies above the upper one"));
+        return Err(ApiError::bad(
+            "bbox: the lower corner lies above the upper one",
+        ));
     }
     Ok(Some(b))
 }
@@ -253,9 +272,11 @@ fn instant(s: &str) -> ApiResult<Option<NaiveDate>> {
         return Ok(None);
     }
     let day = t.get(..10).unwrap_or(t);
-    day.parse::<NaiveDate>()
-        .map(Some)
-        .map_err(|_| ApiError::bad(format!("datetime: '{s}' is not an RFC 3339 date or date-time")))
+    day.parse::<NaiveDate>().map(Some).map_err(|_| {
+        ApiError::bad(format!(
+            "datetime: '{s}' is not an RFC 3339 date or date-time"
+        ))
+    })
 }
 
 /// `datetime`: an instant or an interval `start/end` with `..` for an open end.
@@ -267,7 +288,8 @@ pub fn datetime(v: Option<String>) -> ApiResult<Option<Interval>> {
             end: instant(b)?,
         },
         None => {
-            let d = instant(&s)?.ok_or_else(|| ApiError::bad("datetime: '..' alone is not an instant"))?;
+            let d = instant(&s)?
+                .ok_or_else(|| ApiError::bad("datetime: '..' alone is not an instant"))?;
             Interval {
                 start: Some(d),
                 end: Some(d),
@@ -276,7 +298,9 @@ pub fn datetime(v: Option<String>) -> ApiResult<Option<Interval>> {
     };
     if let (Some(a), Some(b)) = (i.start, i.end) {
         if a > b {
-            return Err(ApiError::bad("datetime: the interval ends before it starts"));
+            return Err(ApiError::bad(
+                "datetime: the interval ends before it starts",
+            ));
         }
     }
     Ok(Some(i))
@@ -286,11 +310,11 @@ pub fn datetime(v: Option<String>) -> ApiResult<Option<Interval>> {
 pub fn date(name: &str, v: Option<String>) -> ApiResult<Option<NaiveDate>> {
     match v {
         None => Ok(None),
-        Some(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::bad(format!("{name}: '{s}' is not a date; write YYYY-MM-DD"))),
+        Some(s) => {
+            s.trim().parse().map(Some).map_err(|_| {
+                ApiError::bad(format!("{name}: '{s}' is not a date; write YYYY-MM-DD"))
+            })
+        }
     }
 }
 
@@ -318,7 +342,10 @@ mod tests {
         assert_eq!(limit(Some("50000".into()), 100, 10_000).unwrap(), 10_000);
         assert!(limit(Some("0".into()), 100, 10_000).is_err());
         assert!(limit(Some("-3".into()), 100, 10_000).is_err());
-        assert_eq!(bbox(Some("1,2,0,3,4,9".into())).unwrap(), Some([1.0, 2.0, 3.0, 4.0]));
+        assert_eq!(
+            bbox(Some("1,2,0,3,4,9".into())).unwrap(),
+            Some([1.0, 2.0, 3.0, 4.0])
+        );
         assert!(bbox(Some("1,2,3".into())).is_err());
         assert!(bbox(Some("1,5,3,4".into())).is_err());
         assert!(bbox(Some("1,2,x,4".into())).is_err());
@@ -328,13 +355,23 @@ mod tests {
 
     #[test]
     fn crs_uris_and_datetimes() {
-        assert_eq!(CrsRef::parse("http://www.opengis.net/def/crs/OGC/1.3/CRS84"), Some(CrsRef::Crs84));
+        assert_eq!(
+            CrsRef::parse("http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+            Some(CrsRef::Crs84)
+        );
         assert_eq!(CrsRef::parse("[EPSG:4490]"), Some(CrsRef::Epsg(4490)));
-        assert_eq!(CrsRef::parse("http://www.opengis.net/def/crs/EPSG/0/4523"), Some(CrsRef::Epsg(4523)));
+        assert_eq!(
+            CrsRef::parse("http://www.opengis.net/def/crs/EPSG/0/4523"),
+            Some(CrsRef::Epsg(4523))
+        );
         assert!(crs("crs", Some("EPSG:3857".into()), &[CrsRef::Crs84]).is_err());
         let i = datetime(Some("2019-01-01/..".into())).unwrap().unwrap();
-        assert!(i.contains("2030-01-01".parse().unwrap()) && !i.contains("2018-12-31".parse().unwrap()));
-        let one = datetime(Some("2019-03-05T10:00:00Z".into())).unwrap().unwrap();
+        assert!(
+            i.contains("2030-01-01".parse().unwrap()) && !i.contains("2018-12-31".parse().unwrap())
+        );
+        let one = datetime(Some("2019-03-05T10:00:00Z".into()))
+            .unwrap()
+            .unwrap();
         assert!(one.contains("2019-03-05".parse().unwrap()));
         assert!(datetime(Some("2020-01-01/2019-01-01".into())).is_err());
         assert!(datetime(Some("yesterday".into())).is_err());
@@ -343,9 +380,18 @@ mod tests {
     #[test]
     fn formats_from_f_or_accept() {
         let all = [Format::Json, Format::Html];
-        assert_eq!(format(None, Some("text/html,application/xhtml+xml"), &all).unwrap(), Format::Html);
-        assert_eq!(format(None, Some("application/geo+json, application/json"), &all).unwrap(), Format::Json);
-        assert_eq!(format(Some("html".into()), Some("application/json"), &all).unwrap(), Format::Html);
+        assert_eq!(
+            format(None, Some("text/html,application/xhtml+xml"), &all).unwrap(),
+            Format::Html
+        );
+        assert_eq!(
+            format(None, Some("application/geo+json, application/json"), &all).unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            format(Some("html".into()), Some("application/json"), &all).unwrap(),
+            Format::Html
+        );
         assert!(format(Some("pdf".into()), None, &all).is_err());
         assert!(format(Some("csv".into()), None, &all).is_err());
     }

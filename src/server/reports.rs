@@ -36,7 +36,11 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
             })
             .collect();
         let body = format!("<p>评价日期默认今天，可加 <code>?as_of=YYYY-MM-DD</code>；单个园区加 <code>&park=园区编号</code>。</p><table><tbody>{rows}</tbody></table>");
-        return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page("分析报表", &body)).into_response());
+        return Ok((
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page("分析报表", &body),
+        )
+            .into_response());
     }
     let v = json!({
         "checks": Check::ALL.iter().map(|c| json!({
@@ -53,29 +57,58 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
 }
 
 /// `/analysis/{check}`.
-pub async fn report(State(st): State<Arc<AppState>>, Path(check): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn report(
+    State(st): State<Arc<AppState>>,
+    Path(check): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let check: Check = check.parse().map_err(ApiError::not_found)?;
     let mut p = Params::parse(q.as_deref())?;
-    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html, Format::Csv, Format::Xlsx])?;
+    let f = params::format(
+        p.take("f"),
+        accept(&headers),
+        &[Format::Json, Format::Html, Format::Csv, Format::Xlsx],
+    )?;
     let as_of = params::date("as_of", p.take("as_of"))?.unwrap_or_else(crate::analysis::today);
     let park = p.take("park");
     p.finish(&["f".into(), "as_of".into(), "park".into()])?;
     let a = st.analysis(check, as_of, park.clone()).await?;
-    let stem = format!("{}_{}{}", check.as_str(), as_of, park.map(|p| format!("_{p}")).unwrap_or_default());
+    let stem = format!(
+        "{}_{}{}",
+        check.as_str(),
+        as_of,
+        park.map(|p| format!("_{p}")).unwrap_or_default()
+    );
     let disposition = |ext: &str| format!("attachment; filename=\"{stem}.{ext}\"");
     Ok(match f {
-        Format::Json => ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&*a.report).map_err(|e| ApiError::internal(e.to_string()))?).into_response(),
+        Format::Json => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&*a.report).map_err(|e| ApiError::internal(e.to_string()))?,
+        )
+            .into_response(),
         Format::Csv => {
             let t = tables(&a.report);
             let mut buf = vec![];
             write_csv(&mut buf, &t[0]).map_err(|e| ApiError::internal(e.to_string()))?;
-            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition("csv"))], buf).into_response()
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, disposition("csv")),
+                ],
+                buf,
+            )
+                .into_response()
         }
         Format::Xlsx => {
             let bytes = xlsx(&tables(&a.report)).map_err(|e| ApiError::internal(e.to_string()))?;
             (
                 [
-                    (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_string(),
+                    ),
                     (header::CONTENT_DISPOSITION, disposition("xlsx")),
                 ],
                 bytes,
@@ -87,7 +120,11 @@ pub async fn report(State(st): State<Arc<AppState>>, Path(check): Path<String>, 
                 r#"<p>评价日期 {as_of} · <a href="?f=xlsx&as_of={as_of}">下载 Excel</a> · <a href="?f=csv&as_of={as_of}">下载 CSV</a> · <a href="?as_of={as_of}">JSON</a></p>{}"#,
                 write_html(&tables(&a.report))
             );
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page(check.title_zh(), &body)).into_response()
+            (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                page(check.title_zh(), &body),
+            )
+                .into_response()
         }
     })
 }

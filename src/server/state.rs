@@ -34,7 +34,12 @@ pub struct AppState {
 
 impl AppState {
     /// State over a loaded catalog.
-    pub fn new(catalog: Catalog, rules: Rules, store: PathBuf, maplibre: Option<PathBuf>) -> AppState {
+    pub fn new(
+        catalog: Catalog,
+        rules: Rules,
+        store: PathBuf,
+        maplibre: Option<PathBuf>,
+    ) -> AppState {
         AppState {
             catalog: ArcSwap::from_pointee(catalog),
             rules,
@@ -46,9 +51,16 @@ impl AppState {
 
     /// The collection of this id in the current snapshot; analysis collections are computed
     /// (or taken from the cache) for `as_of` and `park`.
-    pub async fn collection(self: &Arc<Self>, id: &str, as_of: Option<NaiveDate>, park: Option<String>) -> ApiResult<Collection> {
+    pub async fn collection(
+        self: &Arc<Self>,
+        id: &str,
+        as_of: Option<NaiveDate>,
+        park: Option<String>,
+    ) -> ApiResult<Collection> {
         if let Some(check) = ANALYSIS_COLLECTIONS.iter().find(|c| c.as_str() == id) {
-            let a = self.analysis(*check, as_of.unwrap_or_else(analysis::today), park).await?;
+            let a = self
+                .analysis(*check, as_of.unwrap_or_else(analysis::today), park)
+                .await?;
             return Ok(Collection::Analysis(a));
         }
         let catalog = self.catalog.load();
@@ -56,15 +68,24 @@ impl AppState {
             .layer(id)
             .map(|l| Collection::Layer(Arc::clone(l)))
             .ok_or_else(|| {
-                let mut ids: Vec<String> = catalog.layers.iter().map(|l| l.info.name.clone()).collect();
+                let mut ids: Vec<String> =
+                    catalog.layers.iter().map(|l| l.info.name.clone()).collect();
                 ids.extend(ANALYSIS_COLLECTIONS.iter().map(|c| c.as_str().to_string()));
-                ApiError::not_found(format!("no collection '{id}'; collections: {}", ids.join(", ")))
+                ApiError::not_found(format!(
+                    "no collection '{id}'; collections: {}",
+                    ids.join(", ")
+                ))
             })
     }
 
     /// A check's result (cached per store version, date and park), computed off the async
     /// threads.
-    pub async fn analysis(self: &Arc<Self>, check: Check, as_of: NaiveDate, park: Option<String>) -> ApiResult<Arc<AnalysisLayer>> {
+    pub async fn analysis(
+        self: &Arc<Self>,
+        check: Check,
+        as_of: NaiveDate,
+        park: Option<String>,
+    ) -> ApiResult<Arc<AnalysisLayer>> {
         let catalog = self.catalog.load_full();
         let key: Key = (catalog.version, check, as_of, park.clone());
         if let Some(hit) = self
@@ -79,8 +100,15 @@ impl AppState {
         if let Some(p) = &park {
             let ctx = Context::new(&catalog);
             if ctx.park(p).is_none() {
-                let ids: Vec<String> = ctx.parks().iter().map(|k| k.park().id.to_string()).collect();
-                return Err(ApiError::bad(format!("park '{p}' is not in the store; parks: {}", ids.join(", "))));
+                let ids: Vec<String> = ctx
+                    .parks()
+                    .iter()
+                    .map(|k| k.park().id.to_string())
+                    .collect();
+                return Err(ApiError::bad(format!(
+                    "park '{p}' is not in the store; parks: {}",
+                    ids.join(", ")
+                )));
             }
         }
         let state = Arc::clone(self);

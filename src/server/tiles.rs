@@ -50,9 +50,17 @@ fn attributes(c: &Collection, i: usize) -> Vec<(&'static str, MvtValue)> {
                 out.push(("id", Some(MvtValue::Text(p.id.to_string()))));
                 out.push(("park_id", text(&p.park_id)));
                 out.push(("code", text(&p.land_use_code)));
-                out.push(("category", class.map(|c| MvtValue::Text(c.category.as_str().into()))));
+                out.push((
+                    "category",
+                    class.map(|c| MvtValue::Text(c.category.as_str().into())),
+                ));
                 out.push(("holder", text(&p.holder)));
-                out.push(("area_mu", Some(MvtValue::Double((m2_to_mu(l.features[i].area_m2) * 100.0).round() / 100.0))));
+                out.push((
+                    "area_mu",
+                    Some(MvtValue::Double(
+                        (m2_to_mu(l.features[i].area_m2) * 100.0).round() / 100.0,
+                    )),
+                ));
             }
             Records::Parks(v) => {
                 out.push(("id", Some(MvtValue::Text(v[i].id.to_string()))));
@@ -64,13 +72,24 @@ fn attributes(c: &Collection, i: usize) -> Vec<(&'static str, MvtValue)> {
                 out.push(("use", text(&v[i].use_)));
             }
             Records::Plan(kind, v) => {
-                let class = classify(l, v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref());
+                let class = classify(
+                    l,
+                    v[i].land_use_code.as_deref(),
+                    v[i].land_use_name.as_deref(),
+                );
                 out.push(("code", text(&v[i].land_use_code)));
-                out.push(("category", class.map(|c| MvtValue::Text(c.category.as_str().into()))));
+                out.push((
+                    "category",
+                    class.map(|c| MvtValue::Text(c.category.as_str().into())),
+                ));
                 out.push(("kind", kind.map(|k| MvtValue::Text(k.as_str().into()))));
             }
             Records::Redline(kind, v) => {
-                out.push(("kind", v[i].kind_or(*kind).map(|k| MvtValue::Text(k.as_str().into()))));
+                out.push((
+                    "kind",
+                    v[i].kind_or(*kind)
+                        .map(|k| MvtValue::Text(k.as_str().into())),
+                ));
                 out.push(("name", text(&v[i].name)));
             }
             Records::Other => {}
@@ -79,7 +98,9 @@ fn attributes(c: &Collection, i: usize) -> Vec<(&'static str, MvtValue)> {
             return a.features[i].tile.clone();
         }
     }
-    out.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+    out.into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
 }
 
 fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
@@ -93,8 +114,14 @@ fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
     encode_tile(&[layer])
 }
 
-fn analysis_query(collection: &str, p: &mut Params) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
-    if ANALYSIS_COLLECTIONS.iter().any(|c| c.as_str() == collection) {
+fn analysis_query(
+    collection: &str,
+    p: &mut Params,
+) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
+    if ANALYSIS_COLLECTIONS
+        .iter()
+        .any(|c| c.as_str() == collection)
+    {
         Ok((params::date("as_of", p.take("as_of"))?, p.take("park")))
     } else {
         Ok((None, None))
@@ -110,11 +137,19 @@ pub async fn tile(
     let mut p = Params::parse(q.as_deref())?;
     let (as_of, park) = analysis_query(&collection, &mut p)?;
     p.finish(&["as_of".into(), "park".into()])?;
-    let y = y
-        .strip_suffix(".mvt")
-        .ok_or_else(|| ApiError::not_found("tiles are addressed as /tiles/{collection}/{z}/{x}/{y}.mvt"))?;
-    let bad = || ApiError::bad(format!("tile {z}/{x}/{y} does not exist: z is 0–24, x and y 0 to 2^z − 1"));
-    let (z, x, y): (u8, u32, u32) = (z.parse().map_err(|_| bad())?, x.parse().map_err(|_| bad())?, y.parse().map_err(|_| bad())?);
+    let y = y.strip_suffix(".mvt").ok_or_else(|| {
+        ApiError::not_found("tiles are addressed as /tiles/{collection}/{z}/{x}/{y}.mvt")
+    })?;
+    let bad = || {
+        ApiError::bad(format!(
+            "tile {z}/{x}/{y} does not exist: z is 0–24, x and y 0 to 2^z − 1"
+        ))
+    };
+    let (z, x, y): (u8, u32, u32) = (
+        z.parse().map_err(|_| bad())?,
+        x.parse().map_err(|_| bad())?,
+        y.parse().map_err(|_| bad())?,
+    );
     let id = TileId::new(z, x, y).ok_or_else(bad)?;
     let c = st.collection(&collection, as_of, park).await?;
     if z < min_zoom(&c) {
@@ -126,11 +161,20 @@ pub async fn tile(
     if bytes.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok(([(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")], bytes).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")],
+        bytes,
+    )
+        .into_response())
 }
 
 /// `/tiles/{collection}.json` (TileJSON 3.0).
-pub async fn tilejson(State(st): State<Arc<AppState>>, Path(file): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn tilejson(
+    State(st): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let collection = file
         .strip_suffix(".json")
         .ok_or_else(|| ApiError::not_found("TileJSON is at /tiles/{collection}.json"))?
@@ -144,11 +188,21 @@ pub async fn tilejson(State(st): State<Arc<AppState>>, Path(file): Path<String>,
     if let Collection::Analysis(a) = &c {
         query.push(format!("as_of={}", a.as_of));
         if let Some(p) = &park {
-            query.push(format!("park={}", form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()));
+            query.push(format!(
+                "park={}",
+                form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+            ));
         }
     }
-    let suffix = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
-    let bounds = c.extent().0.map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
+    let suffix = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    let bounds = c
+        .extent()
+        .0
+        .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
     let min = min_zoom(&c);
     let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1))
         .flat_map(|i| attributes(&c, i))

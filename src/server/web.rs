@@ -30,21 +30,37 @@ pub async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Res
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
     p.finish(&["f".into()])?;
     Ok(match f {
-        Format::Html => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response(),
-        _ => ([(header::CONTENT_TYPE, "application/json")], landing_json(&base(&headers)).to_string()).into_response(),
+        Format::Html => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response()
+        }
+        _ => (
+            [(header::CONTENT_TYPE, "application/json")],
+            landing_json(&base(&headers)).to_string(),
+        )
+            .into_response(),
     })
 }
 
 /// `/api`: the OpenAPI definition (JSON), or a readable list of its paths (HTML).
-pub async fn api(State(st): State<Arc<AppState>>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn api(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
     p.finish(&["f".into()])?;
     let catalog = st.catalog.load_full();
-    let mut collections: Vec<Collection> = catalog.layers.iter().map(|l| Collection::Layer(Arc::clone(l))).collect();
+    let mut collections: Vec<Collection> = catalog
+        .layers
+        .iter()
+        .map(|l| Collection::Layer(Arc::clone(l)))
+        .collect();
     if !catalog.layers.is_empty() {
         for check in ANALYSIS_COLLECTIONS {
-            collections.push(Collection::Analysis(st.analysis(check, crate::analysis::today(), None).await?));
+            collections.push(Collection::Analysis(
+                st.analysis(check, crate::analysis::today(), None).await?,
+            ));
         }
     }
     let doc = document(&base(&headers), &collections);
@@ -59,7 +75,13 @@ pub async fn api(State(st): State<Arc<AppState>>, headers: HeaderMap, RawQuery(q
                         ps.iter()
                             .map(|p| {
                                 p["name"].as_str().map(str::to_string).unwrap_or_else(|| {
-                                    p["$ref"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("").to_string()
+                                    p["$ref"]
+                                        .as_str()
+                                        .unwrap_or("")
+                                        .rsplit('/')
+                                        .next()
+                                        .unwrap_or("")
+                                        .to_string()
                                 })
                             })
                             .collect()
@@ -73,15 +95,33 @@ pub async fn api(State(st): State<Arc<AppState>>, headers: HeaderMap, RawQuery(q
                 ));
             }
         }
-        return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page("API (OpenAPI 3.0)", &body)).into_response());
+        return Ok((
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page("API (OpenAPI 3.0)", &body),
+        )
+            .into_response());
     }
-    Ok(([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], doc.to_string()).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.oai.openapi+json;version=3.0",
+        )],
+        doc.to_string(),
+    )
+        .into_response())
 }
 
 /// `/favicon.ico`: a park outline.
 pub async fn favicon() -> Response {
     const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#16324f"/><path d="M3 3h7v4h3v6H3z" fill="none" stroke="#9fd3a8" stroke-width="1.6"/><rect x="5" y="9" width="3" height="2" fill="#d32f2f"/></svg>"##;
-    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], ICON).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
+        .into_response()
 }
 
 /// `/health`.
@@ -95,7 +135,11 @@ pub async fn health(State(st): State<Arc<AppState>>) -> Response {
         "layers": c.layers.len(),
         "features": c.layers.iter().map(|l| l.features.len()).sum::<usize>(),
     });
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Where MapLibre GL JS was installed by scripts/setup (npm), if anywhere.
@@ -112,11 +156,16 @@ pub fn find_maplibre() -> Option<PathBuf> {
             candidates.push(up.join(rel));
         }
     }
-    candidates.into_iter().find(|d| d.join("maplibre-gl.js").is_file())
+    candidates
+        .into_iter()
+        .find(|d| d.join("maplibre-gl.js").is_file())
 }
 
 /// `/assets/{file}`.
-pub async fn asset(State(st): State<Arc<AppState>>, Path(file): Path<String>) -> ApiResult<Response> {
+pub async fn asset(
+    State(st): State<Arc<AppState>>,
+    Path(file): Path<String>,
+) -> ApiResult<Response> {
     let embedded = match file.as_str() {
         "app.js" => Some((APP_JS, "text/javascript; charset=utf-8")),
         "app.css" => Some((APP_CSS, "text/css; charset=utf-8")),
@@ -131,12 +180,20 @@ pub async fn asset(State(st): State<Arc<AppState>>, Path(file): Path<String>) ->
         "maplibre-gl.css" => "text/css; charset=utf-8",
         _ => return Err(ApiError::not_found(format!("no asset '{file}'"))),
     };
-    let dir = st
-        .maplibre
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("MapLibre GL JS is not installed: run scripts/setup (it installs it from npm)"))?;
+    let dir = st.maplibre.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "MapLibre GL JS is not installed: run scripts/setup (it installs it from npm)",
+        )
+    })?;
     let body = tokio::fs::read(dir.join(&file))
         .await
         .map_err(|e| ApiError::not_found(format!("{file}: {e}")))?;
-    Ok(([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=86400")], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response())
 }
