@@ -553,9 +553,15 @@ impl Collection {
         Matched::Some(out)
     }
 
-    /// Spatial and temporal extent.
+    /// Spatial and temporal extent. The temporal one reads every feature's date: use
+    /// [`Collection::spatial_extent`] where only the box is needed.
     pub fn extent(&self) -> (Option<Rect>, Option<(NaiveDate, NaiveDate)>) {
-        let spatial = match self {
+        (self.spatial_extent(), self.temporal_extent())
+    }
+
+    /// The lon/lat box of every feature (a layer's is kept in its registry entry).
+    pub fn spatial_extent(&self) -> Option<Rect> {
+        match self {
             Collection::Layer(l) => l.info.extent.map(|e| Rect::new((e[0], e[1]), (e[2], e[3]))),
             Collection::Analysis(_) => {
                 let mut acc: Option<Rect> = None;
@@ -572,8 +578,12 @@ impl Collection {
                 }
                 acc
             }
-        };
-        let temporal = self.temporal_property().and_then(|_| {
+        }
+    }
+
+    /// The first and last date of the collection's date property.
+    fn temporal_extent(&self) -> Option<(NaiveDate, NaiveDate)> {
+        self.temporal_property().and_then(|_| {
             let mut lo: Option<NaiveDate> = None;
             let mut hi: Option<NaiveDate> = None;
             for i in 0..self.len() {
@@ -583,7 +593,6 @@ impl Collection {
                 }
             }
             lo.zip(hi)
-        });
-        (spatial, temporal)
+        })
     }
 }

@@ -21,7 +21,9 @@ const FEATURES_PER_TILE: f64 = 4000.0;
 /// The lowest zoom at which a collection's tiles stay light: parks show from afar, a
 /// million parcels only closer in.
 pub fn min_zoom(c: &Collection) -> u8 {
-    let Some(r) = c.extent().0 else { return 0 };
+    let Some(r) = c.spatial_extent() else {
+        return 0;
+    };
     let n = c.len() as f64;
     let (x0, y0) = crate::report::mvt::project(r.min().x, r.min().y);
     let (x1, y1) = crate::report::mvt::project(r.max().x, r.max().y);
@@ -200,8 +202,7 @@ pub async fn tilejson(
         format!("?{}", query.join("&"))
     };
     let bounds = c
-        .extent()
-        .0
+        .spatial_extent()
         .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
     let min = min_zoom(&c);
     let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1))
