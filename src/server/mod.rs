@@ -116,10 +116,11 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
     }
     let state = Arc::new(AppState::new(catalog, rules, opts.store.clone(), maplibre));
-    Arc::clone(&state).watch(opts.watch);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    state.warm(runtime.handle());
+    Arc::clone(&state).watch(opts.watch, runtime.handle().clone());
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await

@@ -19,17 +19,20 @@ const CACHED_RESULTS: usize = 12;
 
 type Key = (i64, Check, NaiveDate, Option<String>);
 
+/// A result, or the computation of it under way.
+type Slot = Arc<tokio::sync::OnceCell<Arc<AnalysisLayer>>>;
+
 /// Everything handlers share.
 pub struct AppState {
     /// The current snapshot; replaced whole, never changed in place.
     pub catalog: ArcSwap<Catalog>,
     /// Rule packs.
-    pub rules: Rules,
+    pub rules: Arc<Rules>,
     /// The store file.
     pub store: PathBuf,
     /// The directory of the MapLibre build, when found.
     pub maplibre: Option<PathBuf>,
-    results: Mutex<VecDeque<(Key, Arc<AnalysisLayer>)>>,
+    results: Mutex<VecDeque<(Key, Slot)>>,
 }
 
 impl AppState {
@@ -42,7 +45,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             catalog: ArcSwap::from_pointee(catalog),
-            rules,
+            rules: Arc::new(rules),
             store,
             maplibre,
             results: Mutex::new(VecDeque::new()),
@@ -88,49 +91,81 @@ impl AppState {
     ) -> ApiResult<Arc<AnalysisLayer>> {
         let catalog = self.catalog.load_full();
         let key: Key = (catalog.version, check, as_of, park.clone());
-        if let Some(hit) = self
+        let cached = self
             .results
             .lock()
             .expect("cache lock")
             .iter()
             .find(|(k, _)| *k == key)
-        {
-            return Ok(Arc::clone(&hit.1));
-        }
-        if let Some(p) = &park {
-            let ctx = Context::new(&catalog);
-            if ctx.park(p).is_none() {
-                let ids: Vec<String> = ctx
-                    .parks()
-                    .iter()
-                    .map(|k| k.park().id.to_string())
-                    .collect();
-                return Err(ApiError::bad(format!(
-                    "park '{p}' is not in the store; parks: {}",
-                    ids.join(", ")
-                )));
+            .map(|(_, slot)| Arc::clone(slot));
+        let slot = match cached {
+            Some(slot) => slot,
+            None => {
+                if let Some(p) = &park {
+                    let ctx = Context::new(&catalog);
+                    if ctx.park(p).is_none() {
+                        let ids: Vec<String> = ctx
+                            .parks()
+                            .iter()
+                            .map(|k| k.park().id.to_string())
+                            .collect();
+                        return Err(ApiError::bad(format!(
+                            "park '{p}' is not in the store; parks: {}",
+                            ids.join(", ")
+                        )));
+                    }
+                }
+                let mut cache = self.results.lock().expect("cache lock");
+                // Another request may have made the slot meanwhile: share it.
+                match cache.iter().find(|(k, _)| *k == key) {
+                    Some((_, slot)) => Arc::clone(slot),
+                    None => {
+                        let slot = Slot::default();
+                        cache.push_back((key, Arc::clone(&slot)));
+                        while cache.len() > CACHED_RESULTS {
+                            cache.pop_front();
+                        }
+                        slot
+                    }
+                }
             }
-        }
+        };
+        // Requests for the same result wait for one computation instead of each running it.
+        let layer = slot
+            .get_or_try_init(|| async {
+                let rules = Arc::clone(&self.rules);
+                tokio::task::spawn_blocking(move || {
+                    let ctx = Context::new(&catalog);
+                    let report = analysis::run(check, &ctx, &rules, as_of, park.as_deref());
+                    Arc::new(AnalysisLayer::new(check, as_of, park, report, &catalog))
+                })
+                .await
+                .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))
+            })
+            .await?;
+        Ok(Arc::clone(layer))
+    }
+
+    /// Compute today's analysis collections in the background, so that the first
+    /// `/collections` after a (re)load does not wait for them (seconds on a million parcels).
+    pub fn warm(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
         let state = Arc::clone(self);
-        let layer = tokio::task::spawn_blocking(move || {
-            let ctx = Context::new(&catalog);
-            let report = analysis::run(check, &ctx, &state.rules, as_of, park.as_deref());
-            AnalysisLayer::new(check, as_of, park, report, &catalog)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))?;
-        let layer = Arc::new(layer);
-        let mut cache = self.results.lock().expect("cache lock");
-        cache.push_back((key, Arc::clone(&layer)));
-        while cache.len() > CACHED_RESULTS {
-            cache.pop_front();
-        }
-        Ok(layer)
+        runtime.spawn(async move {
+            for check in ANALYSIS_COLLECTIONS {
+                if state
+                    .analysis(check, analysis::today(), None)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
     }
 
     /// Check the store every `every`; when it changed, load the new snapshot (reusing unchanged
-    /// layers) and swap it in. Readers keep the old snapshot until the swap.
-    pub fn watch(self: Arc<Self>, every: Duration) {
+    /// layers), swap it in and warm its analyses. Readers keep the old snapshot until the swap.
+    pub fn watch(self: Arc<Self>, every: Duration, runtime: tokio::runtime::Handle) {
         std::thread::Builder::new()
             .name("store-watch".into())
             .spawn(move || loop {
@@ -145,6 +180,7 @@ impl AppState {
                                 tracing::info!(version = v, seconds = started.elapsed().as_secs_f64(), "store changed: new snapshot in service");
                                 self.catalog.store(Arc::new(next));
                                 self.results.lock().expect("cache lock").clear();
+                                self.warm(&runtime);
                             }
                             Err(e) => tracing::warn!("store changed but could not be loaded, still serving the previous snapshot: {e}"),
                         }
