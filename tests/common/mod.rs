@@ -160,3 +160,18 @@ pub fn gdal_sql(dataset: &Path, sql: &str) -> Vec<Vec<String>> {
         })
         .collect()
 }
+pub mod server;
+
+/// Ingest `file` into `store` as layer `name` of `role`, insisting it succeeds.
+pub fn ingest(file: &Path, store: &Path, role: &str, name: &str) -> String {
+    ok(&[
+        "ingest",
+        file.to_str().expect("utf-8"),
+        "--store",
+        store.to_str().expect("utf-8"),
+        "--role",
+        role,
+        "--name",
+        name,
+    ])
+}

@@ -1,0 +1,180 @@
+//! A real `landwatch serve` on a free loopback port, and a small HTTP client for it.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    log: Arc<Mutex<String>>,
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names in lower case.
+    pub headers: BTreeMap<String, String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("utf-8 body")
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body[..self.body.len().min(500)])
+            )
+        })
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+impl Server {
+    /// Serve `store` (store changes are looked for every 0.2 s).
+    pub fn start(store: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_landwatch"))
+            .args(["serve", "--store"])
+            .arg(store)
+            .args(["--bind", "127.0.0.1:0", "--watch", "0.2"])
+            .env("RUST_LOG", "info")
+            .current_dir(super::root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("landwatch serve starts");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut seen = String::new();
+        let base = loop {
+            let line = match lines.next() {
+                Some(Ok(l)) => l,
+                _ => panic!("landwatch serve stopped before listening:\n{seen}"),
+            };
+            if let Some(rest) = line.split(" on http://").nth(1) {
+                if line.starts_with("landwatch serving") {
+                    break format!("http://{}", rest.split(' ').next().expect("address"));
+                }
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        };
+        let log = Arc::new(Mutex::new(seen));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut l = sink.lock().expect("log");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Server { child, base, log }
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// GET `path` (relative to the server) with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        get(&format!("{}{path}", self.base), headers)
+    }
+
+    /// GET `path`.
+    pub fn get(&self, path: &str) -> Reply {
+        self.get_with(path, &[])
+    }
+
+    /// GET `path`, insisting on 200, as JSON.
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path);
+        assert_eq!(
+            r.status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.json()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Ask the server to stop (SIGTERM) and wait for it.
+    pub fn terminate(mut self) -> ExitStatus {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(ok.success());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the server did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET an absolute URL; any status is an answer, only a transport failure panics.
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = ureq::get(url).timeout(Duration::from_secs(120));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = resp.header(&n).unwrap_or("").to_string();
+            (n.to_lowercase(), v)
+        })
+        .collect();
+    let mut body = vec![];
+    resp.into_reader()
+        .read_to_end(&mut body)
+        .expect("read body");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}

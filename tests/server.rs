@@ -1,0 +1,875 @@
+//! `landwatch serve` over the sample store: the real binary on a loopback port, read by a
+//! plain HTTP client, by GDAL's OAPIF and MVT drivers, and by headless Chromium.
+
+mod common;
+
+use common::server::{get, Reply, Server};
+use common::*;
+use rand::{RngExt, SeedableRng};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const AS_OF: &str = "2026-06-30";
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Feature counts of the store's layers, as `landwatch info --json` reports them.
+fn store_counts(store: &Path) -> BTreeMap<String, u64> {
+    let info: Value = serde_json::from_str(&ok(&["info", "--store", s(store), "--json"])).unwrap();
+    info["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_string(),
+                l["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `landwatch check KIND --format json` on the store.
+fn check(store: &Path, kind: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "check",
+        kind,
+        "--store",
+        s(store),
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(&args)).unwrap()
+}
+
+fn assert_link(l: &Value, base: &str) {
+    let href = l["href"].as_str().expect("href");
+    assert!(href.starts_with(base), "link not absolute: {l}");
+    assert!(
+        l["rel"].is_string() && l["type"].is_string(),
+        "link without rel or type: {l}"
+    );
+}
+
+fn assert_exception(r: &Reply, status: u16, words: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let v = r.json();
+    assert!(v["code"].is_string(), "{v}");
+    let d = v["description"].as_str().unwrap();
+    assert!(d.contains(words), "'{words}' not in: {d}");
+}
+
+#[test]
+fn landing_conformance_api_and_collections() {
+    let srv = Server::start(sample_store());
+    let b = &srv.base;
+    let landing = srv.json("/?f=json");
+    let rels: BTreeSet<&str> = landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|l| assert_link(l, b))
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    for rel in ["self", "service-desc", "service-doc", "conformance", "data"] {
+        assert!(rels.contains(rel), "landing page lacks rel={rel}");
+    }
+    // A browser gets the map.
+    let page = srv.get_with("/", &[("Accept", "text/html,application/xhtml+xml")]);
+    assert!(page.text().contains("maplibre-gl.js") && page.text().contains("园区"));
+
+    let conf = srv.json("/conformance");
+    let classes: Vec<&str> = conf["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for c in ["core", "geojson", "html", "oas30"] {
+        assert!(classes
+            .iter()
+            .any(|x| x.ends_with(&format!("features-1/1.0/conf/{c}"))));
+    }
+    assert!(classes
+        .iter()
+        .any(|x| x.ends_with("features-2/1.0/conf/crs")));
+
+    let counts = store_counts(sample_store());
+    let cols = srv.json("/collections");
+    let ids: Vec<&str> = cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for (name, n) in &counts {
+        let c = srv.json(&format!("/collections/{name}"));
+        assert_eq!(c["id"], name.as_str());
+        assert!(!name.contains('.'));
+        c["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(|l| assert_link(l, b));
+        assert!(c["extent"]["spatial"]["bbox"][0].as_array().unwrap().len() == 4);
+        let crs: Vec<&str> = c["crs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert!(crs.contains(&"http://www.opengis.net/def/crs/OGC/1.3/CRS84"));
+        assert!(crs.contains(&"http://www.opengis.net/def/crs/EPSG/0/4490"));
+        assert!(
+            crs.contains(&"http://www.opengis.net/def/crs/EPSG/0/4523"),
+            "{crs:?}"
+        );
+        let items = srv.json(&format!("/collections/{name}/items?limit=1"));
+        assert_eq!(items["numberMatched"].as_u64(), Some(*n), "{name}");
+    }
+    for analysis in ["idle", "underused", "zoning"] {
+        assert!(
+            ids.contains(&analysis),
+            "no {analysis} collection in {ids:?}"
+        );
+    }
+    assert_eq!(ids.len(), counts.len() + 3);
+
+    // The OpenAPI document names every collection's items path with its filters.
+    let api = srv.get("/api");
+    assert_eq!(api.status, 200);
+    assert!(api.header("content-type").unwrap().contains("openapi"));
+    let api = api.json();
+    assert!(api["openapi"].as_str().unwrap().starts_with("3.0"));
+    for id in &ids {
+        let path = format!("/collections/{id}/items");
+        assert!(api["paths"][&path]["get"].is_object(), "no {path} in /api");
+    }
+    let parcel_params: Vec<String> = api["paths"]["/collections/parcels/items"]["get"]
+        ["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["name"].as_str().map(String::from).unwrap_or_else(|| {
+                p["$ref"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .into()
+            })
+        })
+        .collect();
+    for p in ["bbox", "limit", "datetime", "crs", "所属园区", "用地性质"] {
+        assert!(
+            parcel_params.iter().any(|x| x == p),
+            "{p} not in {parcel_params:?}"
+        );
+    }
+    // HTML through f= and through Accept.
+    for path in [
+        "/collections?f=html",
+        "/collections/parcels?f=html",
+        "/api?f=html",
+    ] {
+        let r = srv.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    }
+    let r = srv.get_with(
+        "/collections/parcels/items?limit=5",
+        &[("Accept", "text/html")],
+    );
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.text().contains("宗地编号"));
+    assert_eq!(srv.json("/health")["status"], "ok");
+}
+
+#[test]
+fn items_page_filter_and_reproject() {
+    let srv = Server::start(sample_store());
+    let b = srv.base.clone();
+
+    // Next links walk every parcel exactly once, with exact counts on every page.
+    let mut url = format!("{b}/collections/parcels/items?limit=700");
+    let mut ids = BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let page = get(&url, &[]).json();
+        assert_eq!(page["numberMatched"], 3000);
+        let features = page["features"].as_array().unwrap();
+        assert_eq!(
+            page["numberReturned"].as_u64().unwrap() as usize,
+            features.len()
+        );
+        for f in features {
+            assert!(ids.insert(f["id"].as_i64().unwrap()), "feature twice");
+        }
+        pages += 1;
+        let links = page["links"].as_array().unwrap();
+        links.iter().for_each(|l| assert_link(l, &b));
+        match links.iter().find(|l| l["rel"] == "next") {
+            Some(next) => url = next["href"].as_str().unwrap().to_string(),
+            None => break,
+        }
+    }
+    assert_eq!((ids.len(), pages), (3000, 5));
+
+    // A page larger than the maximum is clamped, not refused; it streams the whole layer.
+    let all = srv.json("/collections/parcels/items?limit=20000");
+    let features = all["features"].as_array().unwrap();
+    assert_eq!(features.len(), 3000);
+    assert_eq!(features[0]["properties"]["所属园区"], "GXQ01");
+
+    // bbox: the same parcels GDAL finds intersecting the window.
+    let (x0, y0, x1, y1) = (104.48, 30.0, 104.5, 30.02);
+    let found = srv.json(&format!(
+        "/collections/parcels/items?bbox={x0},{y0},{x1},{y1}&limit=10000"
+    ));
+    let expected = gdal_sql(
+        sample_store(),
+        &format!(
+            "SELECT COUNT(*) FROM parcels WHERE ST_Intersects(geom, BuildMbr({x0},{y0},{x1},{y1}))"
+        ),
+    );
+    assert_eq!(found["numberMatched"].to_string(), expected[0][0]);
+    // … and through bbox-crs in EPSG:4490's own axis order (lat, lon).
+    let yx = srv.json(&format!(
+        "/collections/parcels/items?bbox={y0},{x0},{y1},{x1}&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4490&limit=1"
+    ));
+    assert_eq!(yx["numberMatched"], found["numberMatched"]);
+
+    // Property filters match what the features say.
+    let by_park = features
+        .iter()
+        .filter(|f| f["properties"]["所属园区"] == "JKQ01")
+        .count();
+    let filtered =
+        srv.json("/collections/parcels/items?%E6%89%80%E5%B1%9E%E5%9B%AD%E5%8C%BA=JKQ01&limit=1");
+    assert_eq!(
+        filtered["numberMatched"].as_u64().unwrap() as usize,
+        by_park
+    );
+    assert!(by_park > 0 && by_park < 3000);
+    let canonical = srv.json("/collections/parcels/items?park_id=JKQ01&limit=1");
+    assert_eq!(canonical["numberMatched"], filtered["numberMatched"]);
+
+    // datetime against the layer's date property: fewer parcels before a date than in all.
+    let early = srv.json("/collections/parcels/items?datetime=../2015-12-31&limit=1");
+    let n_early = early["numberMatched"].as_u64().unwrap();
+    assert!(n_early > 0 && n_early < 3000, "{n_early}");
+    let late = srv.json("/collections/parcels/items?datetime=2016-01-01/..&limit=1");
+    assert!(late["numberMatched"].as_u64().unwrap() + n_early <= 3000);
+
+    // crs: Gauss-Krüger zone 35 in its authority order (northing, easting), said in Content-Crs.
+    let fid = features[0]["id"].as_i64().unwrap();
+    let gk = srv.get(&format!(
+        "/collections/parcels/items/{fid}?crs=http://www.opengis.net/def/crs/EPSG/0/4523"
+    ));
+    assert_eq!(gk.status, 200);
+    assert_eq!(
+        gk.header("content-crs"),
+        Some("<http://www.opengis.net/def/crs/EPSG/0/4523>")
+    );
+    let ring = &gk.json()["geometry"]["coordinates"][0][0];
+    let (n, e) = (ring[0][0].as_f64().unwrap(), ring[0][1].as_f64().unwrap());
+    assert!((3_300_000.0..3_400_000.0).contains(&n), "northing {n}");
+    assert!((35_400_000.0..35_500_000.0).contains(&e), "easting {e}");
+    let one = srv.get(&format!("/collections/parcels/items/{fid}"));
+    assert_eq!(
+        one.header("content-crs"),
+        Some("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>")
+    );
+    assert_eq!(one.json()["properties"], features[0]["properties"]);
+
+    // ETag: the same request again is answered 304 Not Modified.
+    let first = srv.get("/collections/parcels/items?limit=3");
+    let tag = first.header("etag").expect("ETag").to_string();
+    let again = srv.get_with(
+        "/collections/parcels/items?limit=3",
+        &[("If-None-Match", &tag)],
+    );
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+}
+
+#[test]
+fn bad_requests_get_ogc_exceptions() {
+    let srv = Server::start(sample_store());
+    let cases: &[(&str, u16, &str)] = &[
+        (
+            "/collections/parcels/items?colour=red",
+            400,
+            "unknown parameter 'colour'",
+        ),
+        ("/collections/parcels/items?bbox=1,2,3", 400, "bbox"),
+        ("/collections/parcels/items?bbox=a,b,c,d", 400, "bbox"),
+        ("/collections/parcels/items?limit=0", 400, "limit"),
+        ("/collections/parcels/items?limit=-5", 400, "limit"),
+        ("/collections/parcels/items?offset=x", 400, "offset"),
+        ("/collections/parcels/items?crs=EPSG:3857", 400, "crs"),
+        (
+            "/collections/parcels/items?datetime=yesterday",
+            400,
+            "datetime",
+        ),
+        (
+            "/collections/parcels/items?limit=1&limit=2",
+            400,
+            "more than once",
+        ),
+        ("/collections/idle/items?as_of=2026-13-01", 400, "as_of"),
+        ("/collections/idle/items?park=NOPE", 400, "park 'NOPE'"),
+        ("/collections/nothing/items", 404, "no collection 'nothing'"),
+        ("/collections/parcels/items/999999", 404, "999999"),
+        ("/collections/parcels/items/abc", 404, "abc"),
+        ("/tiles/parcels/99/0/0.mvt", 400, "does not exist"),
+        ("/tiles/parcels/3/9/0.mvt", 400, "does not exist"),
+        ("/analysis/nonsense", 404, "nonsense"),
+        ("/nowhere", 404, "collections"),
+    ];
+    for (path, status, words) in cases {
+        assert_exception(&srv.get(path), *status, words);
+    }
+    // Only GET and HEAD.
+    let post = ureq::post(&format!("{}/collections", srv.base)).send_string("x");
+    match post {
+        Err(ureq::Error::Status(405, _)) => {}
+        other => panic!("POST should be 405: {other:?}"),
+    }
+}
+
+#[test]
+fn transport_features_gzip_cors_and_graceful_shutdown() {
+    let srv = Server::start(sample_store());
+    let head = Command::new("curl")
+        .args([
+            "-s",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-H",
+            "Accept-Encoding: gzip",
+            "-H",
+            "Origin: http://example.org",
+            &format!("{}/collections/parcels/items?limit=200", srv.base),
+        ])
+        .output()
+        .expect("curl (scripts/setup installs it)");
+    let head = String::from_utf8_lossy(&head.stdout).to_lowercase();
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    // Requests are logged, one structured line each.
+    let _ = srv.get("/health");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(srv.log().contains("status=200"), "{}", srv.log());
+    let status = srv.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM should end the server cleanly: {status}"
+    );
+}
+
+#[test]
+fn analysis_collections_and_reports_match_the_command_line() {
+    let store = sample_store();
+    let srv = Server::start(store);
+    let idle = check(store, "idle", &[]);
+    let n_idle = idle["parcels"].as_array().unwrap().len();
+    assert!(n_idle > 0);
+
+    // The report endpoints give the same JSON as `landwatch check`.
+    for kind in [
+        "idle",
+        "underused",
+        "zoning",
+        "indicators",
+        "mujun",
+        "quality",
+    ] {
+        let served = srv.json(&format!("/analysis/{kind}?as_of={AS_OF}"));
+        let cli = check(store, kind, &[]);
+        assert_eq!(
+            served, cli,
+            "/analysis/{kind} differs from landwatch check {kind}"
+        );
+    }
+    let one_park = srv.json(&format!("/analysis/zoning?as_of={AS_OF}&park=GXQ01"));
+    assert_eq!(one_park, check(store, "zoning", &["--park", "GXQ01"]));
+
+    // The idle collection: one feature per finding, filterable by finding and park.
+    let items = srv.json(&format!(
+        "/collections/idle/items?as_of={AS_OF}&limit=10000"
+    ));
+    assert_eq!(items["numberMatched"].as_u64().unwrap() as usize, n_idle);
+    let not_started = idle["parcels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["finding"] == "not_started")
+        .count();
+    let filtered = srv.json(&format!(
+        "/collections/idle/items?as_of={AS_OF}&finding=not_started&limit=1"
+    ));
+    assert_eq!(
+        filtered["numberMatched"].as_u64().unwrap() as usize,
+        not_started
+    );
+    let f = &items["features"][0]["properties"];
+    assert!(
+        f["rule"].as_str().unwrap().contains("闲置土地处置办法"),
+        "{f}"
+    );
+    let zoning = srv.json(&format!("/collections/zoning/items?as_of={AS_OF}"));
+    assert_eq!(zoning["numberMatched"], 3);
+
+    // Downloads: CSV with Chinese headers, XLSX as a workbook, both named for the date.
+    let csv = srv.get(&format!("/analysis/idle?as_of={AS_OF}&f=csv"));
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.header("content-disposition").unwrap().contains(AS_OF));
+    let text = csv.text();
+    let header = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        header.contains("宗地编号") || header.contains("编号"),
+        "{header}"
+    );
+    assert_eq!(text.lines().count(), n_idle + 1);
+    let xlsx = srv.get(&format!("/analysis/zoning?as_of={AS_OF}&f=xlsx"));
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.body.starts_with(b"PK"), "an XLSX is a zip");
+}
+
+/// Run a GDAL tool, returning (stdout, stderr) and insisting it succeeds.
+fn gdal_tool(tool: &str, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let out = Command::new(tool)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("GDAL tools are installed (scripts/setup)");
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{tool} {args:?} failed:\n{e}");
+    (o, e)
+}
+
+#[test]
+fn gdal_oapif_driver_reads_every_collection() {
+    let store = sample_store();
+    let srv = Server::start(store);
+    let ds = format!("OAPIF:{}", srv.base);
+    let (listing, _) = gdal_tool("ogrinfo", &["-ro", "-q", &ds], &[]);
+    let mut expected: BTreeMap<String, u64> = store_counts(store);
+    // The analysis collections, at today's date as the server defaults to.
+    let today = chrono::Local::now().date_naive().to_string();
+    for (kind, key) in [
+        ("idle", "parcels"),
+        ("underused", "parcels"),
+        ("zoning", "parks"),
+    ] {
+        let served = srv.json(&format!("/analysis/{kind}?as_of={today}"));
+        expected.insert(kind.into(), served[key].as_array().unwrap().len() as u64);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, n) in &expected {
+        assert!(
+            listing.contains(&format!(": {name} (")),
+            "{name} not listed:\n{listing}"
+        );
+        // Page through the whole collection with small pages, as QGIS would.
+        let out = dir.path().join(format!("{name}.geojson"));
+        gdal_tool(
+            "ogr2ogr",
+            &["-f", "GeoJSON", s(&out), &ds, name, "-oo", "PAGE_SIZE=200"],
+            &[],
+        );
+        let fc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let features = fc["features"].as_array().unwrap();
+        assert_eq!(features.len() as u64, *n, "GDAL read {name}");
+        if name == "parcels" {
+            let holders = features
+                .iter()
+                .filter(|f| {
+                    f["properties"]["权利人"]
+                        .as_str()
+                        .is_some_and(|h| h.ends_with("有限公司"))
+                })
+                .count();
+            assert!(
+                holders > 1000,
+                "Chinese attributes lost on the way: {holders}"
+            );
+        }
+    }
+
+    // An attribute filter on a declared queryable goes to the server, not to GDAL's side.
+    let (out, err) = gdal_tool(
+        "ogrinfo",
+        &[
+            "-ro",
+            "-so",
+            &ds,
+            "parcels",
+            "-oo",
+            "PAGE_SIZE=500",
+            "-where",
+            "\"所属园区\" = 'JKQ01'",
+        ],
+        &[("CPL_DEBUG", "ON")],
+    );
+    let encoded: String = form_urlencoded::byte_serialize("所属园区".as_bytes()).collect();
+    assert!(
+        err.contains(&format!("{encoded}=JKQ01")),
+        "the filter was not pushed down:\n{err}"
+    );
+    let n: u64 = srv.json("/collections/parcels/items?park_id=JKQ01&limit=1")["numberMatched"]
+        .as_u64()
+        .unwrap();
+    assert!(out.contains(&format!("Feature Count: {n}")), "{out}");
+}
+
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (x, y)
+}
+
+#[test]
+fn vector_tiles_open_in_gdal_mvt_driver() {
+    let srv = Server::start(sample_store());
+    let tj = srv.json("/tiles/parcels.json");
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert!(tj["tiles"][0].as_str().unwrap().starts_with(&srv.base));
+    let dir = tempfile::tempdir().unwrap();
+    for (collection, z) in [("parcels", 14), ("parks", 10), ("idle", 13)] {
+        let (x, y) = tile_of(104.53, 30.06, z);
+        let query = if collection == "idle" {
+            format!("?as_of={AS_OF}")
+        } else {
+            String::new()
+        };
+        let r = srv.get(&format!("/tiles/{collection}/{z}/{x}/{y}.mvt{query}"));
+        assert_eq!(
+            r.status,
+            200,
+            "{collection} {z}/{x}/{y}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.mapbox-vector-tile")
+        );
+        // GDAL's MVT driver georeferences a tile from its z/x/y path.
+        let path = dir.path().join(format!("{collection}/{z}/{x}"));
+        std::fs::create_dir_all(&path).unwrap();
+        let file = path.join(format!("{y}.mvt"));
+        std::fs::write(&file, &r.body).unwrap();
+        let (info, _) = gdal_tool("ogrinfo", &["-ro", "-al", "-so", s(&file)], &[]);
+        assert!(
+            info.contains(&format!("Layer name: {collection}")),
+            "{info}"
+        );
+        let count: u64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Feature Count: "))
+            .expect("a feature count")
+            .parse()
+            .unwrap();
+        assert!(count > 0, "{collection}: empty tile");
+        // Its features lie in the tile (Web Mercator metres), give or take the buffer.
+        let extent = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Extent: "))
+            .unwrap();
+        let nums: Vec<f64> = extent
+            .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        let size = 2.0 * std::f64::consts::PI * 6_378_137.0 / f64::from(1u32 << z);
+        let tx0 = -20_037_508.342_789_244 + f64::from(x) * size;
+        let ty1 = 20_037_508.342_789_244 - f64::from(y) * size;
+        let slack = size * 0.1;
+        assert!(
+            nums[0] >= tx0 - slack && nums[2] <= tx0 + size + slack,
+            "{extent}"
+        );
+        assert!(
+            nums[1] >= ty1 - size - slack && nums[3] <= ty1 + slack,
+            "{extent}"
+        );
+    }
+    // Far from every park: no content.
+    assert_eq!(srv.get("/tiles/parcels/14/0/0.mvt").status, 204);
+}
+
+#[test]
+fn the_web_map_renders_in_headless_chromium() {
+    let srv = Server::start(sample_store());
+    let shot = root().join("target/web-map.png");
+    let out = Command::new("node")
+        .arg(root().join("tests/browser/map.mjs"))
+        .arg(format!("{}/", srv.base))
+        .arg(&shot)
+        .current_dir(root())
+        .output()
+        .expect("node runs (scripts/setup installs it)");
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        report["errors"],
+        Value::Array(vec![]),
+        "console or HTTP errors: {report}"
+    );
+    assert_eq!(report["mapErrors"], Value::Array(vec![]), "{report}");
+    assert!(
+        report["rendered"].as_u64().unwrap() > 500,
+        "an empty map: {report}"
+    );
+    assert!(
+        report["bars"].as_u64().unwrap() >= 5,
+        "no share bars: {report}"
+    );
+    assert!(
+        report["indicators"].as_u64().unwrap() >= 5,
+        "no indicators: {report}"
+    );
+    let layers = report["layers"].as_array().unwrap();
+    for l in ["parcels", "parks", "idle", "underused", "zoning"] {
+        assert!(
+            layers.iter().any(|x| x == l),
+            "{l} missing from the map: {report}"
+        );
+    }
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 20_000,
+        "screenshot too small"
+    );
+}
+
+/// Random parameters at every route: never a 5xx, never a panic, and the server lives on.
+#[test]
+fn random_requests_never_get_a_server_error() {
+    let srv = Server::start(sample_store());
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+    let routes = [
+        "/",
+        "/conformance",
+        "/api",
+        "/collections",
+        "/collections/parcels",
+        "/collections/parcels/items",
+        "/collections/idle/items",
+        "/collections/zoning/items",
+        "/collections/parks/items/1",
+        "/collections/idle/items/3",
+        "/tiles/parcels.json",
+        "/tiles/idle.json",
+        "/tiles/parcels/14/12949/6756.mvt",
+        "/tiles/zoning/3/6/3.mvt",
+        "/analysis",
+        "/analysis/idle",
+        "/analysis/zoning",
+        "/analysis/mujun",
+        "/health",
+        "/collections/%E5%AE%97%E5%9C%B0",
+        "/tiles/parcels/-1/0/0.mvt",
+        "/assets/app.js",
+        "/assets/../Cargo.toml",
+        "/collections/parcels/items/9223372036854775808",
+    ];
+    let names = [
+        "f",
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "as_of",
+        "park",
+        "park_id",
+        "finding",
+        "所属园区",
+        "用地性质",
+        "id",
+        "x",
+        "",
+        "%ff",
+        "filter",
+    ];
+    let values = [
+        "json",
+        "html",
+        "csv",
+        "xlsx",
+        "1",
+        "0",
+        "-1",
+        "10001",
+        "99999999999999999999",
+        "1e308",
+        "NaN",
+        "inf",
+        "104.5,30.0,104.6,30.1",
+        "1,2,3,4,5,6",
+        "1,2,3",
+        "200,100,-200,-100",
+        "30.0,104.5,30.1,104.6",
+        ",,,",
+        "2026-06-30",
+        "2026-02-29",
+        "0000-01-01",
+        "9999-12-31/..",
+        "../..",
+        "2020-01-01T00:00:00Z/2021-01-01",
+        "http://www.opengis.net/def/crs/EPSG/0/4523",
+        "http://www.opengis.net/def/crs/EPSG/0/99999",
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "GXQ01",
+        "not_started",
+        "%00",
+        "%C3%28",
+        "中文",
+        "'; DROP TABLE parcels; --",
+    ];
+    let started = Instant::now();
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for _ in 0..1500 {
+        let route = routes[rng.random_range(0..routes.len())];
+        let mut query = vec![];
+        for _ in 0..rng.random_range(0..4) {
+            let name = names[rng.random_range(0..names.len())];
+            let value = if rng.random_range(0..6) == 0 {
+                (0..rng.random_range(0..300))
+                    .map(|_| char::from(rng.random_range(b'!'..=b'~')))
+                    .filter(|c| !"#&+ ".contains(*c))
+                    .collect()
+            } else {
+                values[rng.random_range(0..values.len())].to_string()
+            };
+            let enc: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            let name: String = if name.starts_with('%') {
+                name.into()
+            } else {
+                form_urlencoded::byte_serialize(name.as_bytes()).collect()
+            };
+            query.push(format!("{name}={enc}"));
+        }
+        let url = if query.is_empty() {
+            format!("{}{route}", srv.base)
+        } else {
+            format!("{}{route}?{}", srv.base, query.join("&"))
+        };
+        let r = get(&url, &[]);
+        assert!(r.status < 500, "{url} → {}: {}", r.status, r.text());
+        if r.status >= 400 && r.status != 405 {
+            let v = r.json();
+            assert!(
+                v["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{url}: {v}"
+            );
+        }
+        *statuses.entry(r.status).or_default() += 1;
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "random requests took too long"
+        );
+    }
+    // Both kinds of answer were exercised.
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) > 100,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&400).copied().unwrap_or(0) > 100,
+        "{statuses:?}"
+    );
+    assert_eq!(srv.json("/health")["status"], "ok");
+    assert!(!srv.log().contains("panicked"), "{}", srv.log());
+}
+
+/// An ingest while the server runs: every answer is the old layer or the new one, whole.
+#[test]
+fn an_ingest_while_serving_swaps_the_layer_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_of_sample_store(dir.path());
+    let other = dir.path().join("other");
+    ok(&["gen", "--out", s(&other), "--parcels", "800", "--seed", "9"]);
+    let srv = Server::start(&store);
+    let before = srv.json("/collections/parcels/items?limit=1")["numberMatched"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(before, 3000);
+
+    let base = srv.base.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    let reader = std::thread::spawn(move || {
+        let mut seen = BTreeSet::new();
+        let mut n = 0;
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let r = get(
+                &format!("{base}/collections/parcels/items?limit=10000"),
+                &[],
+            );
+            assert_eq!(r.status, 200, "{}", r.text());
+            let page = r.json();
+            let matched = page["numberMatched"].as_u64().unwrap();
+            assert_eq!(
+                page["features"].as_array().unwrap().len() as u64,
+                matched,
+                "a partial layer"
+            );
+            seen.insert(matched);
+            n += 1;
+        }
+        (seen, n)
+    });
+    ingest(&other.join("parcels.shp"), &store, "parcels", "parcels");
+    let after = store_counts(&store)["parcels"];
+    assert_ne!(after, before);
+    let started = Instant::now();
+    loop {
+        let now = srv.json("/collections/parcels/items?limit=1")["numberMatched"]
+            .as_u64()
+            .unwrap();
+        if now == after {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server still serves {now} parcels 30 s after the ingest of {after}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (seen, n) = reader.join().expect("the reader saw only whole layers");
+    assert!(n > 3, "too few reads during the ingest: {n}");
+    assert!(seen.is_subset(&BTreeSet::from([before, after])), "{seen:?}");
+    assert!(seen.contains(&after));
+}
