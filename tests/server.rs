@@ -477,14 +477,21 @@ fn gdal_oapif_driver_reads_every_collection() {
     let ds = format!("OAPIF:{}", srv.base);
     let (listing, _) = gdal_tool("ogrinfo", &["-ro", "-q", &ds], &[]);
     let mut expected: BTreeMap<String, u64> = store_counts(store);
-    // The analysis collections, at today's date as the server defaults to.
-    let today = chrono::Local::now().date_naive().to_string();
+    // The analysis collections, at the date the server evaluates them (its full report is
+    // linked from the collection).
     for (kind, key) in [
         ("idle", "parcels"),
         ("underused", "parcels"),
         ("zoning", "parks"),
     ] {
-        let served = srv.json(&format!("/analysis/{kind}?as_of={today}"));
+        let c = srv.json(&format!("/collections/{kind}"));
+        let report = c["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "describedby")
+            .expect("a link to the full report");
+        let served = get(report["href"].as_str().unwrap(), &[]).json();
         expected.insert(kind.into(), served[key].as_array().unwrap().len() as u64);
     }
     let dir = tempfile::tempdir().unwrap();
