@@ -1,6 +1,7 @@
 //! `landwatch info`.
 
 use landwatch::model::value::{m2_to_hectares, m2_to_mu};
+use landwatch::report::table::{write_text, Cell, Table};
 use landwatch::store::{GeoPackage, Store};
 use serde_json::json;
 use std::path::PathBuf;
@@ -64,40 +65,42 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!(
-        "{:<16} {:<10} {:>9} {:>16} {:>12} {:>14} {:>16}  {:<44} {:<46} encoding",
-        "layer",
-        "role",
-        "features",
-        "area m² (planar)",
-        "公顷",
-        "亩",
-        "ellipsoidal m²",
-        "extent (lon/lat)",
-        "source CRS"
+    let mut table = Table::new(
+        "图层 layers",
+        &[
+            "图层",
+            "类型",
+            "要素数",
+            "面积(㎡, 平面)",
+            "面积(公顷)",
+            "面积(亩)",
+            "椭球面积(㎡)",
+            "范围(经纬度)",
+            "源坐标系",
+            "编码",
+        ],
     );
     for l in &layers {
         let extent = l
             .extent
-            .map(|e| format!("{:.5},{:.5} – {:.5},{:.5}", e[0], e[1], e[2], e[3]))
-            .unwrap_or_else(|| "-".into());
+            .map(|e| format!("{:.5},{:.5} – {:.5},{:.5}", e[0], e[1], e[2], e[3]));
         let role = match &l.kind {
             Some(k) => format!("{}:{k}", l.role),
             None => l.role.to_string(),
         };
-        println!(
-            "{:<16} {:<10} {:>9} {:>16.1} {:>12.2} {:>14.2} {:>16.1}  {:<44} {:<46} {}",
-            l.name,
-            role,
-            l.count,
-            l.area_m2,
-            m2_to_hectares(l.area_m2),
-            m2_to_mu(l.area_m2),
-            l.area_ellipsoidal_m2,
-            extent,
-            l.source_crs_label,
-            l.encoding
-        );
+        table.push(vec![
+            l.name.as_str().into(),
+            role.into(),
+            Cell::Int(l.count as i64),
+            Cell::num(Some(l.area_m2), 1),
+            Cell::num(Some(m2_to_hectares(l.area_m2)), 2),
+            Cell::num(Some(m2_to_mu(l.area_m2)), 2),
+            Cell::num(Some(l.area_ellipsoidal_m2), 1),
+            Cell::text(extent),
+            l.source_crs_label.as_str().into(),
+            l.encoding.as_str().into(),
+        ]);
     }
+    write_text(&mut std::io::stdout().lock(), &[table])?;
     Ok(())
 }
