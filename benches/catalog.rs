@@ -2,7 +2,10 @@
 //! parcels queried in-process through landwatch's R-tree and through GDAL (the GeoPackage
 //! R-tree of a GDAL-written copy, with a spatial filter).
 //!
-//! cargo bench --bench catalog -- STORE GDAL_GPKG [LAYER] [QUERIES]
+//! cargo bench --bench catalog -- STORE GDAL_GPKG [LAYER] [QUERIES] [WINDOWS_OUT]
+//!
+//! WINDOWS_OUT, when given, receives the windows (`minx,miny,maxx,maxy` in lon/lat, one a
+//! line) so that the HTTP benchmark asks the server for the same ones.
 
 use gdal::vector::LayerAccess;
 use geo::Rect;
@@ -28,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     let gdal_copy = args.get(1).expect("GDAL_GPKG");
     let layer_name = args.get(2).map(String::as_str).unwrap_or("parcels");
     let queries: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let windows_out = args.get(4);
 
     let gp = GeoPackage::open(std::path::Path::new(store))?;
     let t = Instant::now();
@@ -62,6 +66,17 @@ fn main() -> anyhow::Result<()> {
             .sum::<usize>() as f64
             / 200.0;
         side *= (100.0 / mean.max(1.0)).sqrt();
+    }
+
+    if let Some(path) = windows_out {
+        let lines: String = centres
+            .iter()
+            .map(|c| {
+                let r = window(side, *c);
+                format!("{},{},{},{}\n", r.min().x, r.min().y, r.max().x, r.max().y)
+            })
+            .collect();
+        std::fs::write(path, lines)?;
     }
 
     let mut ours = Vec::with_capacity(queries);
