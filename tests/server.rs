@@ -337,6 +337,8 @@ fn bad_requests_get_ogc_exceptions() {
         ("/tiles/parcels/3/9/0.mvt", 400, "does not exist"),
         ("/analysis/nonsense", 404, "nonsense"),
         ("/nowhere", 404, "collections"),
+        ("/collections/%FF/items", 400, "UTF-8"),
+        ("/tiles/%FF/1/1/1.mvt", 400, "UTF-8"),
     ];
     for (path, status, words) in cases {
         assert_exception(&srv.get(path), *status, words);
@@ -352,24 +354,30 @@ fn bad_requests_get_ogc_exceptions() {
 #[test]
 fn transport_features_gzip_cors_and_graceful_shutdown() {
     let srv = Server::start(sample_store());
-    let head = Command::new("curl")
-        .args([
-            "-s",
-            "-D",
-            "-",
-            "-o",
-            "/dev/null",
-            "-H",
-            "Accept-Encoding: gzip",
-            "-H",
-            "Origin: http://example.org",
-            &format!("{}/collections/parcels/items?limit=200", srv.base),
-        ])
-        .output()
-        .expect("curl (scripts/setup installs it)");
-    let head = String::from_utf8_lossy(&head.stdout).to_lowercase();
-    assert!(head.contains("content-encoding: gzip"), "{head}");
-    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    // The response headers curl receives, lower-cased.
+    let head = |path: &str, headers: &[&str]| {
+        let mut args = vec!["-s", "-D", "-", "-o", "/dev/null"];
+        for h in headers {
+            args.extend(["-H", h]);
+        }
+        let url = format!("{}{path}", srv.base);
+        args.push(&url);
+        let out = Command::new("curl")
+            .args(&args)
+            .output()
+            .expect("curl (scripts/setup installs it)");
+        String::from_utf8_lossy(&out.stdout).to_lowercase()
+    };
+    let small = head(
+        "/collections/parcels/items?limit=200",
+        &["Accept-Encoding: gzip", "Origin: http://example.org"],
+    );
+    assert!(small.contains("content-encoding: gzip"), "{small}");
+    assert!(small.contains("access-control-allow-origin: *"), "{small}");
+    // A large page streams: sent in chunks as it is written, its length unknown up front.
+    let large = head("/collections/parcels/items?limit=3000", &[]);
+    assert!(large.contains("transfer-encoding: chunked"), "{large}");
+    assert!(!large.contains("content-length"), "{large}");
     // Requests are logged, one structured line each.
     let _ = srv.get("/health");
     std::thread::sleep(Duration::from_millis(200));

@@ -3,13 +3,13 @@
 use super::collections::{Collection, Matched, Selection, ANALYSIS_COLLECTIONS};
 use super::error::{ApiError, ApiResult};
 use super::html;
-use super::params::{self, CrsRef, Format, Params};
+use super::params::{self, CrsRef, Format, Params, Path};
 use super::state::AppState;
 use crate::geom::{Transform, TransformError};
 use crate::io::crs::authority_order_is_yx;
 use crate::report::geojson::{write_feature_axes, Axes};
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;

@@ -318,6 +318,33 @@ pub fn date(name: &str, v: Option<String>) -> ApiResult<Option<NaiveDate>> {
     }
 }
 
+/// Path segments (`/collections/{id}` …) as axum's `Path` reads them, with a segment that is
+/// not UTF-8 once percent-decoded answered as an OGC exception instead of plain text.
+pub struct Path<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e| {
+                ApiError::bad(format!(
+                    "{}; path segments are UTF-8 text, percent-encoded",
+                    e.body_text()
+                ))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,12 +4,12 @@
 use super::error::{ApiError, ApiResult};
 use super::html::page;
 use super::ogc::{base, link};
-use super::params::{self, Format, Params};
+use super::params::{self, Format, Params, Path};
 use super::state::AppState;
 use crate::analysis::Check;
 use crate::report::checks::tables;
 use crate::report::table::{write_csv, write_html, xlsx};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;

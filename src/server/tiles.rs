@@ -3,13 +3,13 @@
 use super::collections::{Collection, ANALYSIS_COLLECTIONS};
 use super::error::{ApiError, ApiResult};
 use super::ogc::base;
-use super::params::{self, Params};
+use super::params::{self, Params, Path};
 use super::state::AppState;
 use crate::analysis::context::classify;
 use crate::model::records::Records;
 use crate::model::value::m2_to_mu;
 use crate::report::mvt::{encode_tile, tile_geometry, MvtValue, TileId, TileLayer};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
