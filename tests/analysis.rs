@@ -302,6 +302,11 @@ fn underused_mujun_indicators_and_quality_have_their_shapes() {
             for key in ["name", "value", "unit", "inputs", "benchmark"] {
                 assert!(ind.get(key).is_some(), "indicator lacks {key}");
             }
+            // A rate is a share of a whole: never above 100 %.
+            if ind["unit"] == "比例" {
+                let v = ind["value"].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{}: {v}", ind["name"]);
+            }
         }
     }
 

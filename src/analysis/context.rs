@@ -130,6 +130,11 @@ impl<'a> Context<'a> {
                 return Some(park);
             }
         }
+        self.park_around(p)
+    }
+
+    /// The park the parcel's interior point lies in, whatever its 所属园区 says.
+    pub fn park_around(&self, p: &ParcelRef<'a>) -> Option<&ParkRef<'a>> {
         let f = &p.layer.features[p.index];
         let point: Point = f.lonlat.as_ref()?.interior_point()?;
         self.parks.iter().find(|park| {

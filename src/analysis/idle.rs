@@ -114,8 +114,17 @@ pub fn unsupplied(p: &Parcel, rules: &IdleRules) -> bool {
     )
 }
 
-/// The Art. 8 item a 政府原因 value names, if it names one.
-pub fn government_cause(text: Option<&str>, rules: &IdleRules) -> Option<String> {
+/// What a recorded 政府原因 / 闲置原因 says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// An Art. 8 item (or force majeure) it names.
+    Article8(String),
+    /// Text that names none of them: a reason to check, not a ground for negotiation.
+    Unclassified(String),
+}
+
+/// The Art. 8 item a 政府原因 value names, if it says anything at all.
+pub fn government_cause(text: Option<&str>, rules: &IdleRules) -> Option<Cause> {
     let t = text?.trim();
     if t.is_empty() || rules.government.none_words.iter().any(|w| w == t) {
         return None;
@@ -126,7 +135,10 @@ pub fn government_cause(text: Option<&str>, rules: &IdleRules) -> Option<String>
             .causes
             .iter()
             .find(|c| c.keywords.iter().any(|k| t.contains(k.as_str())))
-            .map_or_else(|| format!("政府原因（未归类）：{t}"), |c| c.item.clone()),
+            .map_or_else(
+                || Cause::Unclassified(t.to_string()),
+                |c| Cause::Article8(c.item.clone()),
+            ),
     )
 }
 
@@ -162,6 +174,15 @@ pub fn assess(
         inputs
     };
 
+    // The dates as they stood on `as_of`: an event recorded after it had not happened yet.
+    let before = |d: Option<NaiveDate>| d.filter(|d| *d <= as_of);
+    let (actual_start, suspended_since) = (before(p.actual_start), before(p.suspended_since));
+
+    // Disposed of (处置状态 已处置): not flagged again, whatever the case.
+    if contains_any(p.disposal_status.as_deref(), &rules.disposed.keywords) {
+        return Assessment::Disposed;
+    }
+
     // 批而未供.
     let ans = &rules.approved_not_supplied;
     if unsupplied(p, rules) {
@@ -172,7 +193,7 @@ pub fn assess(
                     .into(),
             };
         };
-        if !full_years_passed(approved, ans.years, as_of) {
+        if approved > as_of || !full_years_passed(approved, ans.years, as_of) {
             return Assessment::NotIdle;
         }
         let mut inputs = base();
@@ -195,15 +216,12 @@ pub fn assess(
             inputs,
         });
     }
-    if contains_any(p.disposal_status.as_deref(), &rules.disposed.keywords) {
-        return Assessment::Disposed;
-    }
-    if p.actual_completion.is_some() {
+    if before(p.actual_completion).is_some() {
         return Assessment::NotIdle;
     }
 
     // Case A (not started) or case B (started, stalled): which, since when, what it rests on.
-    let (finding, since, years_needed, case_article, shares) = match p.actual_start {
+    let (finding, since, years_needed, case_article, shares) = match actual_start {
         None => {
             let Some(start) = p.agreed_start else {
                 return Assessment::CannotAssess {
@@ -221,7 +239,7 @@ pub fn assess(
         }
         Some(_) => {
             let b = &rules.case_b;
-            let Some(suspended) = p.suspended_since else {
+            let Some(suspended) = suspended_since else {
                 // Started, not suspended: construction is going on.
                 return Assessment::NotIdle;
             };
@@ -238,19 +256,27 @@ pub fn assess(
                 ),
             };
             let invested = share(p.invested, p.total_investment);
-            if developed.is_none() && invested.is_none() {
-                return Assessment::CannotAssess {
-                    missing: match b.area_basis {
-                        AreaBasis::Land => vec!["已开发面积", "已投资", "总投资"],
-                        AreaBasis::Footprint => vec!["建筑基底面积", "已投资", "总投资"],
-                    },
-                    reason: "construction is suspended, but neither the developed area nor the investment is recorded".into(),
-                };
-            }
             let low_area = developed.is_some_and(|s| s < b.developed_share_below);
             let low_investment = invested.is_some_and(|s| s < b.invested_share_below);
             if !(low_area || low_investment) {
-                return Assessment::NotIdle;
+                // Either test alone makes the case: one that cannot be run leaves it open.
+                let mut missing = vec![];
+                if developed.is_none() {
+                    missing.push(match b.area_basis {
+                        AreaBasis::Land => "已开发面积",
+                        AreaBasis::Footprint => "建筑基底面积",
+                    });
+                }
+                if invested.is_none() {
+                    missing.extend(["已投资", "总投资"]);
+                }
+                if missing.is_empty() {
+                    return Assessment::NotIdle;
+                }
+                return Assessment::CannotAssess {
+                    missing,
+                    reason: "construction is suspended for a full year, and the share of the developed area or of the investment that is not recorded could be below the Art. 2 threshold".into(),
+                };
             }
             (
                 Finding::Stalled,
@@ -272,14 +298,40 @@ pub fn assess(
     if let Some((developed, invested)) = shares {
         inputs.insert("suspended_since".into(), date(p.suspended_since));
         inputs.insert("area_basis".into(), json!(rules.case_b.area_basis));
-        inputs.insert("developed_area_m2".into(), num(p.developed_area));
-        inputs.insert("planned_dev_area_m2".into(), num(p.planned_dev_area));
+        match rules.case_b.area_basis {
+            AreaBasis::Land => {
+                inputs.insert("developed_area_m2".into(), num(p.developed_area));
+                inputs.insert("planned_dev_area_m2".into(), num(p.planned_dev_area));
+            }
+            AreaBasis::Footprint => {
+                let (footprint, source) = match (p.footprint_area, built) {
+                    (Some(f), _) => (Some(f), "recorded (建筑基底面积)"),
+                    (None, Some(b)) => (Some(b.footprint_m2), "derived from the buildings layer"),
+                    (None, None) => (None, "not recorded"),
+                };
+                inputs.insert("footprint_m2".into(), num(footprint));
+                inputs.insert("footprint_source".into(), json!(source));
+            }
+        }
         inputs.insert("developed_share".into(), num(developed));
         inputs.insert("invested_wan".into(), num(p.invested));
         inputs.insert("total_investment_wan".into(), num(p.total_investment));
         inputs.insert("invested_share".into(), num(invested));
     }
-    let cause = government_cause(p.gov_cause.as_deref(), rules);
+    let recorded_cause = government_cause(p.gov_cause.as_deref(), rules);
+    let cause = match recorded_cause {
+        Some(Cause::Article8(item)) => Some(item),
+        Some(Cause::Unclassified(text)) => {
+            inputs.insert(
+                "cause_note".into(),
+                json!(format!(
+                    "recorded reason「{text}」names no 第八条 government cause: check it before choosing the negotiated track"
+                )),
+            );
+            None
+        }
+        None => None,
+    };
     let track = if cause.is_some() {
         Track::Negotiated
     } else if full_years_passed(since, rules.recovery.years, as_of) {
@@ -340,6 +392,8 @@ pub struct IdleParcel {
     pub holder: Option<String>,
     /// 疑似 — a suspicion until 认定.
     pub status: &'static str,
+    /// 处置状态 as recorded (调查中, 已认定, 处置中 …), when there is one.
+    pub disposal_status: Option<String>,
     /// The finding and its figures.
     #[serde(flatten)]
     pub finding: IdleFinding,
@@ -475,6 +529,7 @@ pub fn idle(
                     fid: r.fid(),
                     holder: p.holder.as_deref().map(str::to_string),
                     status: "疑似",
+                    disposal_status: p.disposal_status.as_deref().map(str::to_string),
                     finding: f,
                 });
             }
@@ -610,7 +665,6 @@ mod tests {
             ("未按约定交付土地", "第八条第一项"),
             ("文物保护", "第八条第五项"),
             ("地震，不可抗力", "不可抗力"),
-            ("某某原因", "未归类"),
         ] {
             let mut p = not_started("2018-01-01");
             p.gov_cause = Some(text.into());
@@ -629,6 +683,79 @@ mod tests {
         assert_eq!(
             finding(assess(&p, 1.0, None, &r, d("2024-01-01"))).track,
             Some(Track::Recovery)
+        );
+        // The holder's own reason is no Art. 8 cause: Art. 14 applies, with a note to check it.
+        p.gov_cause = Some("企业资金困难".into());
+        let f = finding(assess(&p, 1.0, None, &r, d("2024-01-01")));
+        assert_eq!(f.track, Some(Track::Recovery));
+        assert_eq!(f.government_cause, None);
+        assert!(f.inputs["cause_note"]
+            .as_str()
+            .unwrap()
+            .contains("企业资金困难"));
+    }
+
+    #[test]
+    fn events_after_the_evaluation_date_had_not_happened() {
+        let r = rules();
+        // Started in 2023, but on 2021-01-01 it had not: not started, two full years past
+        // 2018-01-01 → recovery track.
+        let mut p = not_started("2018-01-01");
+        p.actual_start = Some(d("2023-01-01"));
+        let f = finding(assess(&p, 1.0, None, &r, d("2021-01-01")));
+        assert_eq!(f.finding, Finding::NotStarted);
+        assert_eq!(f.track, Some(Track::Recovery));
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2023-01-01")),
+            Assessment::NotIdle
+        );
+        // Completed in 2022: on 2021-06-01 a suspension since 2019 still counts.
+        let mut p = not_started("2018-01-01");
+        p.actual_start = Some(d("2018-03-01"));
+        p.suspended_since = Some(d("2019-05-01"));
+        p.developed_area = Some(1_000.0);
+        p.planned_dev_area = Some(10_000.0);
+        p.actual_completion = Some(d("2022-01-01"));
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2021-06-01"))).finding,
+            Finding::Stalled
+        );
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2022-01-01")),
+            Assessment::NotIdle
+        );
+        // Suspended only after the evaluation date: construction was going on.
+        p.actual_completion = None;
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2019-04-30")),
+            Assessment::NotIdle
+        );
+    }
+
+    #[test]
+    fn case_b_with_one_test_unrecorded_cannot_be_assessed() {
+        let r = rules();
+        let mut p = not_started("2018-01-01");
+        p.actual_start = Some(d("2018-03-01"));
+        p.suspended_since = Some(d("2019-05-01"));
+        p.developed_area = Some(6_000.0);
+        p.planned_dev_area = Some(10_000.0); // 60 %: the area test is not met
+        match assess(&p, 1.0, None, &r, d("2024-01-01")) {
+            Assessment::CannotAssess { missing, .. } => {
+                assert_eq!(missing, vec!["已投资", "总投资"])
+            }
+            other => panic!("{other:?}"),
+        }
+        p.invested = Some(100.0);
+        p.total_investment = Some(1_000.0); // 10 % < 25 %
+        assert_eq!(
+            finding(assess(&p, 1.0, None, &r, d("2024-01-01"))).finding,
+            Finding::Stalled
+        );
+        p.invested = Some(500.0); // 50 %
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2024-01-01")),
+            Assessment::NotIdle
         );
     }
 
@@ -705,12 +832,24 @@ mod tests {
                 buildings: 1,
             })
         };
-        assert!(matches!(
-            assess(&p, 9_000.0, built(2_000.0), &r, d("2022-01-01")),
-            Assessment::Idle(_)
-        ));
+        let f = finding(assess(&p, 9_000.0, built(2_000.0), &r, d("2022-01-01")));
+        assert_eq!(f.inputs["footprint_m2"], 2_000.0);
         assert_eq!(
+            f.inputs["footprint_source"],
+            "derived from the buildings layer"
+        );
+        // 4,000 / 9,000 ≥ 1/3, and the investment unrecorded: open.
+        assert!(matches!(
             assess(&p, 9_000.0, built(4_000.0), &r, d("2022-01-01")),
+            Assessment::CannotAssess { .. }
+        ));
+        let invested_half = Parcel {
+            invested: Some(500.0),
+            total_investment: Some(1_000.0),
+            ..p.clone()
+        };
+        assert_eq!(
+            assess(&invested_half, 9_000.0, built(4_000.0), &r, d("2022-01-01")),
             Assessment::NotIdle
         );
         match assess(&p, 9_000.0, None, &r, d("2022-01-01")) {
@@ -730,6 +869,13 @@ mod tests {
         }
         let mut p = not_started("2018-01-01");
         p.disposal_status = Some("已处置(收回)".into());
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2024-01-01")),
+            Assessment::Disposed
+        );
+        // Approved land disposed of (e.g. 撤回批文) is not flagged as 批而未供 either.
+        p.supply_status = Some("未供".into());
+        p.approval_date = Some(d("2015-01-01"));
         assert_eq!(
             assess(&p, 1.0, None, &r, d("2024-01-01")),
             Assessment::Disposed

@@ -3,9 +3,13 @@
 //!
 //! Land-status classes come from the parcels clipped to the park: A built-up (parcels
 //! completed by the evaluation date, plus the roads of the park's urban or territorial plan,
-//! which are not parcels), B21 approved and ready but not supplied, C red lines (ecological and
-//! basic farmland) inside the park, D supplied (parcels, and the plan's roads, allocated by
-//! 划拨), G suspected idle.
+//! which are not parcels), B1 supplied but not yet built, B21 approved and ready but not
+//! supplied, C red lines (ecological and basic farmland) inside the park, D supplied (parcels,
+//! and the plan's roads, allocated by 划拨), G suspected idle.
+//!
+//! The 规程 counts every piece of land ready for supply (已达到供地条件) in 开发率 and 供应率:
+//! A, B1 and B21. DOMAIN.md §4 writes A + B21; without B1 the land supplied but not yet built
+//! sits in D only, and 供应率 = D ÷ (A + B21) exceeds 100 % in any park that is still building.
 
 use super::context::{clip_to, Context, ParcelRef, ParkRef};
 use super::idle::{assess, Assessment, Finding};
@@ -74,6 +78,7 @@ struct Tallies {
     a1: f64,
     a2: f64,
     roads: f64,
+    b1: f64,
     b21: f64,
     c: f64,
     d: f64,
@@ -129,21 +134,31 @@ fn tally(
             let share = inside / r.area_m2().max(f64::MIN_POSITIVE);
             let category = ctx.land_class(&r).map(|c| c.category);
             let industrial = matches!(category, Some(Category::Industrial | Category::Logistics));
-            let assessment = assess(p, r.area_m2(), None, &rules.idle, as_of);
-            match &assessment {
-                Assessment::Idle(f) if f.finding == Finding::ApprovedNotSupplied => t.b21 += inside,
+            let supplied = match assess(p, r.area_m2(), None, &rules.idle, as_of) {
+                Assessment::Idle(f) if f.finding == Finding::ApprovedNotSupplied => false,
                 Assessment::Idle(_) => {
                     t.g += inside;
-                    t.d += inside;
+                    true
                 }
-                _ if super::idle::unsupplied(p, &rules.idle) => t.b21 += inside,
-                _ => t.d += inside,
+                _ => !super::idle::unsupplied(p, &rules.idle),
+            };
+            let built = p.actual_completion.is_some_and(|c| c <= as_of);
+            // Land ready for supply (已达到供地条件) is A, B1 (supplied, not yet built) and B21
+            // (not supplied).
+            match (supplied, built) {
+                (true, true) => t.d += inside,
+                (true, false) => {
+                    t.d += inside;
+                    t.b1 += inside;
+                }
+                (false, true) => {}
+                (false, false) => t.b21 += inside,
             }
             parcel_tax += p.tax.unwrap_or(0.0) * share;
             if industrial {
                 t.industrial_tax += p.tax.unwrap_or(0.0) * share;
             }
-            if p.actual_completion.is_none_or(|c| c > as_of) {
+            if !built {
                 continue;
             }
             t.a += inside;
@@ -238,18 +253,18 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
         mk(
             "development_rate",
             "土地开发率",
-            "(A + B21) ÷ (园区面积 − C)",
-            ratio(t.a + t.b21, t.park_m2 - t.c),
+            "(A + B1 + B21) ÷ (园区面积 − C)",
+            ratio(t.a + t.b1 + t.b21, t.park_m2 - t.c),
             "比例",
-            json!({"A_m2": t.a, "B21_m2": t.b21, "park_m2": t.park_m2, "C_m2": t.c}),
+            json!({"A_m2": t.a, "B1_m2": t.b1, "B21_m2": t.b21, "park_m2": t.park_m2, "C_m2": t.c}),
         ),
         mk(
             "supply_rate",
             "土地供应率",
-            "D ÷ (A + B21)",
-            ratio(t.d, t.a + t.b21),
+            "D ÷ (A + B1 + B21)",
+            ratio(t.d, t.a + t.b1 + t.b21),
             "比例",
-            json!({"D_m2": t.d, "A_m2": t.a, "B21_m2": t.b21}),
+            json!({"D_m2": t.d, "A_m2": t.a, "B1_m2": t.b1, "B21_m2": t.b21}),
         ),
         mk(
             "built_rate",
@@ -481,10 +496,10 @@ mod tests {
         };
         let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
         // A = 200,000 + 100,000 + roads 50,000 (half the road strip lies inside) = 350,000.
-        // B21 = 50,000; C = 10,000; D = 200,000 + 100,000 + 50,000 (I2) + roads 50,000
-        // = 400,000; G = 50,000.
-        assert!(near(v("development_rate"), 400_000.0 / 990_000.0));
-        assert!(near(v("supply_rate"), 400_000.0 / 400_000.0));
+        // B1 = 50,000 (I2, supplied, not built); B21 = 50,000 (U1); C = 10,000;
+        // D = 200,000 + 100,000 + 50,000 (I2) + roads 50,000 = 400,000; G = 50,000.
+        assert!(near(v("development_rate"), 450_000.0 / 990_000.0));
+        assert!(near(v("supply_rate"), 400_000.0 / 450_000.0));
         assert!(near(v("built_rate"), 350_000.0 / 400_000.0));
         assert!(near(v("industrial_share"), 200_000.0 / 350_000.0));
         assert!(near(v("composite_far"), 490_000.0 / 350_000.0));

@@ -277,7 +277,7 @@ pub fn assess(
             }
         }
     }
-    if p.actual_start.is_some() && !done(p, as_of) {
+    if p.actual_start.is_some_and(|d| d <= as_of) && !done(p, as_of) {
         if let Some(due) = p.agreed_completion {
             if full_years_passed(due, u.overdue.years, as_of) {
                 push(

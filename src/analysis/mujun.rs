@@ -74,8 +74,13 @@ pub struct Points {
     pub points: f64,
 }
 
-/// Score figures against indicators.
-pub fn score(figures: &FirmFigures, indicators: &[MujunIndicator]) -> (f64, Vec<Points>) {
+/// Score figures against indicators: each scores weight × value ÷ benchmark, at most
+/// `cap` × its weight, so one outstanding figure cannot outweigh all the others.
+pub fn score(
+    figures: &FirmFigures,
+    indicators: &[MujunIndicator],
+    cap: Option<f64>,
+) -> (f64, Vec<Points>) {
     let points: Vec<Points> = indicators
         .iter()
         .map(|i| {
@@ -87,7 +92,10 @@ pub fn score(figures: &FirmFigures, indicators: &[MujunIndicator]) -> (f64, Vec<
                 value,
                 benchmark: i.benchmark,
                 weight: i.weight,
-                points: value.map_or(0.0, |v| i.weight * v / i.benchmark),
+                points: value.map_or(0.0, |v| {
+                    let ratio = v / i.benchmark;
+                    i.weight * cap.map_or(ratio, |c| ratio.min(c))
+                }),
             }
         })
         .collect();
@@ -184,9 +192,6 @@ pub fn mujun(
             .max_by(|a, b| a.area_m2().total_cmp(&b.area_m2()))
             .expect("a group has parcels");
         let park_id = ctx.park_id_of(largest);
-        if park.is_some_and(|want| park_id.as_deref() != Some(want)) {
-            continue;
-        }
         let mut f = FirmFigures::default();
         let mut small = false;
         let mut earliest_completion: Option<NaiveDate> = None;
@@ -225,7 +230,7 @@ pub fn mujun(
         } else {
             &rules.indicators
         };
-        let (s, points) = score(&f, indicators);
+        let (s, points) = score(&f, indicators, rules.points_cap);
         firms.push(Firm {
             id: holder,
             score: ungraded.is_none().then_some(s),
@@ -267,15 +272,17 @@ pub fn mujun(
         *counts.entry(scope_of(f)).or_default() += 1;
     }
     let mut position: BTreeMap<String, usize> = BTreeMap::new();
+    for f in firms.iter_mut().filter(|f| f.score.is_some()) {
+        let scope = scope_of(f);
+        let rank = position.entry(scope.clone()).or_default();
+        *rank += 1;
+        f.rank = Some(*rank);
+        f.class = class_of(*rank, counts[&scope], rules).to_string();
+    }
+    // One park's firms keep the class they have among all: ranked first, filtered after.
+    firms.retain(|f| park.is_none_or(|want| f.park_id.as_deref() == Some(want)));
     let mut summary = BTreeMap::new();
-    for f in firms.iter_mut() {
-        if f.score.is_some() {
-            let scope = scope_of(f);
-            let rank = position.entry(scope.clone()).or_default();
-            *rank += 1;
-            f.rank = Some(*rank);
-            f.class = class_of(*rank, counts[&scope], rules).to_string();
-        }
+    for f in &firms {
         *summary.entry(f.class.clone()).or_default() += 1;
     }
     MujunReport {
@@ -308,7 +315,7 @@ mod tests {
             employees: 96.0,
             rd_expense: 240.0,
         };
-        let (s, points) = score(&f, &rules.indicators);
+        let (s, points) = score(&f, &rules.indicators, rules.points_cap);
         assert!((s - 100.0).abs() < 1e-9, "{s}");
         assert_eq!(points.len(), 6);
         // Half the tax: the 30-point indicator scores 15.
@@ -318,6 +325,7 @@ mod tests {
                 ..f.clone()
             },
             &rules.indicators,
+            rules.points_cap,
         );
         assert!((s - 85.0).abs() < 1e-9, "{s}");
         // No energy recorded: that indicator scores nothing rather than dividing by zero.
@@ -327,12 +335,16 @@ mod tests {
                 ..f.clone()
             },
             &rules.indicators,
+            rules.points_cap,
         );
         assert!((s - 80.0).abs() < 1e-9, "{s}");
         assert_eq!(points[2].value, None);
-        // Small firms: 600/30 = 20 per mu (benchmark 10 → 100 points), 600/1,000 = 0.6 per 万千瓦时
-        // (benchmark 0.5 → 60 points).
-        let (s, _) = score(&f, &rules.small.indicators);
+        // Small firms: 600/30 = 20 per mu (benchmark 10 → 2 × 50 points, capped at 1.5 × 50 =
+        // 75), 600/1,000 = 0.6 per 万千瓦时 (benchmark 0.5 → 1.2 × 50 = 60 points).
+        assert_eq!(rules.points_cap, Some(1.5));
+        let (s, _) = score(&f, &rules.small.indicators, rules.points_cap);
+        assert!((s - 135.0).abs() < 1e-9, "{s}");
+        let (s, _) = score(&f, &rules.small.indicators, None);
         assert!((s - 160.0).abs() < 1e-9, "{s}");
     }
 
@@ -351,7 +363,10 @@ mod tests {
         let cat = Builder::new()
             .parks(
                 "parks",
-                vec![(park("K1", "工业主导型"), rect(0.0, 0.0, 2000.0, 2000.0))],
+                vec![
+                    (park("K1", "工业主导型"), rect(0.0, 0.0, 2000.0, 2000.0)),
+                    (park("K2", "工业主导型"), rect(3000.0, 0.0, 4000.0, 2000.0)),
+                ],
             )
             .parcels(
                 "parcels",
@@ -365,8 +380,12 @@ mod tests {
                         rect(100.0, 0.0, 200.0, 200.0),
                     ),
                     (
-                        plant("B1", "乙公司", 900.0, "2015-01-01"),
-                        rect(200.0, 0.0, 300.0, 200.0),
+                        // In the other park.
+                        Parcel {
+                            park_id: Some("K2".into()),
+                            ..plant("B1", "乙公司", 900.0, "2015-01-01")
+                        },
+                        rect(3000.0, 0.0, 3100.0, 200.0),
                     ),
                     (
                         plant("C1", "丙公司", 900.0, "2024-06-01"),
@@ -417,6 +436,16 @@ mod tests {
             (firm("戊公司").rank, firm("戊公司").class.as_str()),
             (Some(1), "D")
         );
+        // One park's report keeps the classes firms have among all parks.
+        let k1 = mujun(
+            &ctx,
+            &Rules::builtin().mujun,
+            d("2025-01-01").unwrap(),
+            Some("K1"),
+        );
+        assert!(k1.firms.iter().all(|f| f.id != "乙公司"));
+        let jia = k1.firms.iter().find(|f| f.id == "甲公司").unwrap();
+        assert_eq!((jia.rank, jia.class.as_str()), (Some(2), "D"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! drawing, parcels outside every park, codes no system knows, attributes that contradict
 //! each other, and overlapping parcels.
 
-use super::context::{classify, Context, ParcelRef};
+use super::context::{classify, Context, ParcelRef, ParkRef};
 use crate::geom::clip::intersection_area;
 use crate::model::Role;
 use crate::rules::Rules;
@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 /// One problem found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Issue {
-    /// What kind (area_mismatch, outside_parks, unknown_code, start_before_contract …).
+    /// What kind (area_mismatch, outside_parks, park_mismatch, unknown_park, unknown_code,
+    /// start_before_contract …).
     pub kind: &'static str,
     /// The layer.
     pub layer: String,
@@ -68,24 +69,44 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
             );
         }
     }
-    let in_a_park = ctx.park_of(r).is_some() || {
-        let f = &r.layer.features[r.index];
-        ctx.parks().iter().any(|k| {
-            let kf = &k.layer.features[k.index];
-            match (kf.planar.as_ref(), f.planar.as_ref(), kf.bbox, f.bbox) {
-                (Some(a), Some(b), Some(ba), Some(bb)) => {
-                    geo::Intersects::intersects(&ba, &bb) && intersection_area(a, b) > 0.0
-                }
-                _ => false,
+    // Where the parcel lies is read from its geometry: 所属园区 is what the record claims.
+    let f = &r.layer.features[r.index];
+    let overlaps = |k: &ParkRef<'_>| {
+        let kf = &k.layer.features[k.index];
+        match (kf.planar.as_ref(), f.planar.as_ref(), kf.bbox, f.bbox) {
+            (Some(a), Some(b), Some(ba), Some(bb)) => {
+                geo::Intersects::intersects(&ba, &bb) && intersection_area(a, b) > 0.0
             }
-        })
+            _ => false,
+        }
     };
+    let around = ctx.park_around(r);
+    let in_a_park = around.is_some() || ctx.parks().iter().any(overlaps);
     if !in_a_park && !ctx.parks().is_empty() {
         issue(
             "outside_parks",
             "the parcel lies outside every park boundary (园区四至)".into(),
-            json!({"area_m2": drawn}),
+            json!({"area_m2": drawn, "recorded_park": p.park_id.as_deref()}),
         );
+    }
+    if let Some(recorded) = p.park_id.as_deref().filter(|_| in_a_park) {
+        let lies_in = around.map(|k| k.park().id.to_string());
+        match ctx.park(recorded) {
+            None => issue(
+                "unknown_park",
+                format!("所属园区 {recorded} is not a park of the store"),
+                json!({"recorded_park": recorded, "lies_in": lies_in}),
+            ),
+            Some(k) if !overlaps(k) => issue(
+                "park_mismatch",
+                format!(
+                    "所属园区 {recorded}, but the parcel lies in {}",
+                    lies_in.as_deref().unwrap_or("another park")
+                ),
+                json!({"recorded_park": recorded, "lies_in": lies_in}),
+            ),
+            Some(_) => {}
+        }
     }
     let code = p.land_use_code.as_deref();
     if classify(r.layer, code, p.land_use_name.as_deref()).is_none() {
@@ -242,7 +263,10 @@ mod tests {
         let cat = Builder::new()
             .parks(
                 "parks",
-                vec![(park("K1", "工业主导型"), rect(0.0, 0.0, 1000.0, 1000.0))],
+                vec![
+                    (park("K1", "工业主导型"), rect(0.0, 0.0, 1000.0, 1000.0)),
+                    (park("K2", "工业主导型"), rect(2000.0, 0.0, 3000.0, 1000.0)),
+                ],
             )
             .parcels(
                 "parcels",
@@ -263,10 +287,18 @@ mod tests {
                         },
                         rect(200.0, 0.0, 300.0, 100.0),
                     ),
+                    // Recorded in K1, drawn far outside every park.
                     (
-                        parcel("C", "100101", "K9"),
+                        parcel("C", "100101", "K1"),
                         rect(5000.0, 0.0, 5100.0, 100.0),
                     ),
+                    // Recorded in K1, drawn in K2.
+                    (
+                        parcel("G", "100101", "K1"),
+                        rect(2000.0, 0.0, 2100.0, 100.0),
+                    ),
+                    // Recorded in a park the store does not have.
+                    (parcel("H", "100101", "K7"), rect(0.0, 500.0, 100.0, 600.0)),
                     (parcel("D", "ZZ9", "K1"), rect(400.0, 0.0, 500.0, 100.0)),
                     (
                         Parcel {
@@ -297,6 +329,10 @@ mod tests {
         assert_eq!(kinds("A"), ["area_mismatch"]);
         assert!(kinds("B").is_empty());
         assert_eq!(kinds("C"), ["outside_parks"]);
+        assert_eq!(kinds("G"), ["park_mismatch"]);
+        let g = r.issues.iter().find(|i| i.id == "G").unwrap();
+        assert_eq!(g.figures["lies_in"], "K2");
+        assert_eq!(kinds("H"), ["unknown_park"]);
         assert_eq!(kinds("D"), ["unknown_code"]);
         assert_eq!(
             kinds("E"),
@@ -306,6 +342,6 @@ mod tests {
         assert_eq!(overlap.figures["other"], "F");
         assert_eq!(overlap.figures["overlap_m2"], 2_500.0);
         assert_eq!(r.summary["area_mismatch"], 1);
-        assert_eq!(r.parcels_checked, 6);
+        assert_eq!(r.parcels_checked, 8);
     }
 }

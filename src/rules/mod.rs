@@ -169,9 +169,13 @@ pub struct IndustryTable {
 }
 
 impl IndustryTable {
-    /// The 2002 division of a 2017 code (longest matching prefix).
+    /// The 2002 division of a 2017 code (longest matching prefix). A leading section letter
+    /// (门类, "C3982" for manufacturing) is dropped.
     pub fn division_2002(&self, code_2017: &str) -> Option<&str> {
         let code = code_2017.trim();
+        let code = code
+            .strip_prefix(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(code);
         (1..=code.len().min(4))
             .rev()
             .find_map(|n| code.get(..n).and_then(|p| self.to_2002.get(p)))
@@ -307,6 +311,9 @@ pub struct MujunRules {
     pub startup_years: u32,
     /// Class cut-offs.
     pub classes: Classes,
+    /// Most points one indicator gives, as a multiple of its weight (none: unbounded).
+    #[serde(default)]
+    pub points_cap: Option<f64>,
     /// Indicators of regular firms.
     #[serde(rename = "indicator")]
     pub indicators: Vec<MujunIndicator>,
@@ -540,6 +547,7 @@ mod tests {
         assert_eq!(r.industries.division_2002("2911"), Some("29"));
         assert_eq!(r.industries.division_2002("3670"), Some("37"));
         assert_eq!(r.industries.division_2002("3982"), Some("40"));
+        assert_eq!(r.industries.division_2002("C3982"), Some("40"));
         assert_eq!(r.industries.division_2002("0111"), None);
     }
 
