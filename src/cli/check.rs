@@ -5,7 +5,7 @@ use clap::ValueEnum;
 use landwatch::analysis::{self, Check, Context};
 use landwatch::catalog::Catalog;
 use landwatch::report::checks::{map_features, tables, write_geojson};
-use landwatch::report::table::{write_csv, write_text, write_xlsx};
+use landwatch::report::table::{pick, table_list, write_csv, write_text, write_xlsx};
 use landwatch::rules::Rules;
 use landwatch::store::GeoPackage;
 use std::io::Write;
@@ -17,7 +17,7 @@ enum Format {
     Table,
     /// The full report as JSON.
     Json,
-    /// The main table as CSV (UTF-8 with BOM, for Excel).
+    /// One table as CSV (UTF-8 with BOM, for Excel): the main one, or --table.
     Csv,
     /// Every table, one sheet each (needs --out).
     Xlsx,
@@ -49,6 +49,9 @@ pub struct Args {
     /// Write to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The table a CSV holds: its number (1 = the main table) or its name (工作表名).
+    #[arg(long)]
+    table: Option<String>,
 }
 
 /// Run the check and write its report.
@@ -62,6 +65,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let rules = Rules::load(a.rules.as_deref())?;
     if matches!(a.format, Format::Xlsx) && a.out.is_none() {
         bail!("xlsx is a binary workbook: pass --out FILE.xlsx");
+    }
+    if a.table.is_some() && !matches!(a.format, Format::Csv) {
+        bail!("--table chooses the table of a CSV: use it with --format csv");
     }
     let store = GeoPackage::open(&a.store)?;
     let catalog = Catalog::load(&store)?;
@@ -95,7 +101,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         Format::Csv => {
             let t = tables(&report);
-            write_csv(&mut buf, &t[0])?;
+            let chosen = pick(&t, a.table.as_deref()).map_err(anyhow::Error::msg)?;
+            if a.table.is_none() && t.len() > 1 {
+                eprintln!(
+                    "CSV holds table 1 of {}; choose another with --table N ({})",
+                    t.len(),
+                    table_list(&t)
+                );
+            }
+            write_csv(&mut buf, chosen)?;
         }
         Format::Geojson => {
             let mut s = String::new();

@@ -88,6 +88,36 @@ impl Table {
     }
 }
 
+/// The table a CSV holds, chosen by its number (1 = the main table) or its name; the main
+/// table when none is asked for.
+pub fn pick<'a>(tables: &'a [Table], which: Option<&str>) -> Result<&'a Table, String> {
+    let Some(w) = which.map(str::trim) else {
+        return tables
+            .first()
+            .ok_or_else(|| "the report has no table".to_string());
+    };
+    let found = match w.parse::<usize>() {
+        Ok(n) => n.checked_sub(1).and_then(|i| tables.get(i)),
+        Err(_) => tables.iter().find(|t| t.name == w),
+    };
+    found.ok_or_else(|| {
+        format!(
+            "no table '{w}' in this report; tables: {}",
+            table_list(tables)
+        )
+    })
+}
+
+/// The tables of a report as "1 疑似闲置土地, 2 无法判定, …".
+pub fn table_list(tables: &[Table]) -> String {
+    tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{} {}", i + 1, t.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Write tables for a terminal: aligned columns (CJK characters are two columns wide).
 pub fn write_text(out: &mut dyn Write, tables: &[Table]) -> std::io::Result<()> {
     for (n, t) in tables.iter().enumerate() {
@@ -294,6 +324,17 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[1], "宗地编号  面积(亩)  闲置起算日");
         assert_eq!(lines[3], "甲-1         15.00  2020-03-05");
+    }
+
+    #[test]
+    fn a_table_is_picked_by_number_or_name() {
+        let tables = [Table::new("园区", &["a"]), Table::new("用地结构", &["b"])];
+        assert_eq!(pick(&tables, None).unwrap().name, "园区");
+        assert_eq!(pick(&tables, Some("2")).unwrap().name, "用地结构");
+        assert_eq!(pick(&tables, Some("用地结构")).unwrap().name, "用地结构");
+        let e = pick(&tables, Some("3")).unwrap_err();
+        assert!(e.contains("1 园区, 2 用地结构"), "{e}");
+        assert!(pick(&tables, Some("0")).is_err());
     }
 
     #[test]
