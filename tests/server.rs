@@ -339,6 +339,20 @@ fn bad_requests_get_ogc_exceptions() {
         ("/nowhere", 404, "collections"),
         ("/collections/%FF/items", 400, "UTF-8"),
         ("/tiles/%FF/1/1/1.mvt", 400, "UTF-8"),
+        (
+            "/collections/parcels/items?datetime=2020-01-01garbage",
+            400,
+            "datetime",
+        ),
+        ("/collections/zoning/items?pass=maybe", 400, "pass"),
+        ("/collections/idle/items?as_of=-0001-01-01", 400, "as_of"),
+        (
+            "/tiles/parcels/14/0/0.mvt?as_of=2024-01-01",
+            400,
+            "takes no parameters",
+        ),
+        ("/analysis/idle?table=1", 400, "f=csv"),
+        ("/analysis/zoning?f=csv&table=99", 400, "1 园区"),
     ];
     for (path, status, words) in cases {
         assert_exception(&srv.get(path), *status, words);
@@ -354,11 +368,14 @@ fn bad_requests_get_ogc_exceptions() {
 #[test]
 fn transport_features_gzip_cors_and_graceful_shutdown() {
     let srv = Server::start(sample_store());
-    // The response headers curl receives, lower-cased.
+    // The response headers curl receives, lower-cased; a header "-X METHOD" sets the method.
     let head = |path: &str, headers: &[&str]| {
         let mut args = vec!["-s", "-D", "-", "-o", "/dev/null"];
         for h in headers {
-            args.extend(["-H", h]);
+            match h.strip_prefix("-X ") {
+                Some(method) => args.extend(["-X", method]),
+                None => args.extend(["-H", h]),
+            }
         }
         let url = format!("{}{path}", srv.base);
         args.push(&url);
@@ -374,6 +391,35 @@ fn transport_features_gzip_cors_and_graceful_shutdown() {
     );
     assert!(small.contains("content-encoding: gzip"), "{small}");
     assert!(small.contains("access-control-allow-origin: *"), "{small}");
+    // A web client may read the tag and the CRS, and caches know the answer depends on Accept.
+    let exposed = small
+        .lines()
+        .find(|l| l.starts_with("access-control-expose-headers:"))
+        .unwrap_or_else(|| panic!("no exposed headers: {small}"));
+    assert!(
+        exposed.contains("etag") && exposed.contains("content-crs"),
+        "{exposed}"
+    );
+    assert!(
+        small
+            .lines()
+            .any(|l| l.starts_with("vary:") && l.contains("accept")),
+        "{small}"
+    );
+    // A cross-origin revalidation (If-None-Match) passes the preflight.
+    let preflight = head(
+        "/collections/parcels/items",
+        &[
+            "-X OPTIONS",
+            "Origin: http://example.org",
+            "Access-Control-Request-Method: GET",
+            "Access-Control-Request-Headers: if-none-match",
+        ],
+    );
+    assert!(
+        preflight.contains("access-control-allow-headers"),
+        "{preflight}"
+    );
     // A large page streams: sent in chunks as it is written, its length unknown up front.
     let large = head("/collections/parcels/items?limit=3000", &[]);
     assert!(large.contains("transfer-encoding: chunked"), "{large}");
@@ -441,6 +487,75 @@ fn analysis_collections_and_reports_match_the_command_line() {
     );
     let zoning = srv.json(&format!("/collections/zoning/items?as_of={AS_OF}"));
     assert_eq!(zoning["numberMatched"], 3);
+    // Boolean filters take true/false and 1/0 (GDAL writes the latter).
+    let failing = check(store, "zoning", &[])["parks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["pass"] == false)
+        .count();
+    for v in ["0", "false"] {
+        let r = srv.json(&format!("/collections/zoning/items?as_of={AS_OF}&pass={v}"));
+        assert_eq!(
+            r["numberMatched"].as_u64().unwrap() as usize,
+            failing,
+            "pass={v}"
+        );
+    }
+    assert_eq!(
+        srv.json(&format!("/collections/zoning/items?as_of={AS_OF}&pass=1"))["numberMatched"]
+            .as_u64()
+            .unwrap() as usize,
+        3 - failing
+    );
+
+    // Links lead back to the same evaluation: the date and the park travel with them.
+    let one = srv.json(&format!("/collections/idle?as_of={AS_OF}&park=GXQ01"));
+    let idle_gxq = check(store, "idle", &["--park", "GXQ01"])["parcels"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(one["count"].as_u64().unwrap() as usize, idle_gxq);
+    for l in one["links"].as_array().unwrap() {
+        let href = l["href"].as_str().unwrap();
+        assert!(
+            href.contains(&format!("as_of={AS_OF}")) && href.contains("park=GXQ01"),
+            "{l}"
+        );
+    }
+    let items_href = one["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "items" && l["type"] == "application/geo+json")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = get(&items_href, &[]).json();
+    assert_eq!(page["numberMatched"].as_u64().unwrap() as usize, idle_gxq);
+    let fid = page["features"][0]["id"].as_i64().unwrap();
+    let feature = srv.json(&format!(
+        "/collections/idle/items/{fid}?as_of={AS_OF}&park=GXQ01"
+    ));
+    for l in feature["links"].as_array().unwrap() {
+        assert!(
+            l["href"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("as_of={AS_OF}")),
+            "{l}"
+        );
+    }
+    // Today's page pins today's date in its links.
+    let today = srv.json("/collections/idle/items?limit=1");
+    let next = today["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap();
+    assert!(next["href"].as_str().unwrap().contains("as_of="), "{next}");
 
     // Downloads: CSV with Chinese headers, XLSX as a workbook, both named for the date.
     let csv = srv.get(&format!("/analysis/idle?as_of={AS_OF}&f=csv"));
@@ -461,6 +576,28 @@ fn analysis_collections_and_reports_match_the_command_line() {
     let xlsx = srv.get(&format!("/analysis/zoning?as_of={AS_OF}&f=xlsx"));
     assert_eq!(xlsx.status, 200);
     assert!(xlsx.body.starts_with(b"PK"), "an XLSX is a zip");
+    // Every table of a report can be had as CSV, by number or by name, and a Chinese name
+    // travels in the RFC 6266 filename*.
+    let name: String = form_urlencoded::byte_serialize("用地结构".as_bytes()).collect();
+    let shares = srv.get(&format!(
+        "/analysis/zoning?as_of={AS_OF}&f=csv&table={name}"
+    ));
+    assert_eq!(shares.status, 200, "{}", shares.text());
+    let header = shares.text().lines().next().unwrap().to_string();
+    assert!(
+        header.contains("占比(%)") && header.contains("下限(%)"),
+        "{header}"
+    );
+    let disposition = shares.header("content-disposition").unwrap();
+    assert!(disposition.contains("filename*=UTF-8''"), "{disposition}");
+    assert!(disposition.contains(&name), "{disposition}");
+    let by_number = srv.get(&format!("/analysis/zoning?as_of={AS_OF}&f=csv&table=2"));
+    assert_eq!(by_number.status, 200);
+    assert_ne!(
+        by_number.body,
+        srv.get(&format!("/analysis/zoning?as_of={AS_OF}&f=csv"))
+            .body
+    );
 }
 
 /// Run a GDAL tool, returning (stdout, stderr) and insisting it succeeds.
@@ -554,6 +691,21 @@ fn gdal_oapif_driver_reads_every_collection() {
         err.contains(&format!("{encoded}=JKQ01")),
         "the filter was not pushed down:\n{err}"
     );
+    // A boolean queryable: GDAL sends pass=0, and gets the failing parks.
+    let failing = srv.json("/collections/zoning/items?pass=false")["numberMatched"]
+        .as_u64()
+        .unwrap();
+    assert!(failing > 0, "the sample has a park breaking its bounds");
+    let (bool_out, bool_err) = gdal_tool(
+        "ogrinfo",
+        &["-ro", "-so", &ds, "zoning", "-where", "pass = 0"],
+        &[("CPL_DEBUG", "ON")],
+    );
+    assert!(bool_err.contains("pass=0"), "not pushed down:\n{bool_err}");
+    assert!(
+        bool_out.contains(&format!("Feature Count: {failing}")),
+        "{bool_out}"
+    );
     let n: u64 = srv.json("/collections/parcels/items?park_id=JKQ01&limit=1")["numberMatched"]
         .as_u64()
         .unwrap();
@@ -633,6 +785,16 @@ fn vector_tiles_open_in_gdal_mvt_driver() {
     }
     // Far from every park: no content.
     assert_eq!(srv.get("/tiles/parcels/14/0/0.mvt").status, 204);
+    // A tile revalidates by its tag.
+    let (x, y) = tile_of(104.53, 30.06, 14);
+    let path = format!("/tiles/parcels/14/{x}/{y}.mvt");
+    let first = srv.get(&path);
+    let tag = first
+        .header("etag")
+        .expect("a tile has an ETag")
+        .to_string();
+    let again = srv.get_with(&path, &[("If-None-Match", &tag)]);
+    assert_eq!(again.status, 304);
 }
 
 #[test]

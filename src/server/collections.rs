@@ -177,6 +177,22 @@ pub struct Queryable {
     pub key: &'static str,
     /// Chinese description.
     pub title: String,
+    /// Whether its values are true/false (written `true`, `false`, `1` or `0`).
+    pub boolean: bool,
+}
+
+impl Queryable {
+    /// A filter value as the features carry it: booleans normalised to `true`/`false`.
+    pub fn value(&self, v: String) -> Result<String, String> {
+        if !self.boolean {
+            return Ok(v);
+        }
+        match v.trim() {
+            "true" | "1" => Ok("true".into()),
+            "false" | "0" => Ok("false".into()),
+            _ => Err(format!("{}: '{v}' is not true, false, 1 or 0", self.name)),
+        }
+    }
 }
 
 fn layer_queryable_keys(role: Role) -> &'static [&'static str] {
@@ -397,6 +413,18 @@ impl Collection {
         }
     }
 
+    /// The query that selects this result again (`as_of=…&park=…`) for an analysis collection,
+    /// so that links lead back to the same evaluation; empty for a stored layer.
+    pub fn selector(&self) -> String {
+        match self {
+            Collection::Layer(_) => String::new(),
+            Collection::Analysis(a) => form_urlencoded::Serializer::new(String::new())
+                .append_pair("as_of", &a.as_of.to_string())
+                .extend_pairs(a.park.as_deref().map(|p| ("park", p)))
+                .finish(),
+        }
+    }
+
     /// The feature with this fid.
     pub fn by_fid(&self, fid: i64) -> Option<usize> {
         match self {
@@ -443,12 +471,14 @@ impl Collection {
                         name: column.clone(),
                         key,
                         title: title.clone(),
+                        boolean: false,
                     });
                     if column != key {
                         out.push(Queryable {
                             name: key.to_string(),
                             key,
                             title,
+                            boolean: false,
                         });
                     }
                 }
@@ -460,6 +490,7 @@ impl Collection {
                     name: k.to_string(),
                     key: k,
                     title: k.to_string(),
+                    boolean: *k == "pass",
                 })
                 .collect(),
         }

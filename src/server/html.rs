@@ -1,8 +1,10 @@
 //! The HTML faces of the OGC API resources: plain pages with Chinese labels, linking to the map.
 
 use super::collections::Collection;
+use super::ogc::href;
 
-fn esc(s: &str) -> String {
+/// Escape text for HTML.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -48,6 +50,7 @@ pub fn collections(all: &[Collection]) -> String {
 /// `/collections/{id}` as HTML.
 pub fn collection(c: &Collection) -> String {
     let id = c.id();
+    let sel = c.selector();
     let (spatial, temporal) = c.extent();
     let extent = spatial
         .map(|r| {
@@ -76,9 +79,15 @@ pub fn collection(c: &Collection) -> String {
     page(
         &c.title(),
         &format!(
-            r#"<p>{}</p><dl><dt>标识</dt><dd><code>{id}</code></dd><dt>要素数</dt><dd>{}</dd><dt>范围（经纬度）</dt><dd>{extent}</dd><dt>时间范围</dt><dd>{time}</dd><dt>可筛选属性</dt><dd><ul>{queryables}</ul></dd><dt>坐标系</dt><dd><ul>{crs}</ul></dd></dl><p><a href="/collections/{id}/items?f=html">浏览要素</a> · <a href="/collections/{id}/items">GeoJSON</a> · <a href="/tiles/{id}.json">矢量瓦片 TileJSON</a></p>"#,
+            r#"<p>{}</p><dl><dt>标识</dt><dd><code>{id}</code></dd><dt>要素数</dt><dd>{}</dd><dt>范围（经纬度）</dt><dd>{extent}</dd><dt>时间范围</dt><dd>{time}</dd><dt>可筛选属性</dt><dd><ul>{queryables}</ul></dd><dt>坐标系</dt><dd><ul>{crs}</ul></dd></dl><p><a href="{}">浏览要素</a> · <a href="{}">GeoJSON</a> · <a href="{}">矢量瓦片 TileJSON</a></p>"#,
             esc(&c.description()),
-            c.len()
+            c.len(),
+            esc(&href(
+                &format!("/collections/{id}/items"),
+                &["f=html", &sel]
+            )),
+            esc(&href(&format!("/collections/{id}/items"), &[&sel])),
+            esc(&href(&format!("/tiles/{id}.json"), &[&sel])),
         ),
     )
 }
@@ -107,11 +116,13 @@ pub fn items(
     next_query: &str,
 ) -> String {
     let id = c.id();
+    let sel = c.selector();
     let list: String = rows
         .iter()
         .map(|(fid, props)| {
             format!(
-                r#"<details><summary><a href="/collections/{id}/items/{fid}?f=html">要素 {fid}</a></summary><table class="props">{}</table></details>"#,
+                r#"<details><summary><a href="{}">要素 {fid}</a></summary><table class="props">{}</table></details>"#,
+                esc(&href(&format!("/collections/{id}/items/{fid}"), &["f=html", &sel])),
                 property_rows(props)
             )
         })
@@ -124,14 +135,16 @@ pub fn items(
     } else {
         String::new()
     };
-    page(
-        &c.title(),
-        &format!(
-            "<p>共 {total} 个要素，显示第 {}–{} 个。</p>{list}{more}",
+    let shown = if rows.is_empty() {
+        format!("<p>共 {total} 个要素，本页没有要素。</p>")
+    } else {
+        format!(
+            "<p>共 {total} 个要素，显示第 {}–{} 个。</p>",
             start + 1,
             start + rows.len()
-        ),
-    )
+        )
+    };
+    page(&c.title(), &format!("{shown}{list}{more}"))
 }
 
 /// One feature as HTML.
@@ -139,9 +152,12 @@ pub fn item(c: &Collection, fid: i64, properties: &str) -> String {
     page(
         &format!("{} — 要素 {fid}", c.title()),
         &format!(
-            r#"<table class="props">{}</table><p><a href="/collections/{}/items/{fid}">GeoJSON</a></p>"#,
+            r#"<table class="props">{}</table><p><a href="{}">GeoJSON</a></p>"#,
             property_rows(properties),
-            c.id()
+            esc(&href(
+                &format!("/collections/{}/items/{fid}", c.id()),
+                &[&c.selector()]
+            ))
         ),
     )
 }

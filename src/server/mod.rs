@@ -17,7 +17,7 @@ pub use state::AppState;
 use crate::catalog::Catalog;
 use crate::rules::Rules;
 use crate::store::GeoPackage;
-use axum::http::{Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -50,6 +50,13 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such resource; start at / (the landing page) or /collections")
 }
 
+/// Responses chosen by `f=` or the Accept header vary by Accept: say so, for caches.
+async fn vary_by_accept(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    res
+}
+
 async fn method_not_allowed() -> impl IntoResponse {
     let mut e = ApiError::bad("only GET (and HEAD) are served");
     e.status = StatusCode::METHOD_NOT_ALLOWED;
@@ -80,10 +87,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::map_response(vary_by_accept))
         .layer(CatchPanicLayer::custom(panic_to_json))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+        // A request that runs this long is the server's failure, not the client's.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
-        .layer(CorsLayer::new().allow_methods([Method::GET, Method::HEAD]).allow_origin(Any))
+        .layer(
+            CorsLayer::new()
+                .allow_methods([Method::GET, Method::HEAD])
+                .allow_origin(Any)
+                .allow_headers(Any)
+                .expose_headers([header::ETAG, HeaderName::from_static("content-crs"), header::CONTENT_DISPOSITION]),
+        )
         .layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()

@@ -100,8 +100,20 @@ pub fn landing_json(b: &str) -> Value {
     })
 }
 
+/// `path` with the query parts that are not empty.
+pub fn href(path: &str, parts: &[&str]) -> String {
+    let q: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", q.join("&"))
+    }
+}
+
 fn collection_json(c: &Collection, b: &str) -> Value {
     let id = c.id();
+    let sel = c.selector();
+    let sel = sel.as_str();
     let (spatial, temporal) = c.extent();
     let mut extent = json!({});
     if let Some(r) = spatial {
@@ -118,31 +130,31 @@ fn collection_json(c: &Collection, b: &str) -> Value {
     }
     let mut links = vec![
         link(
-            format!("{b}/collections/{id}"),
+            href(&format!("{b}/collections/{id}"), &[sel]),
             "self",
             "application/json",
             "this collection",
         ),
         link(
-            format!("{b}/collections/{id}?f=html"),
+            href(&format!("{b}/collections/{id}"), &["f=html", sel]),
             "alternate",
             "text/html",
             "this collection as HTML",
         ),
         link(
-            format!("{b}/collections/{id}/items"),
+            href(&format!("{b}/collections/{id}/items"), &[sel]),
             "items",
             "application/geo+json",
             "features",
         ),
         link(
-            format!("{b}/collections/{id}/items?f=html"),
+            href(&format!("{b}/collections/{id}/items"), &["f=html", sel]),
             "items",
             "text/html",
             "features as HTML",
         ),
         link(
-            format!("{b}/tiles/{id}.json"),
+            href(&format!("{b}/tiles/{id}.json"), &[sel]),
             "tiles",
             "application/json",
             "vector tiles (TileJSON)",
@@ -150,7 +162,7 @@ fn collection_json(c: &Collection, b: &str) -> Value {
     ];
     if let Collection::Analysis(a) = c {
         links.push(link(
-            format!("{b}/analysis/{}?as_of={}", a.check, a.as_of),
+            href(&format!("{b}/analysis/{}", a.check), &[sel]),
             "describedby",
             "application/json",
             "the full report",
@@ -358,17 +370,23 @@ fn query_with(raw: Option<&str>, set: &[(&str, String)]) -> String {
         .finish()
 }
 
-fn with_offset(raw: Option<&str>, offset: usize) -> String {
-    query_with(raw, &[("offset", offset.to_string())])
+/// The request's query at another offset, with the analysis selector pinned (a page of
+/// today's results links to the same day's next page).
+fn with_offset(raw: Option<&str>, c: &Collection, offset: usize) -> String {
+    let mut set = vec![("offset", offset.to_string())];
+    if let Collection::Analysis(a) = c {
+        set.push(("as_of", a.as_of.to_string()));
+    }
+    query_with(raw, &set)
 }
 
-fn etag(version: i64, id: &str, raw: Option<&str>, extra: &str) -> String {
+pub fn etag(version: i64, id: &str, raw: Option<&str>, extra: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (version, id, raw, extra).hash(&mut h);
     format!("\"{version}-{:016x}\"", h.finish())
 }
 
-fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
+pub fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|h| h.to_str().ok())
@@ -404,7 +422,8 @@ pub async fn items(
     let queryables = c.queryables();
     for qy in &queryables {
         if let Some(v) = p.take(&qy.name) {
-            sel.filters.push((qy.key, v));
+            sel.filters
+                .push((qy.key, qy.value(v).map_err(ApiError::bad)?));
         }
     }
     allowed.extend(
@@ -417,7 +436,9 @@ pub async fn items(
     p.finish(&allowed)?;
 
     let version = st.catalog.load().version;
-    let tag = etag(version, &id, q.as_deref(), &format!("{f:?}"));
+    // An analysis page without `as_of` is today's: the tag names the day it was computed for.
+    let selector = c.selector();
+    let tag = etag(version, &id, q.as_deref(), &format!("{f:?}{selector}"));
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
@@ -437,14 +458,14 @@ pub async fn items(
             &rows,
             total,
             start,
-            &with_offset(q.as_deref(), end),
+            &with_offset(q.as_deref(), &c, end),
         )));
     }
     let b = base(&headers);
     let path = format!("{b}/collections/{id}/items");
     let mut links = vec![
         link(
-            format!("{path}?{}", with_offset(q.as_deref(), start)),
+            format!("{path}?{}", with_offset(q.as_deref(), &c, start)),
             "self",
             "application/geo+json",
             "this page",
@@ -453,8 +474,8 @@ pub async fn items(
             format!(
                 "{path}?{}",
                 query_with(
-                    q.as_deref(),
-                    &[("offset", start.to_string()), ("f", "html".into())]
+                    Some(&with_offset(q.as_deref(), &c, start)),
+                    &[("f", "html".into())]
                 )
             ),
             "alternate",
@@ -462,7 +483,7 @@ pub async fn items(
             "this page as HTML",
         ),
         link(
-            format!("{b}/collections/{id}"),
+            href(&format!("{b}/collections/{id}"), &[&selector]),
             "collection",
             "application/json",
             "the collection",
@@ -470,7 +491,7 @@ pub async fn items(
     ];
     if end < total {
         links.push(link(
-            format!("{path}?{}", with_offset(q.as_deref(), end)),
+            format!("{path}?{}", with_offset(q.as_deref(), &c, end)),
             "next",
             "application/geo+json",
             "next page",
@@ -480,7 +501,7 @@ pub async fn items(
         links.push(link(
             format!(
                 "{path}?{}",
-                with_offset(q.as_deref(), start.saturating_sub(limit))
+                with_offset(q.as_deref(), &c, start.saturating_sub(limit))
             ),
             "prev",
             "application/geo+json",
@@ -587,21 +608,25 @@ pub async fn item(
     write_one(&mut s, &c, i, &output(out_crs)?).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut v: Value = serde_json::from_str(&s).map_err(|e| ApiError::internal(e.to_string()))?;
     let b = base(&headers);
+    let sel = c.selector();
     v["links"] = json!([
         link(
-            format!("{b}/collections/{id}/items/{n}"),
+            href(&format!("{b}/collections/{id}/items/{n}"), &[&sel]),
             "self",
             "application/geo+json",
             "this feature"
         ),
         link(
-            format!("{b}/collections/{id}/items/{n}?f=html"),
+            href(
+                &format!("{b}/collections/{id}/items/{n}"),
+                &["f=html", &sel]
+            ),
             "alternate",
             "text/html",
             "this feature as HTML"
         ),
         link(
-            format!("{b}/collections/{id}"),
+            href(&format!("{b}/collections/{id}"), &[&sel]),
             "collection",
             "application/json",
             "the collection"

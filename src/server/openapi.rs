@@ -13,7 +13,7 @@ fn param(name: &str, description: &str, schema: Value) -> Value {
 fn common_parameters() -> Value {
     json!({
         "f": param("f", "the representation: json or html (the Accept header decides otherwise)", json!({"type": "string", "enum": ["json", "html"]})),
-        "limit": param("limit", &format!("features per page; default 100, values above {MAX_LIMIT} are clamped"), json!({"type": "integer", "minimum": 1, "default": 100})),
+        "limit": param("limit", &format!("features per page; default 100, values above {MAX_LIMIT} are clamped"), json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100})),
         "offset": param("offset", "index of the first feature of the page (next links set it)", json!({"type": "integer", "minimum": 0, "default": 0})),
         "bbox": {
             "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
@@ -141,7 +141,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 param(
                     &q.name,
                     &format!("equal to {} ({})", q.title, q.key),
-                    json!({"type": "string"}),
+                    json!({"type": if q.boolean { "boolean" } else { "string" }}),
                 )
             })
             .collect();

@@ -49,6 +49,9 @@ impl Params {
     pub fn finish(self, allowed: &[String]) -> ApiResult<()> {
         match self.pairs.first() {
             None => Ok(()),
+            Some((k, _)) if allowed.is_empty() => Err(ApiError::bad(format!(
+                "unknown parameter '{k}'; this endpoint takes no parameters"
+            ))),
             Some((k, _)) => Err(ApiError::bad(format!(
                 "unknown parameter '{k}'; this endpoint takes: {}",
                 allowed.join(", ")
@@ -120,11 +123,18 @@ pub fn limit(v: Option<String>, default: usize, max: usize) -> ApiResult<usize> 
     match v {
         None => Ok(default),
         Some(s) => {
-            let n: u64 = s.trim().parse().map_err(|_| {
-                ApiError::bad(format!(
-                    "limit: '{s}' is not a whole number from 1 to {max}"
-                ))
-            })?;
+            let t = s.trim();
+            let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            // A number too long for u64 is still a number: clamped like any other above max.
+            let n: u64 = match t.parse() {
+                Ok(n) => n,
+                Err(_) if digits => u64::MAX,
+                Err(_) => {
+                    return Err(ApiError::bad(format!(
+                        "limit: '{s}' is not a whole number from 1 to {max}"
+                    )))
+                }
+            };
             if n == 0 {
                 return Err(ApiError::bad("limit must be at least 1"));
             }
@@ -271,10 +281,17 @@ fn instant(s: &str) -> ApiResult<Option<NaiveDate>> {
     if t.is_empty() || t == ".." {
         return Ok(None);
     }
-    let day = t.get(..10).unwrap_or(t);
-    day.parse::<NaiveDate>().map(Some).map_err(|_| {
+    let parsed = if t.len() > 10 {
+        // A date-time counts by its calendar date as written (dates carry no time of day).
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|dt| dt.date_naive())
+    } else {
+        t.parse::<NaiveDate>().ok()
+    };
+    parsed.map(Some).ok_or_else(|| {
         ApiError::bad(format!(
-            "datetime: '{s}' is not an RFC 3339 date or date-time"
+            "datetime: '{s}' is not an RFC 3339 date (2024-05-01) or date-time (2024-05-01T00:00:00Z)"
         ))
     })
 }
@@ -310,11 +327,15 @@ pub fn datetime(v: Option<String>) -> ApiResult<Option<Interval>> {
 pub fn date(name: &str, v: Option<String>) -> ApiResult<Option<NaiveDate>> {
     match v {
         None => Ok(None),
-        Some(s) => {
-            s.trim().parse().map(Some).map_err(|_| {
-                ApiError::bad(format!("{name}: '{s}' is not a date; write YYYY-MM-DD"))
-            })
-        }
+        Some(s) => match s.trim().parse::<NaiveDate>() {
+            Ok(d) if (1900..=2999).contains(&chrono::Datelike::year(&d)) => Ok(Some(d)),
+            Ok(_) => Err(ApiError::bad(format!(
+                "{name}: '{s}' is outside the years 1900–2999"
+            ))),
+            Err(_) => Err(ApiError::bad(format!(
+                "{name}: '{s}' is not a date; write YYYY-MM-DD"
+            ))),
+        },
     }
 }
 
@@ -370,6 +391,10 @@ mod tests {
         assert!(limit(Some("0".into()), 100, 10_000).is_err());
         assert!(limit(Some("-3".into()), 100, 10_000).is_err());
         assert_eq!(
+            limit(Some("99999999999999999999999".into()), 100, 10_000).unwrap(),
+            10_000
+        );
+        assert_eq!(
             bbox(Some("1,2,0,3,4,9".into())).unwrap(),
             Some([1.0, 2.0, 3.0, 4.0])
         );
@@ -402,6 +427,13 @@ mod tests {
         assert!(one.contains("2019-03-05".parse().unwrap()));
         assert!(datetime(Some("2020-01-01/2019-01-01".into())).is_err());
         assert!(datetime(Some("yesterday".into())).is_err());
+        assert!(datetime(Some("2020-01-01garbage".into())).is_err());
+        assert!(date("as_of", Some("-0001-01-01".into())).is_err());
+        assert!(date("as_of", Some("2024-02-30".into())).is_err());
+        assert_eq!(
+            date("as_of", Some("2024-02-29".into())).unwrap(),
+            "2024-02-29".parse().ok()
+        );
     }
 
     #[test]

@@ -2,18 +2,44 @@
 //! XLSX (one sheet per table) or HTML.
 
 use super::error::{ApiError, ApiResult};
-use super::html::page;
+use super::html::{esc, page};
 use super::ogc::{base, link};
 use super::params::{self, Format, Params, Path};
 use super::state::AppState;
 use crate::analysis::Check;
 use crate::report::checks::tables;
-use crate::report::table::{write_csv, write_html, xlsx};
+use crate::report::table::{pick, write_csv, write_html, xlsx};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::Arc;
+
+/// `Content-Disposition` for a download: an ASCII fallback name and the real one (a park id
+/// may be Chinese) as RFC 6266 `filename*`.
+fn attachment(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|h| h.to_str().ok())
@@ -72,15 +98,25 @@ pub async fn report(
     )?;
     let as_of = params::date("as_of", p.take("as_of"))?.unwrap_or_else(crate::analysis::today);
     let park = p.take("park");
-    p.finish(&["f".into(), "as_of".into(), "park".into()])?;
+    let table = p.take("table");
+    if table.is_some() && f != Format::Csv {
+        return Err(ApiError::bad(
+            "table chooses the table of a CSV download: use it with f=csv",
+        ));
+    }
+    p.finish(&["f".into(), "as_of".into(), "park".into(), "table".into()])?;
     let a = st.analysis(check, as_of, park.clone()).await?;
+    let selector = form_urlencoded::Serializer::new(String::new())
+        .append_pair("as_of", &as_of.to_string())
+        .extend_pairs(park.as_deref().map(|p| ("park", p)))
+        .finish();
     let stem = format!(
         "{}_{}{}",
         check.as_str(),
         as_of,
         park.map(|p| format!("_{p}")).unwrap_or_default()
     );
-    let disposition = |ext: &str| format!("attachment; filename=\"{stem}.{ext}\"");
+    let disposition = |suffix: &str| attachment(&format!("{stem}{suffix}"));
     Ok(match f {
         Format::Json => (
             [(header::CONTENT_TYPE, "application/json")],
@@ -89,12 +125,17 @@ pub async fn report(
             .into_response(),
         Format::Csv => {
             let t = tables(&a.report);
+            let chosen = pick(&t, table.as_deref()).map_err(ApiError::bad)?;
             let mut buf = vec![];
-            write_csv(&mut buf, &t[0]).map_err(|e| ApiError::internal(e.to_string()))?;
+            write_csv(&mut buf, chosen).map_err(|e| ApiError::internal(e.to_string()))?;
+            let suffix = match table {
+                Some(_) => format!("_{}.csv", chosen.name),
+                None => ".csv".into(),
+            };
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, disposition("csv")),
+                    (header::CONTENT_DISPOSITION, disposition(&suffix)),
                 ],
                 buf,
             )
@@ -109,16 +150,31 @@ pub async fn report(
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                             .to_string(),
                     ),
-                    (header::CONTENT_DISPOSITION, disposition("xlsx")),
+                    (header::CONTENT_DISPOSITION, disposition(".xlsx")),
                 ],
                 bytes,
             )
                 .into_response()
         }
         Format::Html => {
+            let t = tables(&a.report);
+            let csv: Vec<String> = t
+                .iter()
+                .enumerate()
+                .map(|(i, table)| {
+                    format!(
+                        r#"<a href="?f=csv&amp;table={}&amp;{}">{}</a>"#,
+                        i + 1,
+                        esc(&selector),
+                        esc(&table.name)
+                    )
+                })
+                .collect();
             let body = format!(
-                r#"<p>评价日期 {as_of} · <a href="?f=xlsx&as_of={as_of}">下载 Excel</a> · <a href="?f=csv&as_of={as_of}">下载 CSV</a> · <a href="?as_of={as_of}">JSON</a></p>{}"#,
-                write_html(&tables(&a.report))
+                r#"<p>评价日期 {as_of} · <a href="?f=xlsx&amp;{s}">下载 Excel（全部表格）</a> · 下载 CSV：{} · <a href="?{s}">JSON</a></p>{}"#,
+                csv.join("、"),
+                write_html(&t),
+                s = esc(&selector),
             );
             (
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

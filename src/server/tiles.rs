@@ -2,7 +2,7 @@
 
 use super::collections::{Collection, ANALYSIS_COLLECTIONS};
 use super::error::{ApiError, ApiResult};
-use super::ogc::base;
+use super::ogc::{base, etag, href, not_modified};
 use super::params::{self, Params, Path};
 use super::state::AppState;
 use crate::analysis::context::classify;
@@ -116,16 +116,20 @@ fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
     encode_tile(&[layer])
 }
 
+/// `as_of` and `park` of an analysis collection; any other collection takes no parameter.
 fn analysis_query(
     collection: &str,
-    p: &mut Params,
+    mut p: Params,
 ) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
     if ANALYSIS_COLLECTIONS
         .iter()
         .any(|c| c.as_str() == collection)
     {
-        Ok((params::date("as_of", p.take("as_of"))?, p.take("park")))
+        let selected = (params::date("as_of", p.take("as_of"))?, p.take("park"));
+        p.finish(&["as_of".into(), "park".into()])?;
+        Ok(selected)
     } else {
+        p.finish(&[])?;
         Ok((None, None))
     }
 }
@@ -134,11 +138,10 @@ fn analysis_query(
 pub async fn tile(
     State(st): State<Arc<AppState>>,
     Path((collection, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let mut p = Params::parse(q.as_deref())?;
-    let (as_of, park) = analysis_query(&collection, &mut p)?;
-    p.finish(&["as_of".into(), "park".into()])?;
+    let (as_of, park) = analysis_query(&collection, Params::parse(q.as_deref())?)?;
     let y = y.strip_suffix(".mvt").ok_or_else(|| {
         ApiError::not_found("tiles are addressed as /tiles/{collection}/{z}/{x}/{y}.mvt")
     })?;
@@ -157,6 +160,16 @@ pub async fn tile(
     if z < min_zoom(&c) {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
+    // Tiles change with the snapshot (and an analysis with its day): revalidate by tag.
+    let tag = etag(
+        st.catalog.load().version,
+        &collection,
+        Some(&c.selector()),
+        &format!("{z}/{x}/{y}"),
+    );
+    if not_modified(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
     let bytes = tokio::task::spawn_blocking(move || tile_bytes(&c, id))
         .await
         .map_err(|e| ApiError::internal(format!("tile failed: {e}")))?;
@@ -164,7 +177,14 @@ pub async fn tile(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok((
-        [(header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile")],
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.mapbox-vector-tile".into(),
+            ),
+            (header::CACHE_CONTROL, "no-cache".into()),
+            (header::ETAG, tag),
+        ],
         bytes,
     )
         .into_response())
@@ -181,31 +201,19 @@ pub async fn tilejson(
         .strip_suffix(".json")
         .ok_or_else(|| ApiError::not_found("TileJSON is at /tiles/{collection}.json"))?
         .to_string();
-    let mut p = Params::parse(q.as_deref())?;
-    let (as_of, park) = analysis_query(&collection, &mut p)?;
-    p.finish(&["as_of".into(), "park".into()])?;
-    let c = st.collection(&collection, as_of, park.clone()).await?;
+    let (as_of, park) = analysis_query(&collection, Params::parse(q.as_deref())?)?;
+    let c = st.collection(&collection, as_of, park).await?;
     let b = base(&headers);
-    let mut query = vec![];
-    if let Collection::Analysis(a) = &c {
-        query.push(format!("as_of={}", a.as_of));
-        if let Some(p) = &park {
-            query.push(format!(
-                "park={}",
-                form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
-            ));
-        }
-    }
-    let suffix = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", query.join("&"))
-    };
+    let tiles = href(
+        &format!("{b}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt"),
+        &[&c.selector()],
+    );
     let bounds = c
         .spatial_extent()
         .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
     let min = min_zoom(&c);
-    let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1))
+    // The attributes tiles carry; features leave empty ones out, so look at more than one.
+    let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1000))
         .flat_map(|i| attributes(&c, i))
         .map(|(k, _)| (k.to_string(), json!("")))
         .collect();
@@ -213,7 +221,7 @@ pub async fn tilejson(
         "tilejson": "3.0.0",
         "name": c.title(),
         "description": c.description(),
-        "tiles": [format!("{b}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt{suffix}")],
+        "tiles": [tiles],
         "minzoom": min,
         "maxzoom": 22,
         "bounds": bounds,

@@ -18,7 +18,14 @@ const LABELS = {
   inputs_actual_start: "实际动工日期", inputs_suspended_since: "停工日期", inputs_land_price_wan: "出让价款(万元)",
   inputs_developed_share: "已开发比例", inputs_invested_share: "投资比例", inputs_gov_cause: "政府原因", inputs_approval_date: "批准日期",
   inputs_1_years_on: "满一年之日", inputs_2_years_on: "满两年之日", inputs_approval_no: "批准文号",
+  disposal_status: "处置状态", inputs_cause_note: "原因说明", inputs_fee_note: "闲置费说明", inputs_area_basis: "面积口径",
+  inputs_developed_area_m2: "已开发面积(㎡)", inputs_planned_dev_area_m2: "应开发面积(㎡)", inputs_footprint_m2: "建筑基底面积(㎡)",
+  inputs_footprint_source: "基底面积来源", inputs_invested_wan: "已投资(万元)", inputs_total_investment_wan: "总投资(万元)",
+  inputs_supply_status: "供地状态", straddling: "跨界宗地数", overlaps: "重叠宗地对数", buffer_conflicts: "产业过渡区冲突数",
 };
+// Properties a popup does not list: internal ids, codes shown by their Chinese label, and
+// per-category figures drawn as bars instead.
+const HIDDEN = (k) => ["layer", "fid", "finding", "track"].includes(k) || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_");
 const ROLE_ORDER = ["plan", "parcels", "buildings", "redline", "parks", "other"];
 const ANALYSIS = [
   { id: "idle", title: "疑似闲置土地", on: true },
@@ -105,6 +112,14 @@ function tileUrl(c) {
   return c.analysis ? `/tiles/${c.id}.json?as_of=${state.asOf}` : `/tiles/${c.id}.json`;
 }
 
+// The analysis collections' counts on the chosen evaluation date.
+async function refreshCounts() {
+  await Promise.all(state.collections.filter((c) => c.analysis).map(async (c) => {
+    c.count = (await getJSON(`/collections/${c.id}?as_of=${state.asOf}`)).count;
+  }));
+  renderToggles();
+}
+
 function addCollection(c) {
   const map = state.map;
   map.addSource(c.id, { type: "vector", url: new URL(tileUrl(c), location.href).href });
@@ -154,7 +169,7 @@ function renderDownloads() {
   const checks = [["idle", "闲置土地"], ["underused", "低效用地"], ["zoning", "用地结构"], ["indicators", "集约利用指标"], ["mujun", "亩均评价"], ["quality", "数据质量"]];
   $("downloads").innerHTML = checks
     .map(([id, name]) => `<a href="/analysis/${id}?f=xlsx&as_of=${state.asOf}${park}" download>${name} Excel</a>`)
-    .join("") + `<a href="/analysis/idle?f=csv&as_of=${state.asOf}${park}" download>闲置土地 CSV</a>`;
+    .join("") + `<a href="/analysis/idle?f=csv&table=1&as_of=${state.asOf}${park}" download>闲置土地 CSV</a>`;
 }
 
 function shareBars(categories) {
@@ -187,13 +202,16 @@ async function showPark(id) {
     $("park-title").textContent = `${z.name ?? z.id}（${z.type}）`;
     const s = idle.summary;
     const count = (k) => (s.by_finding[k] ? s.by_finding[k].count : 0);
-    const mu = Object.values(s.by_finding).reduce((a, t) => a + t.area_mu, 0);
+    const mu = ["not_started", "stalled"].reduce((a, k) => a + (s.by_finding[k]?.area_mu ?? 0), 0);
     $("park-summary").innerHTML = [
       ["园区面积", `${z.area_ha.toFixed(1)} 公顷`], ["结构", z.pass ? "达标" : "不达标"],
       ["疑似闲置", `${count("not_started") + count("stalled")} 宗`], ["批而未供", `${count("approved_not_supplied")} 宗`],
       ["闲置面积", `${mu.toFixed(1)} 亩`], ["低效用地", `${underused.summary.flagged} 宗`],
     ].map(([k, v]) => `<div>${esc(k)}<b>${esc(v)}</b></div>`).join("");
     $("shares").innerHTML = shareBars(z.categories);
+    $("plan-shares").innerHTML = (z.plans ?? [])
+      .map((pl) => `<h3>规划用地结构（${esc(pl.layer)}${pl.kind === "urban" ? "，控规" : pl.kind === "territorial" ? "，土规" : ""}）</h3>${shareBars(pl.categories)}`)
+      .join("");
     const p = indicators.parks[0];
     $("indicators").innerHTML = `<tr><th>指标</th><th>数值</th><th>参考值</th></tr>` + p.indicators
       .map((i) => {
@@ -209,17 +227,18 @@ async function showPark(id) {
 }
 
 async function renderParks() {
-  const parksLayer = state.collections.find((c) => c.role === "parks");
-  if (!parksLayer) return;
-  const fc = await getJSON(`/collections/${parksLayer.id}/items?limit=1000`);
+  // The zoning collection carries every park with its canonical id, name and type, whatever
+  // the park layer's own field names are.
+  if (!state.collections.some((c) => c.role === "parks")) return;
+  const fc = await getJSON(`/collections/zoning/items?limit=1000&as_of=${state.asOf}`);
   const box = $("parks");
   box.innerHTML = "";
   for (const f of fc.features) {
     const p = f.properties;
-    const id = p["园区编号"] ?? p.id ?? String(f.id);
+    const id = p.id;
     const b = document.createElement("button");
     b.dataset.id = id;
-    b.innerHTML = `${esc(p["园区名称"] ?? id)}<span class="type">${esc(p["园区类型"] ?? "")}</span>`;
+    b.innerHTML = `${esc(p.name ?? id)}<span class="type">${esc(p.type ?? "")}</span>`;
     b.addEventListener("click", () => {
       showPark(id);
       const xs = [], ys = [];
@@ -233,7 +252,7 @@ async function renderParks() {
 
 function rows(props) {
   return Object.entries(props)
-    .filter(([, v]) => v !== null && v !== "" && typeof v !== "object")
+    .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && !HIDDEN(k))
     .map(([k, v]) => `<tr><th>${esc(LABELS[k] ?? k)}</th><td>${esc(fmt(v))}</td></tr>`)
     .join("");
 }
@@ -252,6 +271,10 @@ async function popup(e) {
     const p = full.properties;
     let html = `<div class="popup"><h4>${esc(c.label)}</h4><table>${rows(p)}</table>`;
     if (p.rule) html += `<div class="rule">${esc(p.rule)}</div>`;
+    if (c.id === "zoning") {
+      const z = (await getJSON(`/analysis/zoning?park=${encodeURIComponent(p.id)}&as_of=${state.asOf}`)).parks[0];
+      html += `<div class="popup-shares">${shareBars(z.categories)}</div>`;
+    }
     if (p.reasons_json) {
       html += JSON.parse(p.reasons_json)
         .map((r) => `<div class="rule">${esc(r.indicator)}：${esc(fmt(r.value))}（阈值 ${esc(fmt(r.threshold))} ${esc(r.unit)}）<br>${esc(r.rule)}${r.note ? "<br>" + esc(r.note) : ""}</div>`)
@@ -317,6 +340,7 @@ async function main() {
       addCollection(c);
     }
     renderDownloads();
+    refreshCounts().catch((err) => notice(err.message));
     if (state.park) showPark(state.park);
   });
   renderToggles();
