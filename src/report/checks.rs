@@ -29,14 +29,23 @@ fn idle_tables(r: &IdleReport) -> Vec<Table> {
             "面积(公顷)",
             "出让价款(万元)",
             "土地闲置费(万元)",
+            "合同签订日期",
+            "约定动工日期",
+            "实际动工日期",
+            "停工日期",
+            "批准日期",
+            "已开发比例(%)",
+            "已投资比例(%)",
             "政府原因",
             "依据",
             "状态",
+            "处置状态",
         ],
     );
     for p in &r.parcels {
         let f = &p.finding;
         let area = f.inputs.get("area_m2").and_then(Value::as_f64);
+        let input = |key: &str| f.inputs.get(key).map_or(Cell::Empty, value_cell);
         t.push(vec![
             p.id.as_str().into(),
             Cell::text(p.park_id.clone()),
@@ -50,9 +59,17 @@ fn idle_tables(r: &IdleReport) -> Vec<Table> {
             Cell::num(area.map(m2_to_hectares), 4),
             Cell::num(f.inputs.get("land_price_wan").and_then(Value::as_f64), 2),
             Cell::num(f.fee_wan, 2),
+            input("contract_date"),
+            input("agreed_start"),
+            input("actual_start"),
+            input("suspended_since"),
+            input("approval_date"),
+            Cell::percent(f.inputs.get("developed_share").and_then(Value::as_f64)),
+            Cell::percent(f.inputs.get("invested_share").and_then(Value::as_f64)),
             Cell::text(f.government_cause.clone()),
             f.rule.as_str().into(),
             p.status.into(),
+            Cell::text(p.disposal_status.clone()),
         ]);
     }
     let mut u = Table::new("无法判定", &["宗地编号", "所属园区", "缺少字段", "说明"]);
@@ -400,10 +417,20 @@ fn indicator_tables(r: &IndicatorsReport) -> Vec<Table> {
             "单位",
             "全国参考值",
             "计算式",
+            "计算依据",
         ],
     );
     for p in &r.parks {
         for i in &p.indicators {
+            let inputs: Vec<String> = i
+                .inputs
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    Value::Number(x) => Some(format!("{k} = {:.2}", x.as_f64()?)),
+                    Value::String(t) => Some(format!("{k} = {t}")),
+                    _ => None,
+                })
+                .collect();
             t.push(vec![
                 p.id.as_str().into(),
                 Cell::text(p.name.clone()),
@@ -413,6 +440,7 @@ fn indicator_tables(r: &IndicatorsReport) -> Vec<Table> {
                 i.unit.into(),
                 Cell::num(i.benchmark, 4),
                 i.formula.into(),
+                inputs.join("; ").into(),
             ]);
         }
     }
