@@ -7,6 +7,7 @@ use geo::{polygon, Geometry, LineString, Polygon};
 use landwatch::gen::shapefile::{FieldType, ShapeWriter};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).expect("valid JSON")
@@ -232,6 +233,56 @@ fn a_gbk_shapefile_without_cpg_and_ldid_0_decodes() {
     assert_eq!(p["宗地编号"], "闲置-1");
     assert_eq!(p["约定动工日"], "2019年3月5日");
     assert_eq!(p["权利人"], "四川闲置土地测试有限公司");
+}
+
+#[test]
+fn a_utf8_shapefile_without_cpg_keeps_its_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let gbk = parcels_shp(
+        dir.path(),
+        "gbk",
+        &[("闲置-1", "2019年3月5日", square(X, Y, 100.0))],
+    );
+    // The same file in UTF-8, as QGIS writes it, then without its .cpg: the DBF cuts the
+    // names at 10 bytes, inside a character (宗地编号 is 12 bytes in UTF-8).
+    let utf8 = dir.path().join("utf8.shp");
+    let out = Command::new("ogr2ogr")
+        .args(["-oo", "ENCODING=CP936", "-lco", "ENCODING=UTF-8"])
+        .arg(&utf8)
+        .arg(&gbk)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(utf8.with_extension("cpg")).unwrap();
+    let store = dir.path().join("s.gpkg");
+    let report = json(&ok(&[
+        "ingest",
+        s(&utf8),
+        "--store",
+        s(&store),
+        "--role",
+        "other",
+        "--name",
+        "u",
+        "--json",
+    ]));
+    assert_eq!(report["encoding"], "UTF-8", "{report}");
+    let fc = json(&ok(&[
+        "query",
+        "--store",
+        s(&store),
+        "--layer",
+        "u",
+        "--bbox",
+        "-180,-90,180,90",
+    ]));
+    let p = &fc["features"][0]["properties"];
+    assert_eq!(p["宗地编"], "闲置-1", "{p}");
+    assert_eq!(p["权利人"], "四川闲置土地测试有限公司", "{p}");
 }
 
 #[test]

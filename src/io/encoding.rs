@@ -30,6 +30,11 @@ impl EncodingChoice {
 
     /// Decode bytes; `Err` with the lossy text when they are invalid in this encoding.
     pub fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+        let bytes = if self.encoding == encoding_rs::UTF_8 {
+            complete_utf8(bytes)
+        } else {
+            bytes
+        };
         let (text, had_errors) = self.encoding.decode_without_bom_handling(bytes);
         if had_errors {
             Err(text.into_owned())
@@ -87,7 +92,17 @@ pub fn from_ldid(ldid: u8) -> Option<(&'static Encoding, u16)> {
     })
 }
 
-/// Decide from content: strict UTF-8 when every sampled text is valid UTF-8, else GB18030.
+/// The bytes without a UTF-8 character cut off at the end: a DBF cuts names at 10 bytes and
+/// values at the field width, sometimes inside a character. Anything else is left as it is.
+pub fn complete_utf8(bytes: &[u8]) -> &[u8] {
+    match std::str::from_utf8(bytes) {
+        Err(e) if e.error_len().is_none() => &bytes[..e.valid_up_to()],
+        _ => bytes,
+    }
+}
+
+/// Decide from content: strict UTF-8 when every sampled text is valid UTF-8 (but for a
+/// character cut off at its end), else GB18030.
 pub fn detect<'a>(
     samples: impl IntoIterator<Item = &'a [u8]>,
     why_unknown: &str,
@@ -98,7 +113,7 @@ pub fn detect<'a>(
             continue;
         }
         non_ascii = true;
-        if std::str::from_utf8(s).is_err() {
+        if std::str::from_utf8(complete_utf8(s)).is_err() {
             return EncodingChoice {
                 encoding: encoding_rs::GB18030,
                 reason: format!(
@@ -147,6 +162,14 @@ mod tests {
         assert!(c.reason.contains("not valid UTF-8"));
         let c = detect(["宗地".as_bytes(), b"abc"], "no hint");
         assert_eq!(c.name(), "UTF-8");
+        // A UTF-8 DBF name cut at 10 bytes inside 「面」 is still UTF-8.
+        let cut = &"宗地面积".as_bytes()[..10];
+        let c = detect([cut, "闲置".as_bytes()], "no .cpg and LDID 0");
+        assert_eq!(c.name(), "UTF-8");
+        assert_eq!(c.decode(cut).unwrap(), "宗地面");
+        // A GBK text does not pass for a cut UTF-8 one.
+        let (gbk, _, _) = encoding_rs::GBK.encode("宗地面积");
+        assert_eq!(detect([gbk.as_ref()], "no hint").name(), "GB18030");
     }
 
     #[test]
