@@ -745,6 +745,22 @@ fn invalid_geometries_are_repaired_and_counted() {
     assert_eq!(report["repaired_rows"], serde_json::json!([2]));
     // Two triangles of 2,500 m² each, plus the 10,000 m² square.
     assert!((report["area"]["m2"].as_f64().unwrap() - 15_000.0).abs() < 1e-6);
+    // Polygons of an `other` layer are repaired too: the ellipsoidal area of the bow-tie is
+    // within a few parts in 10⁴ of the planar one, not the size of a continent.
+    let report = json(&ok(&[
+        "ingest",
+        s(&shp),
+        "--store",
+        s(&store),
+        "--role",
+        "other",
+        "--name",
+        "o",
+        "--json",
+    ]));
+    assert_eq!(report["repaired"], 1);
+    let ellipsoidal = report["area"]["ellipsoidal_m2"].as_f64().unwrap();
+    assert!((ellipsoidal / 15_000.0 - 1.0).abs() < 1e-3, "{ellipsoidal}");
 }
 
 #[test]

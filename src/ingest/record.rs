@@ -198,7 +198,14 @@ pub fn process(ctx: &Context, rec: RawRecord) -> Outcome {
                 errors.push(err(None, None, e.to_string()));
                 None
             }
-            Ok(g) if !ctx.role.needs_polygons() => Some(g),
+            // Points and lines of other layers are kept as they are; polygons of every
+            // role are checked and repaired (an invalid ring gives absurd areas).
+            Ok(g)
+                if !ctx.role.needs_polygons()
+                    && !matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) =>
+            {
+                Some(g)
+            }
             Ok(g) => {
                 let name = geometry_name(&g);
                 match polygons_of(g) {
