@@ -361,6 +361,49 @@ fn a_real_gbk_shapefile_of_chinese_provinces_decodes() {
 }
 
 #[test]
+fn an_existing_geopackage_takes_a_layer_and_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("bubenec.gpkg");
+    std::fs::copy(testdata("bubenec.gpkg"), &store).unwrap();
+    let before = std::fs::read(&store).unwrap();
+    // Looking does not change it; a refused ingest neither.
+    ok(&["info", "--store", s(&store)]);
+    let e = fails(&[
+        "ingest",
+        s(&sample().join("buildings.shp")),
+        "--store",
+        s(&store),
+        "--role",
+        "parks",
+        "--name",
+        "parks",
+        "--encoding",
+        "nonsense",
+    ]);
+    assert!(e.contains("nonsense"), "{e}");
+    assert!(
+        std::fs::read(&store).unwrap() == before,
+        "the GeoPackage changed"
+    );
+    // A layer goes in beside the file's own, which GDAL still reads.
+    ok(&[
+        "ingest",
+        s(&sample().join("parks.shp")),
+        "--store",
+        s(&store),
+        "--role",
+        "parks",
+        "--name",
+        "parks",
+    ]);
+    let listing = gdal("ogrinfo", &["-ro", "-q", s(&store)]);
+    assert!(
+        listing.contains("plots") && listing.contains("parks"),
+        "{listing}"
+    );
+}
+
+#[test]
 fn web_mercator_cadastre_gets_true_areas() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");

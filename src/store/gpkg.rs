@@ -200,13 +200,26 @@ impl GeoPackage {
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(self.sql_err())?;
         // WAL: readers never wait for a writer, and an unfinished write never reaches the
-        // main file. The mode is persistent; setting it again is a no-op.
-        let mode: String = self
+        // main file. The mode is persistent; setting it again is a no-op. A GeoPackage that
+        // landwatch did not make is left in its own mode (rollback journals are atomic too):
+        // opening it must not change it.
+        let ours: Option<i64> = self
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE name = 'landwatch_layers'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
             .map_err(self.sql_err())?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(store = %self.path.display(), mode, "store is not in WAL mode");
+        if ours.is_some() {
+            let mode: String = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(self.sql_err())?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(store = %self.path.display(), mode, "store is not in WAL mode");
+            }
         }
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -262144;")
@@ -536,7 +549,9 @@ impl<'a> LayerWriter<'a> {
         }
         for srs in std::iter::once(&layer.srs).chain(&layer.also_register) {
             c.execute(
-                "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                // Columns named: GeoPackages written by GDAL with the CRS WKT extension have
+                // a seventh (definition_12_063).
+                "INSERT OR IGNORE INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, organization_coordsys_id, definition, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     srs.name,
                     srs.srs_id,
