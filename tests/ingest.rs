@@ -160,6 +160,49 @@ fn query_returns_what_gdal_finds_in_the_same_window() {
         "EPSG:4523",
     ]));
     assert!(!gk["features"].as_array().unwrap().is_empty());
+    // Exactly the parcels GDAL finds in that rectangle of the source file.
+    let dir = tempfile::tempdir().unwrap();
+    let found = dir.path().join("found.geojson");
+    gdal(
+        "ogr2ogr",
+        &[
+            "-oo",
+            "ENCODING=CP936",
+            "-spat",
+            "35451000",
+            "3320500",
+            "35451400",
+            "3320900",
+            s(&found),
+            s(&sample().join("parcels.shp")),
+        ],
+    );
+    let ids = |fc: &Value| -> std::collections::BTreeSet<String> {
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["宗地编号"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let gdal_fc: Value = serde_json::from_str(&std::fs::read_to_string(&found).unwrap()).unwrap();
+    assert_eq!(ids(&gk), ids(&gdal_fc));
+    // Coordinates that are not lon/lat are refused with what to do, not answered with nothing.
+    for (bbox, words) in [
+        ("30.0,104.48,30.02,104.5", "lon,lat"),
+        ("35451000,3320500,35451400,3320900", "--bbox-crs"),
+    ] {
+        let e = fails(&[
+            "query",
+            "--store",
+            s(sample_store()),
+            "--layer",
+            "parcels",
+            "--bbox",
+            bbox,
+        ]);
+        assert!(e.contains(words), "{e}");
+    }
     let bad = fails(&[
         "query",
         "--store",
@@ -869,6 +912,9 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
 #[test]
 fn the_bundled_sample_is_what_gen_makes() {
     let dir = tempfile::tempdir().unwrap();
+    // Too few parcels for three parks: refused with the minimum, not a crash.
+    let e = fails(&["gen", "--out", s(dir.path()), "--parcels", "10"]);
+    assert!(e.contains("150"), "{e}");
     ok(&["gen", "--out", s(dir.path())]);
     let mut compared = 0;
     for entry in std::fs::read_dir(sample()).unwrap() {

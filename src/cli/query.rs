@@ -42,36 +42,61 @@ fn parse_bbox(s: &str) -> anyhow::Result<Rect> {
     Ok(Rect::new((v[0], v[1]), (v[2], v[3])))
 }
 
+/// A lon/lat box must hold longitudes and latitudes: anything else is a mistake to name.
+fn check_lonlat(b: &Rect, given: &str) -> anyhow::Result<()> {
+    let (lo, hi) = (b.min(), b.max());
+    if lo.x.abs().max(hi.x.abs()) <= 180.0 && lo.y.abs().max(hi.y.abs()) <= 90.0 {
+        return Ok(());
+    }
+    if lo.x.abs().max(hi.x.abs()) <= 90.0 && lo.y.abs().max(hi.y.abs()) <= 180.0 {
+        bail!("--bbox '{given}': latitude {} is out of range; the order is lon,lat (minlon,minlat,maxlon,maxlat)", hi.y);
+    }
+    bail!(
+        "--bbox '{given}' is not in longitude/latitude; for projected coordinates give their CRS, e.g. --bbox-crs EPSG:4523 (CGCS2000 3° Gauss-Krüger zone 35)"
+    )
+}
+
+/// The window in lon/lat: a box in another CRS is a curved shape there, followed along its
+/// densified edges.
+fn window_lonlat(b: &Rect, crs: &str) -> anyhow::Result<geo::Polygon> {
+    let crs = SourceCrs::from_user(crs).map_err(|e| anyhow::anyhow!("--bbox-crs: {e}"))?;
+    let t = Transform::new(&crs.definition, &format!("EPSG:{CGCS2000_EPSG}"))?;
+    let (lo, hi) = (b.min(), b.max());
+    let step = |i: u32| f64::from(i) / 16.0;
+    let mut ring = vec![];
+    for i in 0..16 {
+        ring.push((lo.x + (hi.x - lo.x) * step(i), lo.y));
+    }
+    for i in 0..16 {
+        ring.push((hi.x, lo.y + (hi.y - lo.y) * step(i)));
+    }
+    for i in 0..16 {
+        ring.push((hi.x - (hi.x - lo.x) * step(i), hi.y));
+    }
+    for i in 0..16 {
+        ring.push((lo.x, hi.y - (hi.y - lo.y) * step(i)));
+    }
+    let ll: Vec<(f64, f64)> = ring
+        .into_iter()
+        .map(|(x, y)| t.point(x, y))
+        .collect::<Result<_, _>>()
+        .context("--bbox cannot be transformed from --bbox-crs")?;
+    Ok(geo::Polygon::new(ll.into(), vec![]))
+}
+
 /// Print the features inside the box as a GeoJSON FeatureCollection.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let mut bbox = parse_bbox(&a.bbox)?;
-    if let Some(c) = &a.bbox_crs {
-        let crs = SourceCrs::from_user(c).map_err(anyhow::Error::msg)?;
-        let t = Transform::new(&crs.definition, &format!("EPSG:{CGCS2000_EPSG}"))?;
-        // Densify the edges: a projected box is curved in lon/lat.
-        let (lo, hi) = (bbox.min(), bbox.max());
-        let mut pts = vec![];
-        for i in 0..=16 {
-            let f = f64::from(i) / 16.0;
-            let x = lo.x + (hi.x - lo.x) * f;
-            let y = lo.y + (hi.y - lo.y) * f;
-            pts.extend([(x, lo.y), (x, hi.y), (lo.x, y), (hi.x, y)]);
+    let given = parse_bbox(&a.bbox)?;
+    let window = match &a.bbox_crs {
+        Some(c) => window_lonlat(&given, c)?,
+        None => {
+            check_lonlat(&given, &a.bbox)?;
+            given.to_polygon()
         }
-        let ll: Vec<(f64, f64)> = pts
-            .into_iter()
-            .map(|(x, y)| t.point(x, y))
-            .collect::<Result<_, _>>()
-            .context("--bbox cannot be transformed from --bbox-crs")?;
-        let (mut min, mut max) = (ll[0], ll[0]);
-        for (x, y) in ll {
-            min = (min.0.min(x), min.1.min(y));
-            max = (max.0.max(x), max.1.max(y));
-        }
-        bbox = Rect::new(min, max);
-    }
+    };
+    let bbox = geo::BoundingRect::bounding_rect(&window).context("an empty window")?;
     let store = GeoPackage::open(&a.store)?;
     let columns = store.columns(&a.layer)?;
-    let window = bbox.to_polygon();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
