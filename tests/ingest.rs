@@ -279,6 +279,46 @@ fn a_gbk_shapefile_without_cpg_and_ldid_0_decodes() {
 }
 
 #[test]
+fn a_wrong_cpg_is_refused_with_the_encoding_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let shp = parcels_shp(
+        dir.path(),
+        "gbk",
+        &[("闲置-1", "2019年3月5日", square(X, Y, 100.0))],
+    );
+    std::fs::write(shp.with_extension("cpg"), "UTF-8").unwrap();
+    let store = dir.path().join("s.gpkg");
+    let e = fails(&[
+        "ingest",
+        s(&shp),
+        "--store",
+        s(&store),
+        "--role",
+        "parcels",
+        "--name",
+        "p",
+    ]);
+    assert!(
+        e.contains("not valid UTF-8") && e.contains("--encoding GBK"),
+        "{e}"
+    );
+    assert!(!store.exists());
+    // Told so, it reads the file.
+    ok(&[
+        "ingest",
+        s(&shp),
+        "--store",
+        s(&store),
+        "--role",
+        "parcels",
+        "--name",
+        "p",
+        "--encoding",
+        "GBK",
+    ]);
+}
+
+#[test]
 fn a_utf8_shapefile_without_cpg_keeps_its_chinese() {
     let dir = tempfile::tempdir().unwrap();
     let gbk = parcels_shp(

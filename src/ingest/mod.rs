@@ -597,6 +597,29 @@ fn run(
         )
         .into());
     }
+    let garbled_names = columns
+        .iter()
+        .filter(|c| c.name.contains('\u{FFFD}'))
+        .count();
+    if (stats.lossy > 0 || garbled_names > 0) && req.on_error == OnError::Fail {
+        let other = if choice.encoding == encoding_rs::UTF_8 {
+            "GBK"
+        } else {
+            "UTF-8"
+        };
+        return Err(refuse(
+            format!(
+                "{} values and {garbled_names} field names are not valid {} ({}): the text is in another encoding",
+                stats.lossy,
+                choice.name(),
+                choice.reason
+            ),
+            &format!(
+                "pass --encoding {other} (or the encoding the file was written in), or --on-error skip to store the text with replacement characters (�)"
+            ),
+        )
+        .into());
+    }
     if stats.lossy > 0 {
         notes.push(format!(
             "{} values were not valid {} and were decoded with replacement characters (�): check the encoding, or pass --encoding",
