@@ -624,6 +624,42 @@ fn a_filegdb_and_a_zipped_shapefile_ingest() {
         .map(|f| f["properties"]["园区名称"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"沱江高新技术产业开发区"), "{names:?}");
+
+    // A curve type whose edges are all straight (as some CAD exports write parcels).
+    let csv = dir.path().join("curve.csv");
+    std::fs::write(
+        &csv,
+        "WKT,宗地编号\n\"CURVEPOLYGON((104.5 30.0,104.51 30.0,104.51 30.01,104.5 30.01,104.5 30.0))\",C-1\n",
+    )
+    .unwrap();
+    let curve = dir.path().join("curve.gpkg");
+    gdal(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            s(&curve),
+            s(&csv),
+            "-a_srs",
+            "EPSG:4490",
+            "-nlt",
+            "CURVEPOLYGON",
+            "-oo",
+            "KEEP_GEOM_COLUMNS=NO",
+        ],
+    );
+    let report = json(&ok(&[
+        "ingest",
+        s(&curve),
+        "--store",
+        s(&store),
+        "--role",
+        "parcels",
+        "--name",
+        "curve",
+        "--json",
+    ]));
+    assert_eq!(report["features"], 1);
 }
 
 /// Each bad input is refused with its reason and leaves the store byte-for-byte unchanged.

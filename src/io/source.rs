@@ -457,7 +457,9 @@ impl Source {
                 (None, false)
             } else {
                 let mut owned = std::ptr::null_mut();
-                if gdal_sys::OGR_G_HasCurveGeometry(g, 1) != 0 {
+                // Any curve type, even one whose edges are all straight (a CURVEPOLYGON of
+                // line segments), is linearised into plain polygons.
+                if gdal_sys::OGR_G_HasCurveGeometry(g, 0) != 0 {
                     owned = gdal_sys::OGR_G_GetLinearGeometry(g, 0.0, std::ptr::null_mut());
                     g = owned;
                 }
