@@ -319,6 +319,47 @@ fn a_wrong_cpg_is_refused_with_the_encoding_to_use() {
 }
 
 #[test]
+fn xian_1980_data_is_stored_with_a_warning_about_its_datum() {
+    let dir = tempfile::tempdir().unwrap();
+    let gbk = parcels_shp(
+        dir.path(),
+        "gbk",
+        &[("X-1", "2019-03-05", square(X, Y, 100.0))],
+    );
+    let xian = dir.path().join("xian.shp");
+    gdal(
+        "ogr2ogr",
+        &[
+            "-oo",
+            "ENCODING=CP936",
+            "-lco",
+            "ENCODING=UTF-8",
+            "-t_srs",
+            "EPSG:2359",
+            s(&xian),
+            s(&gbk),
+        ],
+    );
+    let report = json(&ok(&[
+        "ingest",
+        s(&xian),
+        "--store",
+        s(&dir.path().join("s.gpkg")),
+        "--role",
+        "parcels",
+        "--name",
+        "x",
+        "--json",
+    ]));
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("Xian 1980") && notes.contains("towgs84"),
+        "{notes}"
+    );
+    assert!((report["area"]["m2"].as_f64().unwrap() / 10_000.0 - 1.0).abs() < 1e-3);
+}
+
+#[test]
 fn a_utf8_shapefile_without_cpg_keeps_its_chinese() {
     let dir = tempfile::tempdir().unwrap();
     let gbk = parcels_shp(

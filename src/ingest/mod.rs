@@ -467,6 +467,16 @@ fn run(
     }
     let to_planar = Transform::new(&crs.definition, &analysis.definition)
         .map_err(|e| refuse(e.to_string(), "check the analysis CRS"))?;
+    if let Some(datum) = ["Xian 1980", "Beijing 1954"]
+        .into_iter()
+        .find(|d| crs.label.contains(d))
+        .filter(|_| !crs.definition.contains("towgs84"))
+    {
+        // PROJ has no published shift from these datums to CGCS2000: it uses a ballpark one.
+        notes.push(format!(
+            "{datum} has no published datum shift to CGCS2000 in PROJ: positions are converted without one and may be off by tens of metres (areas hardly change); for survey-grade positions give the local parameters with --crs '+proj=… +towgs84=…'"
+        ));
+    }
 
     let ctx = Context {
         role: req.role,
