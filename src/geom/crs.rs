@@ -59,7 +59,8 @@ impl AnalysisCrs {
 
     /// How far (degrees of longitude) `lon` lies from this CRS's central meridian.
     pub fn offset_from_meridian(&self, lon: f64) -> f64 {
-        (lon - self.central_meridian).abs()
+        let d = (lon - self.central_meridian).rem_euclid(360.0);
+        d.min(360.0 - d)
     }
 }
 
@@ -126,6 +127,10 @@ mod tests {
         assert_eq!(gk3_epsg(8), None);
         assert_eq!(gk6_epsg(18), Some(4496));
         let a = AnalysisCrs::for_longitude(104.6);
+        // Offsets go the short way round the globe.
+        assert!((a.offset_from_meridian(104.6) - 0.4).abs() < 1e-9);
+        assert!((a.offset_from_meridian(-105.0) - 150.0).abs() < 1e-9);
+        assert!((a.offset_from_meridian(-177.0) - 78.0).abs() < 1e-9);
         assert_eq!(a.definition, "EPSG:4523");
         assert_eq!(a.central_meridian, 105.0);
         let h = AnalysisCrs::for_longitude(24.94);
