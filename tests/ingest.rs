@@ -798,6 +798,10 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
             vec!["swapped"],
         ),
         (
+            vec!["ingest", s(&good), "--role", "parcels", "--name", "PARKS"],
+            vec!["letter case", "--name parks"],
+        ),
+        (
             vec!["ingest", s(&wrong_zone), "--role", "parcels", "--name", "x"],
             vec!["zone 36", "EPSG:4524"],
         ),
@@ -966,6 +970,37 @@ fn invalid_geometries_are_repaired_and_counted() {
     assert!((ellipsoidal / 15_000.0 - 1.0).abs() < 1e-3, "{ellipsoidal}");
 }
 
+/// `landwatch ingest DATA/parcels.shp` into the `parcels` layer of STORE, running in the background.
+fn spawn_parcel_ingest(data: &Path, store: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_landwatch"))
+        .args([
+            "ingest",
+            s(&data.join("parcels.shp")),
+            "--store",
+            s(store),
+            "--role",
+            "parcels",
+            "--name",
+            "parcels",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The feature count `landwatch info` gives for the `parcels` layer of STORE.
+fn parcel_count(store: &Path) -> u64 {
+    let info = json(&ok(&["info", "--store", s(store), "--json"]));
+    info["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "parcels")
+        .unwrap()["count"]
+        .as_u64()
+        .unwrap()
+}
+
 #[test]
 fn a_killed_ingest_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
@@ -983,20 +1018,7 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
     let before = std::fs::read(&store).unwrap();
     let mut killed_during_write = 0;
     for delay_ms in [150u64, 400, 800, 1500, 2500, 4000] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_landwatch"))
-            .args([
-                "ingest",
-                s(&data.join("parcels.shp")),
-                "--store",
-                s(&store),
-                "--role",
-                "parcels",
-                "--name",
-                "parcels",
-            ])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_parcel_ingest(&data, &store);
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let finished = child.try_wait().unwrap().is_some();
         if finished {
@@ -1010,20 +1032,39 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
             before,
             "killed after {delay_ms} ms"
         );
-        let info = json(&ok(&["info", "--store", s(&store), "--json"]));
-        let parcels = info["layers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["name"] == "parcels")
-            .unwrap()
-            .clone();
-        assert_eq!(parcels["count"], 3000, "killed after {delay_ms} ms");
+        assert_eq!(parcel_count(&store), 3000, "killed after {delay_ms} ms");
     }
     assert!(
         killed_during_write > 0,
         "every ingest finished before it could be killed"
     );
+
+    // Killed the moment it starts writing into the store (its write-ahead log grows): the
+    // store holds the old layer or, if the commit got through, the whole new one — never part.
+    let wal = PathBuf::from(format!("{}-wal", store.display()));
+    let mut caught_writing = 0;
+    for _ in 0..3 {
+        let mut child = spawn_parcel_ingest(&data, &store);
+        let mut writing = false;
+        while child.try_wait().unwrap().is_none() {
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                writing = true;
+                child.kill().unwrap();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        child.wait().unwrap();
+        let count = parcel_count(&store);
+        assert!(count == 3000 || count == 20000, "a partial layer: {count}");
+        if writing && count == 3000 {
+            caught_writing += 1;
+        }
+        if count == 20000 {
+            break;
+        }
+    }
+    eprintln!("killed while writing the store, old layer kept: {caught_writing} time(s)");
 }
 
 #[test]

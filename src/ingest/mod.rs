@@ -425,6 +425,15 @@ fn run(
 
     // The store, and the analysis CRS every layer of it shares.
     let mut store = GeoPackage::open_for_writing(&req.store)?;
+    if let Some(taken) = store.name_taken_in_other_case(&req.name)? {
+        return Err(refuse(
+            format!(
+                "the store already has '{taken}', and names differing only in letter case are the same name in a GeoPackage"
+            ),
+            &format!("use --name {taken} to replace that layer, or another name"),
+        )
+        .into());
+    }
     let layer_box = lonlat_extent(source, &sample, &to_lonlat);
     let analysis = match (store.analysis_crs()?, &req.analysis_crs) {
         (Some(existing), Some(asked)) if existing.definition != *asked => {
@@ -457,7 +466,12 @@ fn run(
             .max(analysis.offset_from_meridian(b.max().x));
         let lat = b.min().y.abs().min(b.max().y.abs());
         let scale = (off.to_radians() * lat.to_radians().cos()).powi(2);
-        if scale > 1e-3 {
+        if off > 10.0 {
+            notes.push(format!(
+                "parts of the layer lie {off:.1}° from the store's analysis CRS ({}°E), far outside its zone: planar areas and overlays there are distorted; use the ellipsoidal areas, or keep this data in a store of its own",
+                analysis.central_meridian
+            ));
+        } else if scale > 1e-3 {
             notes.push(format!(
                 "parts of the layer lie up to {off:.1}° from the analysis CRS's central meridian ({}°E), where planar areas run up to {:.1}% large; use the ellipsoidal areas for them",
                 analysis.central_meridian,

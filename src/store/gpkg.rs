@@ -274,6 +274,21 @@ impl GeoPackage {
             .is_some())
     }
 
+    /// The name of a table or view that differs from `name` only in letter case: SQLite
+    /// names are case-insensitive, so a layer cannot be called both `parcels` and `Parcels`.
+    pub fn name_taken_in_other_case(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let found: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE name = ?1 COLLATE NOCASE AND name <> ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql_err())?;
+        Ok(found)
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         if !self.has_table("landwatch_meta")? {
             return Ok(None);
