@@ -639,10 +639,13 @@ mod tests {
     fn a_29_february_start_counts_to_the_end_of_february() {
         let p = not_started("2020-02-29");
         let r = rules();
-        assert_eq!(
-            assess(&p, 1.0, None, &r, d("2021-02-28")),
-            Assessment::NotIdle
-        );
+        for before in ["2021-02-27", "2021-02-28"] {
+            assert_eq!(
+                assess(&p, 1.0, None, &r, d(before)),
+                Assessment::NotIdle,
+                "{before}"
+            );
+        }
         assert_eq!(
             finding(assess(&p, 1.0, None, &r, d("2021-03-01"))).track,
             Some(Track::Fee)
@@ -774,9 +777,21 @@ mod tests {
             land_price: Some(800.0),
             ..Parcel::default()
         };
+        for not_yet in ["2023-05-09", "2023-05-10"] {
+            assert_eq!(
+                assess(&stalled, 30_000.0, None, &r, d(not_yet)),
+                Assessment::NotIdle,
+                "{not_yet}"
+            );
+        }
+        // Two full years suspended: the recovery track, from the day after 2024-05-10.
         assert_eq!(
-            assess(&stalled, 30_000.0, None, &r, d("2023-05-10")),
-            Assessment::NotIdle
+            finding(assess(&stalled, 30_000.0, None, &r, d("2024-05-10"))).track,
+            Some(Track::Fee)
+        );
+        assert_eq!(
+            finding(assess(&stalled, 30_000.0, None, &r, d("2024-05-11"))).track,
+            Some(Track::Recovery)
         );
         let f = finding(assess(&stalled, 30_000.0, None, &r, d("2023-05-11")));
         assert_eq!(f.finding, Finding::Stalled);
@@ -898,13 +913,23 @@ mod tests {
             approval_date: Some(d("2021-04-01")),
             ..Parcel::default()
         };
-        assert_eq!(
-            assess(&p, 1.0, None, &r, d("2023-04-01")),
-            Assessment::NotIdle
-        );
+        // Two full years after 2021-04-01: the day before, the day of, the day after.
+        for not_yet in ["2023-03-31", "2023-04-01"] {
+            assert_eq!(
+                assess(&p, 1.0, None, &r, d(not_yet)),
+                Assessment::NotIdle,
+                "{not_yet}"
+            );
+        }
         let f = finding(assess(&p, 1.0, None, &r, d("2023-04-02")));
         assert_eq!(f.finding, Finding::ApprovedNotSupplied);
         assert_eq!(f.track, None);
+        assert_eq!(f.idle_since, d("2021-04-01"));
+        // Approved after the evaluation date: not yet approved land.
+        assert_eq!(
+            assess(&p, 1.0, None, &r, d("2021-03-31")),
+            Assessment::NotIdle
+        );
         let no_date = Parcel {
             approval_date: None,
             ..p
