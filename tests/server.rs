@@ -1001,6 +1001,8 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
         .as_u64()
         .unwrap();
     assert_eq!(before, 3000);
+    let loaded = srv.json("/health")["snapshot_loaded_at"].clone();
+    assert!(loaded.is_string(), "{loaded}");
 
     let base = srv.base.clone();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1049,4 +1051,12 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
     assert!(n > 3, "too few reads during the ingest: {n}");
     assert!(seen.is_subset(&BTreeSet::from([before, after])), "{seen:?}");
     assert!(seen.contains(&after));
+    // Monitoring sees the new snapshot, and no problem.
+    let health = srv.json("/health");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(health["problem"].is_null(), "{health}");
+    assert_eq!(
+        health["features"].as_u64().unwrap(),
+        store_counts(&store).values().sum::<u64>()
+    );
 }

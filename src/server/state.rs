@@ -32,7 +32,19 @@ pub struct AppState {
     pub store: PathBuf,
     /// The directory of the MapLibre build, when found.
     pub maplibre: Option<PathBuf>,
+    /// When the snapshot in service was loaded, and why the store could not be reloaded
+    /// since (the old snapshot is still served), for `/health`.
+    pub reload: Mutex<Reload>,
     results: Mutex<VecDeque<(Key, Slot)>>,
+}
+
+/// The state of the store watch.
+#[derive(Clone, Debug)]
+pub struct Reload {
+    /// When the snapshot in service was loaded.
+    pub loaded_at: chrono::DateTime<chrono::Utc>,
+    /// The last failure to load a changed store, while the previous snapshot is served.
+    pub problem: Option<String>,
 }
 
 impl AppState {
@@ -48,6 +60,10 @@ impl AppState {
             rules: Arc::new(rules),
             store,
             maplibre,
+            reload: Mutex::new(Reload {
+                loaded_at: chrono::Utc::now(),
+                problem: None,
+            }),
             results: Mutex::new(VecDeque::new()),
         }
     }
@@ -178,15 +194,25 @@ impl AppState {
                         match Catalog::reload(&store, Some(&current)) {
                             Ok(next) => {
                                 tracing::info!(version = v, seconds = started.elapsed().as_secs_f64(), "store changed: new snapshot in service");
+                                *self.reload.lock().expect("reload lock") = Reload {
+                                    loaded_at: chrono::Utc::now(),
+                                    problem: None,
+                                };
                                 self.catalog.store(Arc::new(next));
                                 self.results.lock().expect("cache lock").clear();
                                 self.warm(&runtime);
                             }
-                            Err(e) => tracing::warn!("store changed but could not be loaded, still serving the previous snapshot: {e}"),
+                            Err(e) => {
+                                tracing::warn!("store changed but could not be loaded, still serving the previous snapshot: {e}");
+                                self.reload.lock().expect("reload lock").problem = Some(format!("the changed store could not be loaded: {e}"));
+                            }
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!("cannot read the store, still serving the previous snapshot: {e}"),
+                    Err(e) => {
+                        tracing::warn!("cannot read the store, still serving the previous snapshot: {e}");
+                        self.reload.lock().expect("reload lock").problem = Some(format!("the store cannot be read: {e}"));
+                    }
                 }
             })
             .expect("a thread");

@@ -127,8 +127,12 @@ pub async fn favicon() -> Response {
 /// `/health`.
 pub async fn health(State(st): State<Arc<AppState>>) -> Response {
     let c = st.catalog.load();
+    let reload = st.reload.lock().expect("reload lock").clone();
     let body = json!({
-        "status": "ok",
+        // Degraded: serving, but not what the store now holds.
+        "status": if reload.problem.is_some() { "degraded" } else { "ok" },
+        "problem": reload.problem,
+        "snapshot_loaded_at": reload.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "version": env!("CARGO_PKG_VERSION"),
         "store": st.store.display().to_string(),
         "store_version": c.version,
