@@ -176,6 +176,41 @@ fn landing_conformance_api_and_collections() {
             "{p} not in {parcel_params:?}"
         );
     }
+
+    // Every collection's queryables (OGC API – Features Part 3) are filters items obeys.
+    assert!(classes
+        .iter()
+        .any(|x| x.ends_with("features-3/1.0/conf/queryables-query-parameters")));
+    for id in &ids {
+        let r = srv.get(&format!("/collections/{id}/queryables"));
+        assert_eq!(r.status, 200, "{id}");
+        assert_eq!(r.header("content-type"), Some("application/schema+json"));
+        let schema = r.json();
+        assert_eq!(schema["type"], "object");
+        let first = srv.json(&format!("/collections/{id}/items?limit=1"));
+        let first = &first["features"][0]["properties"];
+        for (name, q) in schema["properties"].as_object().unwrap() {
+            assert!(["string", "boolean"].contains(&q["type"].as_str().unwrap()));
+            let text = |v: &Value| v.as_str().map_or(v.to_string(), String::from);
+            let Some(value) = first.get(name).filter(|v| !v.is_null()).map(text) else {
+                continue;
+            };
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair(name, &value)
+                .finish();
+            let hits = srv.json(&format!("/collections/{id}/items?{query}&limit=10000"));
+            assert!(hits["numberMatched"].as_u64().unwrap() >= 1, "{id} {query}");
+            for f in hits["features"].as_array().unwrap() {
+                assert_eq!(text(&f["properties"][name]), value, "{id} {query}");
+            }
+        }
+    }
+    let parcel_queryables = srv.json("/collections/parcels/queryables");
+    for name in ["所属园区", "park_id", "用地性质"] {
+        assert_eq!(parcel_queryables["properties"][name]["type"], "string");
+    }
+    let zoning_queryables = srv.json("/collections/zoning/queryables");
+    assert_eq!(zoning_queryables["properties"]["pass"]["type"], "boolean");
     // HTML through f= and through Accept.
     for path in [
         "/collections?f=html",
@@ -863,6 +898,8 @@ fn random_requests_never_get_a_server_error() {
         "/collections/zoning/items",
         "/collections/parks/items/1",
         "/collections/idle/items/3",
+        "/collections/zoning/queryables",
+        "/collections/nothing/queryables",
         "/tiles/parcels.json",
         "/tiles/idle.json",
         "/tiles/parcels/14/12949/6756.mvt",

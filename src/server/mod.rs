@@ -77,6 +77,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/collections/{id}", get(ogc::collection))
         .route("/collections/{id}/items", get(ogc::items))
         .route("/collections/{id}/items/{fid}", get(ogc::item))
+        .route("/collections/{id}/queryables", get(ogc::queryables))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{collection}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis", get(reports::list))

@@ -1,4 +1,5 @@
-//! OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (CRS).
+//! OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS) and the
+//! queryables of Part 3 (filtering by query parameters).
 
 use super::collections::{Collection, Matched, Selection, ANALYSIS_COLLECTIONS};
 use super::error::{ApiError, ApiResult};
@@ -25,13 +26,18 @@ const CHUNK: usize = 500;
 pub const MAX_LIMIT: usize = 10_000;
 
 /// OGC API conformance classes this server implements.
-pub const CONFORMANCE: [&str; 5] = [
+pub const CONFORMANCE: [&str; 7] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ];
+
+/// The link relation of a collection's queryables (OGC API – Features Part 3).
+const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 /// The absolute base URL of this request (`http://host:port`).
 pub fn base(headers: &HeaderMap) -> String {
@@ -154,6 +160,12 @@ fn collection_json(c: &Collection, b: &str) -> Value {
             "features as HTML",
         ),
         link(
+            href(&format!("{b}/collections/{id}/queryables"), &[sel]),
+            REL_QUERYABLES,
+            "application/schema+json",
+            "the properties items can be filtered by",
+        ),
+        link(
             href(&format!("{b}/tiles/{id}.json"), &[sel]),
             "tiles",
             "application/json",
@@ -247,6 +259,23 @@ fn analysis_params(
     }
 }
 
+/// The collection a description of it asks for (`f`, and `as_of`, `park` for analyses),
+/// with the format chosen.
+async fn described(
+    st: &Arc<AppState>,
+    id: &str,
+    q: Option<String>,
+    accept: Option<&str>,
+    formats: &[Format],
+) -> ApiResult<(Format, Collection)> {
+    let mut p = Params::parse(q.as_deref())?;
+    let f = params::format(p.take("f"), accept, formats)?;
+    let (as_of, park, mut allowed) = analysis_params(id, &mut p)?;
+    allowed.push("f".into());
+    p.finish(&allowed)?;
+    Ok((f, st.collection(id, as_of, park).await?))
+}
+
 /// `/collections/{id}`.
 pub async fn collection(
     State(st): State<Arc<AppState>>,
@@ -254,16 +283,51 @@ pub async fn collection(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let mut p = Params::parse(q.as_deref())?;
-    let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
-    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
-    allowed.push("f".into());
-    p.finish(&allowed)?;
-    let c = st.collection(&id, as_of, park).await?;
+    let formats = [Format::Json, Format::Html];
+    let (f, c) = described(&st, &id, q, accept(&headers), &formats).await?;
     Ok(match f {
         Format::Html => html_response(html::collection(&c)),
         _ => json_response(&collection_json(&c, &base(&headers)), "application/json"),
     })
+}
+
+/// `/collections/{id}/queryables`: the properties `items` filters on, as a JSON Schema
+/// (OGC API – Features Part 3), so clients such as QGIS can offer them.
+pub async fn queryables(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    // JSON Schema only, whatever a browser's Accept prefers.
+    let (_, c) = described(&st, &id, q, None, &[Format::Json]).await?;
+    let properties: serde_json::Map<String, Value> = c
+        .queryables()
+        .iter()
+        .map(|q| {
+            let kind = if q.boolean { "boolean" } else { "string" };
+            let description = format!(
+                "items?{}=VALUE keeps the features whose {} ({}) equals VALUE",
+                q.name, q.title, q.key
+            );
+            (
+                q.name.clone(),
+                json!({"title": q.title, "description": description, "type": kind}),
+            )
+        })
+        .collect();
+    let b = base(&headers);
+    Ok(json_response(
+        &json!({
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": format!("{b}/collections/{id}/queryables"),
+            "type": "object",
+            "title": c.title(),
+            "properties": properties,
+            "additionalProperties": false,
+        }),
+        "application/schema+json",
+    ))
 }
 
 /// How features are written in the requested CRS.

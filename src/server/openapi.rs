@@ -116,6 +116,19 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
             "parameters": [reference("collectionId"), reference("f"), reference("as_of"), reference("park")],
             "responses": responses(schema("collection"), "application/json")}}),
     );
+    let mut schema_only = responses(
+        json!({"type": "object", "description": "a JSON Schema of the queryable properties"}),
+        "application/schema+json",
+    );
+    if let Some(content) = schema_only["200"]["content"].as_object_mut() {
+        content.remove("text/html");
+    }
+    paths.insert(
+        "/collections/{collectionId}/queryables".into(),
+        json!({"get": {"summary": "the properties items can be filtered by, with their types (OGC API – Features Part 3)", "operationId": "getQueryables", "tags": ["capabilities"],
+            "parameters": [reference("collectionId"), reference("as_of"), reference("park")],
+            "responses": schema_only}}),
+    );
     let mut generic = items_operation(
         "generic",
         "a collection",
