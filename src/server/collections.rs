@@ -13,6 +13,7 @@ use geo::{Geometry, Intersects, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The analysis results served as collections.
@@ -49,6 +50,8 @@ pub struct AnalysisLayer {
     /// Features, in the report's order.
     pub features: Vec<AnalysisFeature>,
     index: RTree<IndexEntry>,
+    /// Feature position by the source feature's fid (`items/{featureId}`).
+    by_fid: HashMap<i64, usize>,
 }
 
 fn tile_keys(check: Check) -> &'static [&'static str] {
@@ -148,6 +151,13 @@ impl AnalysisLayer {
                 })
             })
             .collect();
+        // The first feature of a fid wins, as in the report's order.
+        let by_fid = features
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, f)| (f.source.features[f.index].fid, i))
+            .collect();
         AnalysisLayer {
             check,
             as_of,
@@ -155,6 +165,7 @@ impl AnalysisLayer {
             report: Arc::new(report),
             features,
             index: RTree::bulk_load(entries),
+            by_fid,
         }
     }
 }
@@ -429,10 +440,7 @@ impl Collection {
     pub fn by_fid(&self, fid: i64) -> Option<usize> {
         match self {
             Collection::Layer(l) => l.by_fid(fid),
-            Collection::Analysis(a) => a
-                .features
-                .iter()
-                .position(|f| f.source.features[f.index].fid == fid),
+            Collection::Analysis(a) => a.by_fid.get(&fid).copied(),
         }
     }
 

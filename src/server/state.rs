@@ -36,6 +36,9 @@ pub struct AppState {
     /// since (the old snapshot is still served), for `/health`.
     pub reload: Mutex<Reload>,
     results: Mutex<VecDeque<(Key, Slot)>>,
+    /// One permit per core: analyses for many different dates or parks queue for these
+    /// instead of all running at once (each takes seconds and memory on a large store).
+    computing: Arc<tokio::sync::Semaphore>,
 }
 
 /// The state of the store watch.
@@ -65,6 +68,9 @@ impl AppState {
                 problem: None,
             }),
             results: Mutex::new(VecDeque::new()),
+            computing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
         }
     }
 
@@ -150,10 +156,18 @@ impl AppState {
         let layer = slot
             .get_or_try_init(|| async {
                 let rules = Arc::clone(&self.rules);
+                // A request that gives up while queued (timeout) frees its place; once running,
+                // the computation keeps the permit until it ends.
+                let permit = Arc::clone(&self.computing)
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| ApiError::internal(format!("analysis queue closed: {e}")))?;
                 tokio::task::spawn_blocking(move || {
                     let ctx = Context::new(&catalog);
                     let report = analysis::run(check, &ctx, &rules, as_of, park.as_deref());
-                    Arc::new(AnalysisLayer::new(check, as_of, park, report, &catalog))
+                    let layer = Arc::new(AnalysisLayer::new(check, as_of, park, report, &catalog));
+                    drop(permit);
+                    layer
                 })
                 .await
                 .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))
