@@ -766,6 +766,10 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
     let unrepairable = parcels_shp(d, "flat", &[("F-1", "2020-01-01", flat)]);
     let mapping = d.join("m.toml");
     std::fs::write(&mapping, "[fields]\ntax = \"纳税额\"\n").unwrap();
+    let no_dbf = parcels_shp(d, "nodbf", &[("A-1", "2020-01-01", square(X, Y, 50.0))]);
+    std::fs::remove_file(no_dbf.with_extension("dbf")).unwrap();
+    let no_shx = parcels_shp(d, "noshx", &[("A-1", "2020-01-01", square(X, Y, 50.0))]);
+    std::fs::remove_file(no_shx.with_extension("shx")).unwrap();
 
     let st = s(&store).to_string();
     let multi_layer = testdata("bubenec.gpkg");
@@ -796,6 +800,14 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
         (
             vec!["ingest", s(&swapped), "--role", "parcels", "--name", "x"],
             vec!["swapped"],
+        ),
+        (
+            vec!["ingest", s(&no_dbf), "--role", "parcels", "--name", "x"],
+            vec!["no attribute table", ".dbf"],
+        ),
+        (
+            vec!["ingest", s(&no_shx), "--role", "parcels", "--name", "x"],
+            vec![".shx", "SHAPE_RESTORE_SHX"],
         ),
         (
             vec!["ingest", s(&good), "--role", "parcels", "--name", "PARKS"],

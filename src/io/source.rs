@@ -252,9 +252,16 @@ impl Source {
         }
         let gpath = gdal_path(path);
         let probe = open(&gpath, &[]).map_err(|e| {
-            format!(
-                "GDAL cannot open it as vector data ({e}). landwatch reads Shapefile (.shp with its .dbf and .shx, or zipped), GeoPackage, GeoJSON, FileGDB (.gdb) and KML"
-            )
+            if e.contains("SHAPE_RESTORE_SHX") {
+                format!(
+                    "the shapefile's index (.shx) is not beside it. Copy the .shx that belongs to it, or rebuild one with: ogrinfo -so --config SHAPE_RESTORE_SHX YES {}",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "GDAL cannot open it as vector data ({e}). landwatch reads Shapefile (.shp with its .dbf and .shx, or zipped), GeoPackage, GeoJSON, FileGDB (.gdb) and KML"
+                )
+            }
         })?;
         let driver = probe.driver().short_name();
         // Shapefiles: reopen without recoding so the DBF bytes reach us untouched.
@@ -321,6 +328,10 @@ impl Source {
         }
         source.describe();
         if source.driver == "ESRI Shapefile" {
+            // GDAL reads a .shp without its .dbf as geometry alone; every attribute would be lost.
+            if source.fields.is_empty() {
+                return Err("the shapefile has no attribute table: its .dbf is not beside the .shp (or has no fields), so ids, names, codes and dates would be lost. Copy the .dbf that belongs to it — a shapefile is its .shp, .shx, .dbf, .prj and .cpg together".into());
+            }
             source.encoding_hint = source.shapefile_hint();
         }
         Ok(source)
