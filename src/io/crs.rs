@@ -38,6 +38,11 @@ impl SourceCrs {
         };
         let label = match epsg {
             Some(code) => format!("{name} (EPSG:{code})"),
+            // A PROJ string gives no name: show what it says instead of 'unknown'.
+            None if name.is_empty() || name == "unknown" => match srs.to_proj4() {
+                Ok(p) => format!("unnamed CRS {}", p.trim()),
+                Err(_) => "unnamed CRS".into(),
+            },
             None => name,
         };
         let with_area = match epsg {
@@ -175,6 +180,14 @@ mod tests {
             .unwrap()
             .label
             .contains("3857"));
+        let custom =
+            SourceCrs::from_user("+proj=tmerc +lon_0=105 +x_0=500000 +ellps=GRS80 +units=m")
+                .unwrap()
+                .label;
+        assert!(
+            custom.contains("+proj=tmerc") && custom.contains("+lon_0=105"),
+            "{custom}"
+        );
         let e = SourceCrs::from_user("EPSG:99999999").unwrap_err();
         assert!(e.contains("--crs"), "{e}");
         assert!(stored_srs().definition.contains("China"));
