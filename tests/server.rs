@@ -380,6 +380,11 @@ fn bad_requests_get_ogc_exceptions() {
             "datetime",
         ),
         ("/collections/zoning/items?pass=maybe", 400, "pass"),
+        (
+            "/collections/zoning/items?datetime=2020-01-01/..",
+            400,
+            "no date property",
+        ),
         ("/collections/idle/items?as_of=-0001-01-01", 400, "as_of"),
         (
             "/tiles/parcels/14/0/0.mvt?as_of=2024-01-01",

@@ -480,7 +480,14 @@ pub async fn items(
             Some(b) => boxes(b, bbox_crs)?,
             None => vec![],
         },
-        datetime: datetime.filter(|_| c.temporal_property().is_some()),
+        datetime: match (datetime, c.temporal_property()) {
+            (Some(_), None) => {
+                return Err(ApiError::bad(format!(
+                    "collection '{id}' has no date property, so datetime cannot select its features; drop datetime (it applies to parcels by contract date, parks by approval date and idle by idle_since)"
+                )))
+            }
+            (d, _) => d,
+        },
         filters: vec![],
     };
     let queryables = c.queryables();

@@ -162,10 +162,13 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
             extra.push(reference("as_of"));
             extra.push(reference("park"));
         }
-        paths.insert(
-            format!("/collections/{id}/items"),
-            items_operation(&id, &c.title(), &extra),
-        );
+        let mut operation = items_operation(&id, &c.title(), &extra);
+        if c.temporal_property().is_none() {
+            if let Some(ps) = operation["get"]["parameters"].as_array_mut() {
+                ps.retain(|p| *p != reference("datetime"));
+            }
+        }
+        paths.insert(format!("/collections/{id}/items"), operation);
     }
     paths.insert(
         "/tiles/{collectionId}/{z}/{x}/{y}.mvt".into(),
