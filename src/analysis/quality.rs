@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Serialize)]
 pub struct Issue {
     /// What kind (area_mismatch, outside_parks, park_mismatch, unknown_park, unknown_code,
-    /// start_before_contract …).
+    /// unknown_industry_code, start_before_contract …).
     pub kind: &'static str,
     /// The layer.
     pub layer: String,
@@ -38,6 +38,24 @@ pub struct QualityReport {
     pub summary: BTreeMap<&'static str, usize>,
     /// Parcels checked.
     pub parcels_checked: usize,
+}
+
+/// Whether an industry code (行业代码) is malformed, or names manufacturing (divisions 13–43,
+/// where the control indicators table FAR minimums) without resolving to a 2002 division —
+/// `29` alone is rubber or plastics, which the 2002 table tells apart.
+fn industry_code_unresolved(code: &str, rules: &Rules) -> bool {
+    let digits = code.trim();
+    let digits = digits
+        .strip_prefix(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(digits);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 4 {
+        return true;
+    }
+    let manufacturing = digits
+        .get(..2)
+        .and_then(|d| d.parse::<u32>().ok())
+        .is_some_and(|d| (13..=43).contains(&d));
+    manufacturing && rules.industries.division_2002(code).is_none()
 }
 
 fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Issue> {
@@ -122,6 +140,15 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
             why,
             json!({"code": code, "system": r.layer.info.land_system.map(|s| s.as_str())}),
         );
+    }
+    if let Some(c) = p.industry_code.as_deref() {
+        if industry_code_unresolved(c, rules) {
+            issue(
+                "unknown_industry_code",
+                format!("行业代码 {c} matches no GB/T 4754-2002 manufacturing division, so the industry FAR minimum (控制指标) is not checked; record the 3- or 4-digit GB/T 4754-2017 code"),
+                json!({"industry_code": c}),
+            );
+        }
     }
     let mut contradiction = |kind, ok: bool, message: String, figures: Value| {
         if !ok {
@@ -257,6 +284,13 @@ mod tests {
     use crate::analysis::testing::{parcel, park, rect, Builder};
     use crate::model::records::Parcel;
 
+    fn industry(id: &str, code: &str) -> Parcel {
+        Parcel {
+            industry_code: Some(code.into()),
+            ..parcel(id, "100101", "K1")
+        }
+    }
+
     #[test]
     fn each_kind_of_problem() {
         let d = |s: &str| s.parse().ok();
@@ -311,6 +345,13 @@ mod tests {
                         rect(600.0, 0.0, 700.0, 100.0),
                     ),
                     (parcel("F", "100101", "K1"), rect(650.0, 50.0, 750.0, 150.0)),
+                    // 行业代码: 29 alone is rubber or plastics; 2921, C3982 and 5112
+                    // (wholesale, no FAR minimum) resolve or need none; 'abc' is no code.
+                    (industry("I", "29"), rect(0.0, 800.0, 50.0, 850.0)),
+                    (industry("J", "2921"), rect(100.0, 800.0, 150.0, 850.0)),
+                    (industry("K", "C3982"), rect(200.0, 800.0, 250.0, 850.0)),
+                    (industry("L", "abc"), rect(300.0, 800.0, 350.0, 850.0)),
+                    (industry("M", "5112"), rect(400.0, 800.0, 450.0, 850.0)),
                 ],
             )
             .build();
@@ -342,6 +383,11 @@ mod tests {
         assert_eq!(overlap.figures["other"], "F");
         assert_eq!(overlap.figures["overlap_m2"], 2_500.0);
         assert_eq!(r.summary["area_mismatch"], 1);
-        assert_eq!(r.parcels_checked, 8);
+        assert_eq!(kinds("I"), ["unknown_industry_code"]);
+        assert_eq!(kinds("L"), ["unknown_industry_code"]);
+        for fine in ["J", "K", "M"] {
+            assert!(kinds(fine).is_empty(), "{fine}: {:?}", kinds(fine));
+        }
+        assert_eq!(r.parcels_checked, 13);
     }
 }
