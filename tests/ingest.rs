@@ -704,6 +704,23 @@ fn a_filegdb_and_a_zipped_shapefile_ingest() {
 }
 
 /// Each bad input is refused with its reason and leaves the store byte-for-byte unchanged.
+/// The arguments of a parcel ingest with `--on-error skip` and a JSON report.
+fn skipping_bad_rows<'a>(file: &'a Path, store: &'a str, name: &'a str) -> Vec<&'a str> {
+    vec![
+        "ingest",
+        s(file),
+        "--store",
+        store,
+        "--role",
+        "parcels",
+        "--name",
+        name,
+        "--on-error",
+        "skip",
+        "--json",
+    ]
+}
+
 #[test]
 fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
     let dir = tempfile::tempdir().unwrap();
@@ -766,6 +783,17 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
     let unrepairable = parcels_shp(d, "flat", &[("F-1", "2020-01-01", flat)]);
     let mapping = d.join("m.toml");
     std::fs::write(&mapping, "[fields]\ntax = \"纳税额\"\n").unwrap();
+    // One feature of four drawn without its zone number (a common slip): that row is the error.
+    let stray = parcels_shp(
+        d,
+        "stray",
+        &[
+            ("S-1", "2020-01-01", square(X, Y, 50.0)),
+            ("S-2", "2020-01-01", square(X + 60.0, Y, 50.0)),
+            ("S-3", "2020-01-01", square(X + 120.0, Y, 50.0)),
+            ("S-4", "2020-01-01", square(X - 35_000_000.0, Y, 50.0)),
+        ],
+    );
     let no_dbf = parcels_shp(d, "nodbf", &[("A-1", "2020-01-01", square(X, Y, 50.0))]);
     std::fs::remove_file(no_dbf.with_extension("dbf")).unwrap();
     let no_shx = parcels_shp(d, "noshx", &[("A-1", "2020-01-01", square(X, Y, 50.0))]);
@@ -800,6 +828,10 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
         (
             vec!["ingest", s(&swapped), "--role", "parcels", "--name", "x"],
             vec!["swapped"],
+        ),
+        (
+            vec!["ingest", s(&stray), "--role", "parcels", "--name", "x"],
+            vec!["row 4", "zone number", "--on-error skip"],
         ),
         (
             vec!["ingest", s(&no_dbf), "--role", "parcels", "--name", "x"],
@@ -917,23 +949,25 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
     assert_eq!(info["layers"][0]["count"], 3);
 
     // With --on-error skip the good rows are stored and the bad ones listed.
-    let report = json(&ok(&[
-        "ingest",
-        s(&bad_dates),
-        "--store",
-        &st,
-        "--role",
-        "parcels",
-        "--name",
-        "dated",
-        "--on-error",
-        "skip",
-        "--json",
-    ]));
+    let report = json(&ok(&skipping_bad_rows(&bad_dates, &st, "dated")));
     assert_eq!(report["features"], 12);
     assert_eq!(report["skipped"], 13);
     assert_eq!(report["skipped_rows"][0]["field"], "约定动工日");
     assert_eq!(report["skipped_rows"][0]["value"], "2019-02-30");
+
+    // The stray feature is skipped and does not stretch the layer's extent.
+    let report = json(&ok(&skipping_bad_rows(&stray, &st, "stray")));
+    assert_eq!(report["features"], 3);
+    assert_eq!(report["skipped"], 1);
+    let info = json(&ok(&["info", "--store", &st, "--json"]));
+    let layer = info["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "stray")
+        .unwrap();
+    let extent: Vec<f64> = serde_json::from_value(layer["extent"].clone()).unwrap();
+    assert!(extent[2] - extent[0] < 0.01, "{extent:?}");
 }
 
 #[test]

@@ -251,34 +251,54 @@ fn decode_columns(source: &Source, choice: &EncodingChoice) -> (Vec<Column>, Vec
     (columns, mapped)
 }
 
-/// The lon/lat box of a source: its declared extent, or the sampled geometries.
-fn lonlat_extent(source: &Source, sample: &[RawRecord], to_lonlat: &Transform) -> Option<Rect> {
-    if let Some(e) = source
-        .extent
-        .as_ref()
-        .and_then(|e| box_to_lonlat(to_lonlat, e))
-    {
-        return Some(e);
-    }
-    let mut acc: Option<Rect> = None;
-    for r in sample {
-        let Some(mut g) = r.wkb.as_ref().and_then(|w| crate::geom::wkb::read(w).ok()) else {
-            continue;
-        };
-        if to_lonlat.geometry(&mut g).is_err() {
-            continue;
+/// The lon/lat boxes of the sampled geometries.
+fn sampled_lonlat_boxes(sample: &[RawRecord], to_lonlat: &Transform) -> Vec<Rect> {
+    sample
+        .iter()
+        .filter_map(|r| {
+            let mut g = crate::geom::wkb::read(r.wkb.as_ref()?).ok()?;
+            to_lonlat.geometry(&mut g).ok()?;
+            g.bounding_rect()
+        })
+        .collect()
+}
+
+fn union(boxes: &[Rect]) -> Option<Rect> {
+    boxes.iter().copied().reduce(|a, b| {
+        Rect::new(
+            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+        )
+    })
+}
+
+/// Where the layer lies in lon/lat, checked against the CRS's area of use. A layer whose
+/// extent does not fit is refused with the likely cause (swapped X/Y, wrong zone) — unless
+/// most sampled features fit: then a few stray features spoil the extent, they become row
+/// errors naming their rows, and the box is that of the features that fit.
+fn layer_lonlat_box(
+    source: &Source,
+    sample: &[RawRecord],
+    crs: &SourceCrs,
+    to_lonlat: &Transform,
+) -> Result<Option<Rect>, (String, String)> {
+    let sampled = sampled_lonlat_boxes(sample, to_lonlat);
+    let Some(extent) = &source.extent else {
+        return Ok(union(&sampled));
+    };
+    match check_layer_extent(extent, crs, to_lonlat) {
+        Ok(()) => Ok(box_to_lonlat(to_lonlat, extent).or_else(|| union(&sampled))),
+        Err((problem, hint)) => {
+            let area = UseArea::of(crs);
+            let fitting: Vec<Rect> = sampled.into_iter().filter(|b| area.contains(b)).collect();
+            let sampled_count = sample.iter().filter(|r| r.wkb.is_some()).count();
+            if fitting.len() * 2 > sampled_count {
+                Ok(union(&fitting))
+            } else {
+                Err((problem, hint))
+            }
         }
-        if let Some(b) = g.bounding_rect() {
-            acc = Some(match acc {
-                None => b,
-                Some(a) => Rect::new(
-                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-                ),
-            });
-        }
     }
-    acc
 }
 
 fn resolve_kind(
@@ -419,9 +439,8 @@ fn run(
     let lonlat_def = format!("EPSG:{CGCS2000_EPSG}");
     let to_lonlat = Transform::new(&crs.definition, &lonlat_def)
         .map_err(|e| refuse(e.to_string(), "pass --crs with a CRS PROJ can transform"))?;
-    if let Some(extent) = &source.extent {
-        check_layer_extent(extent, &crs, &to_lonlat).map_err(|(p, h)| refuse(p, &h))?;
-    }
+    let layer_box =
+        layer_lonlat_box(source, &sample, &crs, &to_lonlat).map_err(|(p, h)| refuse(p, &h))?;
 
     // The store, and the analysis CRS every layer of it shares.
     let mut store = GeoPackage::open_for_writing(&req.store)?;
@@ -434,7 +453,6 @@ fn run(
         )
         .into());
     }
-    let layer_box = lonlat_extent(source, &sample, &to_lonlat);
     let analysis = match (store.analysis_crs()?, &req.analysis_crs) {
         (Some(existing), Some(asked)) if existing.definition != *asked => {
             return Err(refuse(

@@ -254,7 +254,14 @@ pub fn process(ctx: &Context, rec: RawRecord) -> Outcome {
     if let Some(src) = source_geometry {
         let mut lonlat = src.clone();
         match ctx.to_lonlat.geometry(&mut lonlat) {
-            Err(e) => errors.push(err(None, None, e.to_string())),
+            Err(e) => errors.push(err(
+                None,
+                None,
+                format!(
+                    "{e}; it lies far outside the area of use of {}: a stray coordinate, an easting without its zone number, or the wrong CRS?",
+                    ctx.crs_label
+                ),
+            )),
             Ok(()) => {
                 let outside = lonlat.bounding_rect().filter(|r| !ctx.use_area.contains(r));
                 if let Some(r) = outside {
