@@ -28,6 +28,12 @@ pub fn first_day_after(start: NaiveDate, years: u32) -> NaiveDate {
         .expect("dates stay in range")
 }
 
+/// A recorded date as it stood on `as_of`: an event dated after it had not happened yet
+/// (evaluating an earlier day ignores what was recorded since).
+pub fn happened_by(date: Option<NaiveDate>, as_of: NaiveDate) -> Option<NaiveDate> {
+    date.filter(|d| *d <= as_of)
+}
+
 /// Whether `years` full years have passed since `start` on `as_of`.
 pub fn full_years_passed(start: NaiveDate, years: u32, as_of: NaiveDate) -> bool {
     as_of >= first_day_after(start, years)

@@ -5,7 +5,7 @@
 //! "cannot assess" with the missing field named, never silently passed.
 
 use super::context::{BuiltFigures, Context, ParcelRef};
-use super::dates::{first_day_after, full_years_passed, years_between};
+use super::dates::{first_day_after, full_years_passed, happened_by, years_between};
 use crate::model::records::Parcel;
 use crate::model::value::m2_to_mu;
 use crate::rules::{AreaBasis, IdleRules};
@@ -174,9 +174,8 @@ pub fn assess(
         inputs
     };
 
-    // The dates as they stood on `as_of`: an event recorded after it had not happened yet.
-    let before = |d: Option<NaiveDate>| d.filter(|d| *d <= as_of);
-    let (actual_start, suspended_since) = (before(p.actual_start), before(p.suspended_since));
+    let actual_start = happened_by(p.actual_start, as_of);
+    let suspended_since = happened_by(p.suspended_since, as_of);
 
     // Disposed of (处置状态 已处置): not flagged again, whatever the case.
     if contains_any(p.disposal_status.as_deref(), &rules.disposed.keywords) {
@@ -193,7 +192,7 @@ pub fn assess(
                     .into(),
             };
         };
-        if approved > as_of || !full_years_passed(approved, ans.years, as_of) {
+        if !full_years_passed(approved, ans.years, as_of) {
             return Assessment::NotIdle;
         }
         let mut inputs = base();
@@ -216,7 +215,7 @@ pub fn assess(
             inputs,
         });
     }
-    if before(p.actual_completion).is_some() {
+    if happened_by(p.actual_completion, as_of).is_some() {
         return Assessment::NotIdle;
     }
 

@@ -12,6 +12,7 @@
 //! sits in D only, and 供应率 = D ÷ (A + B21) exceeds 100 % in any park that is still building.
 
 use super::context::{clip_to, Context, ParcelRef, ParkRef};
+use super::dates::happened_by;
 use super::idle::{assess, Assessment, Finding};
 use crate::catalog::Layer;
 use crate::model::land_class::Category;
@@ -142,7 +143,7 @@ fn tally(
                 }
                 _ => !super::idle::unsupplied(p, &rules.idle),
             };
-            let built = p.actual_completion.is_some_and(|c| c <= as_of);
+            let built = happened_by(p.actual_completion, as_of).is_some();
             // Land ready for supply (已达到供地条件) is A, B1 (supplied, not yet built) and B21
             // (not supplied).
             match (supplied, built) {

@@ -5,7 +5,7 @@
 //! the buildings standing on it (exact intersection) and the reason says so.
 
 use super::context::{BuiltFigures, Context, ParcelRef};
-use super::dates::{full_years_passed, years_between};
+use super::dates::{full_years_passed, happened_by, years_between};
 use crate::model::records::Parcel;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
 use crate::rules::Rules;
@@ -52,7 +52,7 @@ fn figure(recorded: Option<f64>, computed: impl FnOnce() -> Option<(f64, bool)>)
 }
 
 fn done(p: &Parcel, as_of: NaiveDate) -> bool {
-    p.actual_completion.is_some_and(|d| d <= as_of)
+    happened_by(p.actual_completion, as_of).is_some()
 }
 
 /// The under-used reasons of one industrial parcel of `area_m2`, as of `as_of`. `built` is
@@ -277,7 +277,7 @@ pub fn assess(
             }
         }
     }
-    if p.actual_start.is_some_and(|d| d <= as_of) && !done(p, as_of) {
+    if happened_by(p.actual_start, as_of).is_some() && !done(p, as_of) {
         if let Some(due) = p.agreed_completion {
             if full_years_passed(due, u.overdue.years, as_of) {
                 push(

@@ -7,7 +7,7 @@
 //! or producing for less than the start-up period are not graded.
 
 use super::context::{Context, ParcelRef};
-use super::dates::full_years_passed;
+use super::dates::{full_years_passed, happened_by};
 use crate::model::value::m2_to_mu;
 use crate::rules::{MujunIndicator, MujunRules, MujunScope};
 use chrono::NaiveDate;
@@ -213,7 +213,7 @@ pub fn mujun(
                     .iter()
                     .any(|w| s.contains(w.as_str()))
             });
-            if let Some(c) = p.actual_completion.filter(|c| *c <= as_of) {
+            if let Some(c) = happened_by(p.actual_completion, as_of) {
                 earliest_completion = Some(earliest_completion.map_or(c, |e| e.min(c)));
             }
         }
