@@ -40,24 +40,6 @@ pub struct QualityReport {
     pub parcels_checked: usize,
 }
 
-/// Whether an industry code (行业代码) is malformed, or names manufacturing (divisions 13–43,
-/// where the control indicators table FAR minimums) without resolving to a 2002 division —
-/// `29` alone is rubber or plastics, which the 2002 table tells apart.
-fn industry_code_unresolved(code: &str, rules: &Rules) -> bool {
-    let digits = code.trim();
-    let digits = digits
-        .strip_prefix(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(digits);
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 4 {
-        return true;
-    }
-    let manufacturing = digits
-        .get(..2)
-        .and_then(|d| d.parse::<u32>().ok())
-        .is_some_and(|d| (13..=43).contains(&d));
-    manufacturing && rules.industries.division_2002(code).is_none()
-}
-
 fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Issue> {
     let p = r.parcel();
     let park_id = ctx.park_id_of(r);
@@ -142,7 +124,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         );
     }
     if let Some(c) = p.industry_code.as_deref() {
-        if industry_code_unresolved(c, rules) {
+        if rules.industries.unresolved(c) {
             issue(
                 "unknown_industry_code",
                 format!("行业代码 {c} matches no GB/T 4754-2002 manufacturing division, so the industry FAR minimum (控制指标) is not checked; record the 3- or 4-digit GB/T 4754-2017 code"),

@@ -168,18 +168,37 @@ pub struct IndustryTable {
     pub to_2002: BTreeMap<String, String>,
 }
 
+/// An industry code's digits: a leading section letter (门类, "C3982" for manufacturing)
+/// dropped.
+fn code_digits(code: &str) -> &str {
+    let code = code.trim();
+    code.strip_prefix(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(code)
+}
+
 impl IndustryTable {
-    /// The 2002 division of a 2017 code (longest matching prefix). A leading section letter
-    /// (门类, "C3982" for manufacturing) is dropped.
+    /// The 2002 division of a 2017 code (longest matching prefix).
     pub fn division_2002(&self, code_2017: &str) -> Option<&str> {
-        let code = code_2017.trim();
-        let code = code
-            .strip_prefix(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(code);
+        let code = code_digits(code_2017);
         (1..=code.len().min(4))
             .rev()
             .find_map(|n| code.get(..n).and_then(|p| self.to_2002.get(p)))
             .map(String::as_str)
+    }
+
+    /// Whether a code is malformed, or names manufacturing (divisions 13–43, where the
+    /// control indicators table FAR minimums) without resolving to a 2002 division — `29`
+    /// alone is rubber or plastics, which the 2002 table tells apart.
+    pub fn unresolved(&self, code_2017: &str) -> bool {
+        let code = code_digits(code_2017);
+        if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return true;
+        }
+        let manufacturing = code
+            .get(..2)
+            .and_then(|d| d.parse::<u32>().ok())
+            .is_some_and(|d| (13..=43).contains(&d));
+        manufacturing && self.division_2002(code).is_none()
     }
 }
 
@@ -549,6 +568,15 @@ mod tests {
         assert_eq!(r.industries.division_2002("3982"), Some("40"));
         assert_eq!(r.industries.division_2002("C3982"), Some("40"));
         assert_eq!(r.industries.division_2002("0111"), None);
+        for (code, unresolved) in [
+            ("29", true),
+            ("abc", true),
+            ("2921", false),
+            ("C3982", false),
+            ("5112", false),
+        ] {
+            assert_eq!(r.industries.unresolved(code), unresolved, "{code}");
+        }
     }
 
     #[test]
