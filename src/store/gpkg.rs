@@ -203,16 +203,7 @@ impl GeoPackage {
         // main file. The mode is persistent; setting it again is a no-op. A GeoPackage that
         // landwatch did not make is left in its own mode (rollback journals are atomic too):
         // opening it must not change it.
-        let ours: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE name = 'landwatch_layers'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(self.sql_err())?;
-        if ours.is_some() {
+        if self.has_table("landwatch_layers")? {
             let mode: String = self
                 .conn
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
