@@ -60,28 +60,9 @@ fn check_lonlat(b: &Rect, given: &str) -> anyhow::Result<()> {
 /// densified edges.
 fn window_lonlat(b: &Rect, crs: &str) -> anyhow::Result<geo::Polygon> {
     let crs = SourceCrs::from_user(crs).map_err(|e| anyhow::anyhow!("--bbox-crs: {e}"))?;
-    let t = Transform::new(&crs.definition, &format!("EPSG:{CGCS2000_EPSG}"))?;
-    let (lo, hi) = (b.min(), b.max());
-    let step = |i: u32| f64::from(i) / 16.0;
-    let mut ring = vec![];
-    for i in 0..16 {
-        ring.push((lo.x + (hi.x - lo.x) * step(i), lo.y));
-    }
-    for i in 0..16 {
-        ring.push((hi.x, lo.y + (hi.y - lo.y) * step(i)));
-    }
-    for i in 0..16 {
-        ring.push((hi.x - (hi.x - lo.x) * step(i), hi.y));
-    }
-    for i in 0..16 {
-        ring.push((lo.x, hi.y - (hi.y - lo.y) * step(i)));
-    }
-    let ll: Vec<(f64, f64)> = ring
-        .into_iter()
-        .map(|(x, y)| t.point(x, y))
-        .collect::<Result<_, _>>()
-        .context("--bbox cannot be transformed from --bbox-crs")?;
-    Ok(geo::Polygon::new(ll.into(), vec![]))
+    Transform::new(&crs.definition, &format!("EPSG:{CGCS2000_EPSG}"))?
+        .rect_outline(b)
+        .context("--bbox cannot be transformed from --bbox-crs")
 }
 
 /// Print the features inside the box as a GeoJSON FeatureCollection.

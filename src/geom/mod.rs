@@ -1,6 +1,7 @@
 //! Geometry: WKB, CRS policy, PROJ transforms and areas.
 
 pub mod area;
+pub mod bounds;
 pub mod clip;
 pub mod crs;
 pub mod transform;

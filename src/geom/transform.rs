@@ -3,7 +3,7 @@
 //! A PROJ object is neither `Send` nor `Sync`, so each thread keeps its own transformers in a
 //! thread-local cache; building one costs milliseconds, using it microseconds.
 
-use geo::{Coord, Geometry, LineString, Polygon};
+use geo::{Coord, Geometry, LineString, Polygon, Rect};
 use proj::Proj;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -117,6 +117,23 @@ impl Transform {
                 })
             }
         })
+    }
+
+    /// A box's outline, each edge cut in 16, transformed: the curved shape the box makes in
+    /// the target CRS (its corners alone would miss the bulge of its edges).
+    pub fn rect_outline(&self, r: &Rect) -> Result<Polygon, TransformError> {
+        const STEPS: u32 = 16;
+        let (lo, hi) = (r.min(), r.max());
+        let corners = [(lo.x, lo.y), (hi.x, lo.y), (hi.x, hi.y), (lo.x, hi.y)];
+        let mut ring = Vec::with_capacity(4 * STEPS as usize);
+        for (k, a) in corners.iter().enumerate() {
+            let b = corners[(k + 1) % 4];
+            for i in 0..STEPS {
+                let f = f64::from(i) / f64::from(STEPS);
+                ring.push(self.point(a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)?);
+            }
+        }
+        Ok(Polygon::new(ring.into(), vec![]))
     }
 
     /// Transform every coordinate of a geometry in place.

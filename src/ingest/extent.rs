@@ -4,7 +4,7 @@
 use crate::geom::crs::{gk3_epsg, gk6_epsg};
 use crate::geom::Transform;
 use crate::io::crs::SourceCrs;
-use geo::Rect;
+use geo::{BoundingRect, Rect};
 
 /// Tolerance around a projected CRS's area of use: data half a zone beyond its strip is
 /// still usable.
@@ -82,36 +82,12 @@ impl UseArea {
     }
 }
 
-/// Transform a source-CRS box to lon/lat through its corners and edge midpoints.
+/// A source-CRS box in lon/lat (along its densified outline); none when it does not land on
+/// valid longitudes and latitudes.
 pub fn box_to_lonlat(t: &Transform, r: &Rect) -> Option<Rect> {
-    let (a, b) = (r.min(), r.max());
-    let mx = (a.x + b.x) / 2.0;
-    let my = (a.y + b.y) / 2.0;
-    let pts = [
-        (a.x, a.y),
-        (b.x, a.y),
-        (a.x, b.y),
-        (b.x, b.y),
-        (mx, a.y),
-        (mx, b.y),
-        (a.x, my),
-        (b.x, my),
-    ];
-    let mut out: Option<Rect> = None;
-    for (x, y) in pts {
-        let (lon, lat) = t.point(x, y).ok()?;
-        if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-            return None;
-        }
-        out = Some(match out {
-            None => Rect::new((lon, lat), (lon, lat)),
-            Some(o) => Rect::new(
-                (o.min().x.min(lon), o.min().y.min(lat)),
-                (o.max().x.max(lon), o.max().y.max(lat)),
-            ),
-        });
-    }
-    out
+    let ll = t.rect_outline(r).ok()?.bounding_rect()?;
+    let valid = ll.min().x >= -180.0 && ll.max().x <= 180.0;
+    (valid && ll.min().y >= -90.0 && ll.max().y <= 90.0).then_some(ll)
 }
 
 /// Check a layer's extent before reading it; `Err((problem, hint))` names the likely cause.

@@ -11,6 +11,7 @@ mod report;
 
 pub use report::{AreaFigures, IngestError, IngestReport, RowError};
 
+use crate::geom::bounds::{cover, cover_all};
 use crate::geom::crs::{suggest_crs, CGCS2000_EPSG};
 use crate::geom::{AnalysisCrs, Transform};
 use crate::io::crs::{srs_def, stored_srs, SourceCrs};
@@ -263,15 +264,6 @@ fn sampled_lonlat_boxes(sample: &[RawRecord], to_lonlat: &Transform) -> Vec<Rect
         .collect()
 }
 
-fn union(boxes: &[Rect]) -> Option<Rect> {
-    boxes.iter().copied().reduce(|a, b| {
-        Rect::new(
-            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-        )
-    })
-}
-
 /// Where the layer lies in lon/lat, checked against the CRS's area of use. A layer whose
 /// extent does not fit is refused with the likely cause (swapped X/Y, wrong zone) — unless
 /// most sampled features fit: then a few stray features spoil the extent, they become row
@@ -284,16 +276,16 @@ fn layer_lonlat_box(
 ) -> Result<Option<Rect>, (String, String)> {
     let sampled = sampled_lonlat_boxes(sample, to_lonlat);
     let Some(extent) = &source.extent else {
-        return Ok(union(&sampled));
+        return Ok(cover_all(sampled));
     };
     match check_layer_extent(extent, crs, to_lonlat) {
-        Ok(()) => Ok(box_to_lonlat(to_lonlat, extent).or_else(|| union(&sampled))),
+        Ok(()) => Ok(box_to_lonlat(to_lonlat, extent).or_else(|| cover_all(sampled))),
         Err((problem, hint)) => {
             let area = UseArea::of(crs);
             let fitting: Vec<Rect> = sampled.into_iter().filter(|b| area.contains(b)).collect();
             let sampled_count = sample.iter().filter(|r| r.wkb.is_some()).count();
             if fitting.len() * 2 > sampled_count {
-                Ok(union(&fitting))
+                Ok(cover_all(fitting))
             } else {
                 Err((problem, hint))
             }
@@ -824,13 +816,7 @@ impl Stats {
             self.lossy += 1;
         }
         if let Some(b) = f.geometry.as_ref().and_then(BoundingRect::bounding_rect) {
-            self.extent = Some(match self.extent {
-                None => b,
-                Some(a) => Rect::new(
-                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-                ),
-            });
+            self.extent = Some(self.extent.map_or(b, |a| cover(a, b)));
         }
         if let Some(id) = &f.id {
             if self.ids.contains_key(id) {

@@ -4,6 +4,7 @@
 use super::params::{CrsRef, Interval};
 use crate::analysis::{Check, CheckReport};
 use crate::catalog::{Catalog, IndexEntry, Layer};
+use crate::geom::bounds::cover_all;
 use crate::model::records::Records;
 use crate::model::Role;
 use crate::report::checks::map_features;
@@ -602,21 +603,7 @@ impl Collection {
     pub fn spatial_extent(&self) -> Option<Rect> {
         match self {
             Collection::Layer(l) => l.info.extent.map(|e| Rect::new((e[0], e[1]), (e[2], e[3]))),
-            Collection::Analysis(_) => {
-                let mut acc: Option<Rect> = None;
-                for i in 0..self.len() {
-                    if let Some(b) = self.bbox(i) {
-                        acc = Some(match acc {
-                            None => b,
-                            Some(a) => Rect::new(
-                                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-                            ),
-                        });
-                    }
-                }
-                acc
-            }
+            Collection::Analysis(_) => cover_all((0..self.len()).filter_map(|i| self.bbox(i))),
         }
     }
 

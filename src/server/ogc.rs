@@ -395,29 +395,15 @@ fn boxes(b: [f64; 4], crs: CrsRef) -> ApiResult<Vec<Rect>> {
             };
             let t =
                 Transform::new(&def, "EPSG:4490").map_err(|e| ApiError::internal(e.to_string()))?;
-            let mut pts = vec![];
-            for k in 0..=16 {
-                let f = f64::from(k) / 16.0;
-                let x = b[0] + (b[2] - b[0]) * f;
-                let y = b[1] + (b[3] - b[1]) * f;
-                pts.extend([(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)]);
-            }
-            let ll: Vec<(f64, f64)> = pts
-                .into_iter()
-                .map(|(x, y)| t.point(x, y))
-                .collect::<Result<_, _>>()
+            let outline = t
+                .rect_outline(&Rect::new((b[0], b[1]), (b[2], b[3])))
                 .map_err(|e| {
                     ApiError::bad(format!(
                         "bbox cannot be transformed from {}: {e}",
                         other.uri()
                     ))
                 })?;
-            let (mut lo, mut hi) = (ll[0], ll[0]);
-            for (x, y) in ll {
-                lo = (lo.0.min(x), lo.1.min(y));
-                hi = (hi.0.max(x), hi.1.max(y));
-            }
-            Ok(vec![Rect::new(lo, hi)])
+            Ok(Vec::from_iter(geo::BoundingRect::bounding_rect(&outline)))
         }
     }
 }

@@ -6,6 +6,7 @@
 //! exist yet is built in a temporary file and renamed into place when the first layer commits.
 
 use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoredFeature};
+use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrType, AttrValue, Column};
 use geo::{Geometry, Rect};
@@ -651,13 +652,7 @@ impl<'a> LayerWriter<'a> {
                 next_up(r.max().y)
             ])
             .map_err(self.err())?;
-            self.extent = Some(match self.extent {
-                None => r,
-                Some(e) => Rect::new(
-                    (e.min().x.min(r.min().x), e.min().y.min(r.min().y)),
-                    (e.max().x.max(r.max().x), e.max().y.max(r.max().y)),
-                ),
-            });
+            self.extent = Some(self.extent.map_or(r, |e| cover(e, r)));
         }
         Ok(fid)
     }
