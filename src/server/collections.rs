@@ -93,6 +93,14 @@ fn queryable_keys(check: Check) -> &'static [&'static str] {
 }
 
 impl AnalysisLayer {
+    /// The query that selects this result again: `as_of=…`, and `&park=…` when restricted.
+    pub fn selector(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("as_of", &self.as_of.to_string())
+            .extend_pairs(self.park.as_deref().map(|p| ("park", p)))
+            .finish()
+    }
+
     /// Build the collection of a report.
     pub fn new(
         check: Check,
@@ -194,6 +202,15 @@ pub struct Queryable {
 }
 
 impl Queryable {
+    /// Its JSON Schema type.
+    pub fn json_type(&self) -> &'static str {
+        if self.boolean {
+            "boolean"
+        } else {
+            "string"
+        }
+    }
+
     /// A filter value as the features carry it: booleans normalised to `true`/`false`.
     pub fn value(&self, v: String) -> Result<String, String> {
         if !self.boolean {
@@ -430,10 +447,7 @@ impl Collection {
     pub fn selector(&self) -> String {
         match self {
             Collection::Layer(_) => String::new(),
-            Collection::Analysis(a) => form_urlencoded::Serializer::new(String::new())
-                .append_pair("as_of", &a.as_of.to_string())
-                .extend_pairs(a.park.as_deref().map(|p| ("park", p)))
-                .finish(),
+            Collection::Analysis(a) => a.selector(),
         }
     }
 

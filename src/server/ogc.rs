@@ -305,14 +305,13 @@ pub async fn queryables(
         .queryables()
         .iter()
         .map(|q| {
-            let kind = if q.boolean { "boolean" } else { "string" };
             let description = format!(
                 "items?{}=VALUE keeps the features whose {} ({}) equals VALUE",
                 q.name, q.title, q.key
             );
             (
                 q.name.clone(),
-                json!({"title": q.title, "description": description, "type": kind}),
+                json!({"title": q.title, "description": description, "type": q.json_type()}),
             )
         })
         .collect();

@@ -46,7 +46,8 @@ fn responses(ok_schema: Value, media: &str) -> Value {
     })
 }
 
-fn items_operation(id: &str, title: &str, extra: &[Value]) -> Value {
+/// The items operation of a collection; `datetime` only where it has a date property.
+fn items_operation(id: &str, title: &str, dated: bool, extra: &[Value]) -> Value {
     let mut parameters = vec![
         reference("f"),
         reference("limit"),
@@ -54,8 +55,10 @@ fn items_operation(id: &str, title: &str, extra: &[Value]) -> Value {
         reference("bbox"),
         reference("bbox-crs"),
         reference("crs"),
-        reference("datetime"),
     ];
+    if dated {
+        parameters.push(reference("datetime"));
+    }
     parameters.extend_from_slice(extra);
     json!({"get": {
         "summary": format!("features of {title}"),
@@ -132,6 +135,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
     let mut generic = items_operation(
         "generic",
         "a collection",
+        true,
         &[reference("as_of"), reference("park")],
     );
     generic["get"]["parameters"]
@@ -154,7 +158,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 param(
                     &q.name,
                     &format!("equal to {} ({})", q.title, q.key),
-                    json!({"type": if q.boolean { "boolean" } else { "string" }}),
+                    json!({"type": q.json_type()}),
                 )
             })
             .collect();
@@ -162,13 +166,10 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
             extra.push(reference("as_of"));
             extra.push(reference("park"));
         }
-        let mut operation = items_operation(&id, &c.title(), &extra);
-        if c.temporal_property().is_none() {
-            if let Some(ps) = operation["get"]["parameters"].as_array_mut() {
-                ps.retain(|p| *p != reference("datetime"));
-            }
-        }
-        paths.insert(format!("/collections/{id}/items"), operation);
+        paths.insert(
+            format!("/collections/{id}/items"),
+            items_operation(&id, &c.title(), c.temporal_property().is_some(), &extra),
+        );
     }
     paths.insert(
         "/tiles/{collectionId}/{z}/{x}/{y}.mvt".into(),

@@ -105,16 +105,16 @@ pub async fn report(
         ));
     }
     p.finish(&["f".into(), "as_of".into(), "park".into(), "table".into()])?;
-    let a = st.analysis(check, as_of, park.clone()).await?;
-    let selector = form_urlencoded::Serializer::new(String::new())
-        .append_pair("as_of", &as_of.to_string())
-        .extend_pairs(park.as_deref().map(|p| ("park", p)))
-        .finish();
+    let a = st.analysis(check, as_of, park).await?;
+    let selector = a.selector();
     let stem = format!(
         "{}_{}{}",
         check.as_str(),
         as_of,
-        park.map(|p| format!("_{p}")).unwrap_or_default()
+        a.park
+            .as_deref()
+            .map(|p| format!("_{p}"))
+            .unwrap_or_default()
     );
     let disposition = |suffix: &str| attachment(&format!("{stem}{suffix}"));
     Ok(match f {
