@@ -1101,4 +1101,28 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
         health["features"].as_u64().unwrap(),
         store_counts(&store).values().sum::<u64>()
     );
+    // A store that cannot be read for a while: degraded while it lasts, ok once it is back.
+    let away = dir.path().join("away.gpkg");
+    std::fs::rename(&store, &away).unwrap();
+    let health_until = |status: &str| {
+        let started = Instant::now();
+        loop {
+            let h = srv.json("/health");
+            if h["status"] == status {
+                return h;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{h}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let degraded = health_until("degraded");
+    assert!(
+        degraded["problem"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{degraded}"
+    );
+    std::fs::rename(&away, &store).unwrap();
+    assert!(health_until("ok")["problem"].is_null());
 }

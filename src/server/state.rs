@@ -222,7 +222,8 @@ impl AppState {
                             }
                         }
                     }
-                    Ok(_) => {}
+                    // Readable and what is served: any earlier problem has passed.
+                    Ok(_) => self.reload.lock().expect("reload lock").problem = None,
                     Err(e) => {
                         tracing::warn!("cannot read the store, still serving the previous snapshot: {e}");
                         self.reload.lock().expect("reload lock").problem = Some(format!("the store cannot be read: {e}"));
