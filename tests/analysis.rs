@@ -9,25 +9,10 @@ use landwatch::model::land_class::{lookup, lookup_name};
 use landwatch::model::ClassSystem;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
+/// `landwatch check KIND --format json` on the sample store, on the tests' evaluation date.
 fn check(kind: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "check",
-        kind,
-        "--store",
-        s(sample_store()),
-        "--format",
-        "json",
-        "--as-of",
-        "2026-11-22",
-    ];
-    args.extend_from_slice(extra);
-    serde_json::from_str(&ok(&args)).expect("JSON")
+    check_json(sample_store(), kind, "2026-11-22", extra)
 }
 
 fn near(a: f64, b: f64, rel: f64) -> bool {
@@ -229,29 +214,8 @@ fn idle_date_boundaries_through_the_whole_pipeline() {
     .unwrap();
     w.finish().unwrap();
     let store = dir.path().join("s.gpkg");
-    ok(&[
-        "ingest",
-        s(&dir.path().join("p.shp")),
-        "--store",
-        s(&store),
-        "--role",
-        "parcels",
-        "--name",
-        "p",
-    ]);
-    let idle = |date: &str| -> Value {
-        serde_json::from_str(&ok(&[
-            "check",
-            "idle",
-            "--store",
-            s(&store),
-            "--format",
-            "json",
-            "--as-of",
-            date,
-        ]))
-        .unwrap()
-    };
+    ingest(&dir.path().join("p.shp"), &store, "parcels", "p");
+    let idle = |date: &str| check_json(&store, "idle", date, &[]);
     assert!(idle("2021-02-28")["parcels"].as_array().unwrap().is_empty());
     let first = idle("2021-03-01");
     let p = &first["parcels"][0];
@@ -454,51 +418,35 @@ fn openstreetmap_land_use_shares_agree_with_gdal() {
     std::fs::write(&mapping, "[fields]\nland_use_name = \"landuse\"\n").unwrap();
     let store = dir.path().join("h.gpkg");
     let pbf = testdata("Helsinki.osm.pbf");
-    ok(&[
-        "ingest",
-        s(&park),
-        "--store",
-        s(&store),
-        "--role",
-        "parks",
-        "--name",
-        "parks",
-    ]);
-    let report: Value = serde_json::from_str(&ok(&[
-        "ingest",
-        s(&pbf),
+    ingest(&park, &store, "parks", "parks");
+    let extra = [
         "--layer",
         "multipolygons",
         "--where",
         "landuse IS NOT NULL",
         "--mapping",
         s(&mapping),
-        "--store",
-        s(&store),
-        "--role",
-        "parcels",
-        "--name",
-        "landuse",
         "--on-error",
         "skip",
         "--json",
-    ]))
-    .unwrap();
+    ];
+    let report = json(&ok(&ingest_args(
+        &pbf, &store, "parcels", "landuse", &extra,
+    )));
     // The extract clips some ways to two or three points: they are skipped, and said so.
     assert_eq!(report["skipped"], 9);
     assert!(report["skipped_rows"][0]["problem"]
         .as_str()
         .unwrap()
         .contains("fewer than three"));
-    let z: Value = serde_json::from_str(&ok(&[
+    let z = json(&ok(&[
         "check",
         "zoning",
         "--store",
         s(&store),
         "--format",
         "json",
-    ]))
-    .unwrap();
+    ]));
     let ours: BTreeMap<String, f64> = z["parks"][0]["categories"]
         .as_array()
         .unwrap()

@@ -9,13 +9,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).expect("valid JSON")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+/// `--on-error skip --json`: store the good rows, report the skipped ones.
+const SKIP_JSON: &[&str] = &["--on-error", "skip", "--json"];
 
 /// A small parcel shapefile in zone 35, written as bureau desktop GIS does (GBK, no .cpg).
 fn parcels_shp(dir: &Path, name: &str, rows: &[(&str, &str, Polygon)]) -> PathBuf {
@@ -125,15 +120,12 @@ fn the_store_is_a_valid_geopackage_and_gdal_reads_its_chinese() {
 #[test]
 fn query_returns_what_gdal_finds_in_the_same_window() {
     let (x0, y0, x1, y1) = (104.48, 30.0, 104.5, 30.02);
-    let fc = json(&ok(&[
-        "query",
-        "--store",
-        s(sample_store()),
-        "--layer",
+    let fc = json(&ok(&query_args(
+        sample_store(),
         "parcels",
-        "--bbox",
         &format!("{x0},{y0},{x1},{y1}"),
-    ]));
+        &[],
+    )));
     let features = fc["features"].as_array().unwrap();
     let expected = gdal_sql(
         sample_store(),
@@ -148,17 +140,12 @@ fn query_returns_what_gdal_finds_in_the_same_window() {
     assert!(first["所属园区"] == "GXQ01");
 
     // The same window in Gauss-Krüger metres finds the same parcels around its centre.
-    let gk = json(&ok(&[
-        "query",
-        "--store",
-        s(sample_store()),
-        "--layer",
+    let gk = json(&ok(&query_args(
+        sample_store(),
         "parcels",
-        "--bbox",
         "35451000,3320500,35451400,3320900",
-        "--bbox-crs",
-        "EPSG:4523",
-    ]));
+        &["--bbox-crs", "EPSG:4523"],
+    )));
     assert!(!gk["features"].as_array().unwrap().is_empty());
     // Exactly the parcels GDAL finds in that rectangle of the source file.
     let dir = tempfile::tempdir().unwrap();
@@ -192,36 +179,12 @@ fn query_returns_what_gdal_finds_in_the_same_window() {
         ("30.0,104.48,30.02,104.5", "lon,lat"),
         ("35451000,3320500,35451400,3320900", "--bbox-crs"),
     ] {
-        let e = fails(&[
-            "query",
-            "--store",
-            s(sample_store()),
-            "--layer",
-            "parcels",
-            "--bbox",
-            bbox,
-        ]);
+        let e = fails(&query_args(sample_store(), "parcels", bbox, &[]));
         assert!(e.contains(words), "{e}");
     }
-    let bad = fails(&[
-        "query",
-        "--store",
-        s(sample_store()),
-        "--layer",
-        "parcels",
-        "--bbox",
-        "1,2,3",
-    ]);
+    let bad = fails(&query_args(sample_store(), "parcels", "1,2,3", &[]));
     assert!(bad.contains("four numbers"), "{bad}");
-    let missing = fails(&[
-        "query",
-        "--store",
-        s(sample_store()),
-        "--layer",
-        "nope",
-        "--bbox",
-        "1,2,3,4",
-    ]);
+    let missing = fails(&query_args(sample_store(), "nope", "1,2,3,4", &[]));
     assert!(
         missing.contains("no layer named 'nope'") && missing.contains("parcels"),
         "{missing}"
@@ -231,11 +194,7 @@ fn query_returns_what_gdal_finds_in_the_same_window() {
 #[test]
 fn a_gbk_shapefile_without_cpg_and_ldid_0_decodes() {
     let dir = tempfile::tempdir().unwrap();
-    let shp = parcels_shp(
-        dir.path(),
-        "gbk",
-        &[("闲置-1", "2019年3月5日", square(X, Y, 100.0))],
-    );
+    let shp = one_gbk_parcel(dir.path());
     assert!(!shp.with_extension("cpg").exists());
     let dbf = std::fs::read(shp.with_extension("dbf")).unwrap();
     assert_eq!(dbf[29], 0, "LDID");
@@ -245,17 +204,7 @@ fn a_gbk_shapefile_without_cpg_and_ldid_0_decodes() {
         "the DBF holds GBK bytes"
     );
     let store = dir.path().join("s.gpkg");
-    let report = json(&ok(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
-        "parcels",
-        "--name",
-        "p",
-        "--json",
-    ]));
+    let report = json(&ok(&ingest_args(&shp, &store, "parcels", "p", &["--json"])));
     assert_eq!(report["encoding"], "GB18030");
     assert!(report["encoding_source"]
         .as_str()
@@ -263,15 +212,7 @@ fn a_gbk_shapefile_without_cpg_and_ldid_0_decodes() {
         .contains("not valid UTF-8"));
     assert!((report["area"]["m2"].as_f64().unwrap() - 10_000.0).abs() < 1e-6);
     assert!((report["area"]["mu"].as_f64().unwrap() - 15.0).abs() < 1e-9);
-    let fc = json(&ok(&[
-        "query",
-        "--store",
-        s(&store),
-        "--layer",
-        "p",
-        "--bbox",
-        "-180,-90,180,90",
-    ]));
+    let fc = all_features(&store, "p");
     let p = &fc["features"][0]["properties"];
     assert_eq!(p["宗地编号"], "闲置-1");
     assert_eq!(p["约定动工日"], "2019年3月5日");
@@ -281,76 +222,83 @@ fn a_gbk_shapefile_without_cpg_and_ldid_0_decodes() {
 #[test]
 fn a_wrong_cpg_is_refused_with_the_encoding_to_use() {
     let dir = tempfile::tempdir().unwrap();
-    let shp = parcels_shp(
-        dir.path(),
-        "gbk",
-        &[("闲置-1", "2019年3月5日", square(X, Y, 100.0))],
-    );
+    let shp = one_gbk_parcel(dir.path());
     std::fs::write(shp.with_extension("cpg"), "UTF-8").unwrap();
     let store = dir.path().join("s.gpkg");
-    let e = fails(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
-        "parcels",
-        "--name",
-        "p",
-    ]);
+    let e = fails(&ingest_args(&shp, &store, "parcels", "p", &[]));
     assert!(
         e.contains("not valid UTF-8") && e.contains("--encoding GBK"),
         "{e}"
     );
     assert!(!store.exists());
     // Told so, it reads the file.
-    ok(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
+    ok(&ingest_args(
+        &shp,
+        &store,
         "parcels",
-        "--name",
         "p",
-        "--encoding",
-        "GBK",
-    ]);
+        &["--encoding", "GBK"],
+    ));
+}
+
+/// DIR/gbk.shp: one parcel (闲置-1, 100 m × 100 m, agreed start 2019年3月5日) in GBK
+/// without .cpg.
+fn one_gbk_parcel(dir: &Path) -> PathBuf {
+    parcels_shp(
+        dir,
+        "gbk",
+        &[("闲置-1", "2019年3月5日", square(X, Y, 100.0))],
+    )
+}
+
+/// The arguments of `landwatch query --store STORE --layer LAYER --bbox BBOX EXTRA…`.
+fn query_args<'a>(
+    store: &'a Path,
+    layer: &'a str,
+    bbox: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "query",
+        "--store",
+        s(store),
+        "--layer",
+        layer,
+        "--bbox",
+        bbox,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Every feature of a stored layer, as `landwatch query` gives them.
+fn all_features(store: &Path, layer: &str) -> Value {
+    json(&ok(&query_args(store, layer, "-180,-90,180,90", &[])))
+}
+
+/// The one-parcel GBK shapefile rewritten by ogr2ogr as UTF-8 with its .cpg, as DIR/NAME.shp,
+/// with further ogr2ogr options.
+fn one_parcel_rewritten(dir: &Path, name: &str, options: &[&str]) -> PathBuf {
+    let gbk = one_gbk_parcel(dir);
+    let out = dir.join(format!("{name}.shp"));
+    let mut args = vec!["-oo", "ENCODING=CP936", "-lco", "ENCODING=UTF-8"];
+    args.extend_from_slice(options);
+    args.extend([s(&out), s(&gbk)]);
+    gdal("ogr2ogr", &args);
+    out
 }
 
 #[test]
 fn xian_1980_data_is_stored_with_a_warning_about_its_datum() {
     let dir = tempfile::tempdir().unwrap();
-    let gbk = parcels_shp(
-        dir.path(),
-        "gbk",
-        &[("X-1", "2019-03-05", square(X, Y, 100.0))],
-    );
-    let xian = dir.path().join("xian.shp");
-    gdal(
-        "ogr2ogr",
-        &[
-            "-oo",
-            "ENCODING=CP936",
-            "-lco",
-            "ENCODING=UTF-8",
-            "-t_srs",
-            "EPSG:2359",
-            s(&xian),
-            s(&gbk),
-        ],
-    );
-    let report = json(&ok(&[
-        "ingest",
-        s(&xian),
-        "--store",
-        s(&dir.path().join("s.gpkg")),
-        "--role",
+    let xian = one_parcel_rewritten(dir.path(), "xian", &["-t_srs", "EPSG:2359"]);
+    let report = json(&ok(&ingest_args(
+        &xian,
+        &dir.path().join("s.gpkg"),
         "parcels",
-        "--name",
         "x",
-        "--json",
-    ]));
+        &["--json"],
+    )));
     let notes = report["notes"].to_string();
     assert!(
         notes.contains("Xian 1980") && notes.contains("towgs84"),
@@ -362,48 +310,14 @@ fn xian_1980_data_is_stored_with_a_warning_about_its_datum() {
 #[test]
 fn a_utf8_shapefile_without_cpg_keeps_its_chinese() {
     let dir = tempfile::tempdir().unwrap();
-    let gbk = parcels_shp(
-        dir.path(),
-        "gbk",
-        &[("闲置-1", "2019年3月5日", square(X, Y, 100.0))],
-    );
-    // The same file in UTF-8, as QGIS writes it, then without its .cpg: the DBF cuts the
+    // The parcel in UTF-8, as QGIS writes it, then without its .cpg: the DBF cuts the
     // names at 10 bytes, inside a character (宗地编号 is 12 bytes in UTF-8).
-    let utf8 = dir.path().join("utf8.shp");
-    let out = Command::new("ogr2ogr")
-        .args(["-oo", "ENCODING=CP936", "-lco", "ENCODING=UTF-8"])
-        .arg(&utf8)
-        .arg(&gbk)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let utf8 = one_parcel_rewritten(dir.path(), "utf8", &[]);
     std::fs::remove_file(utf8.with_extension("cpg")).unwrap();
     let store = dir.path().join("s.gpkg");
-    let report = json(&ok(&[
-        "ingest",
-        s(&utf8),
-        "--store",
-        s(&store),
-        "--role",
-        "other",
-        "--name",
-        "u",
-        "--json",
-    ]));
+    let report = json(&ok(&ingest_args(&utf8, &store, "other", "u", &["--json"])));
     assert_eq!(report["encoding"], "UTF-8", "{report}");
-    let fc = json(&ok(&[
-        "query",
-        "--store",
-        s(&store),
-        "--layer",
-        "u",
-        "--bbox",
-        "-180,-90,180,90",
-    ]));
+    let fc = all_features(&store, "u");
     let p = &fc["features"][0]["properties"];
     assert_eq!(p["宗地编"], "闲置-1", "{p}");
     assert_eq!(p["权利人"], "四川闲置土地测试有限公司", "{p}");
@@ -415,46 +329,28 @@ fn a_real_gbk_shapefile_of_chinese_provinces_decodes() {
     let store = dir.path().join("s.gpkg");
     let shp = testdata("bou2_4p.shp");
     // No .prj: refused, with the likely CRS named, and nothing created.
-    let e = fails(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
-        "other",
-        "--name",
-        "provinces",
-    ]);
+    let e = fails(&ingest_args(&shp, &store, "other", "provinces", &[]));
     assert!(
         e.contains("no coordinate system") && e.contains("EPSG:4490"),
         "{e}"
     );
     assert!(!store.exists());
-    let report = json(&ok(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
+    let report = json(&ok(&ingest_args(
+        &shp,
+        &store,
         "other",
-        "--name",
         "provinces",
-        "--crs",
-        "EPSG:4490",
-        "--json",
-    ]));
+        &["--crs", "EPSG:4490", "--json"],
+    )));
     assert_eq!(report["features"], 925);
     assert_eq!(report["encoding"], "GB18030");
     // Chengdu lies in Sichuan.
-    let fc = json(&ok(&[
-        "query",
-        "--store",
-        s(&store),
-        "--layer",
+    let fc = json(&ok(&query_args(
+        &store,
         "provinces",
-        "--bbox",
         "104.05,30.65,104.07,30.67",
-    ]));
+        &[],
+    )));
     let names: Vec<&str> = fc["features"]
         .as_array()
         .unwrap()
@@ -462,15 +358,7 @@ fn a_real_gbk_shapefile_of_chinese_provinces_decodes() {
         .map(|f| f["properties"]["NAME"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["四川省"]);
-    let all = json(&ok(&[
-        "query",
-        "--store",
-        s(&store),
-        "--layer",
-        "provinces",
-        "--bbox",
-        "70,0,140,60",
-    ]));
+    let all = json(&ok(&query_args(&store, "provinces", "70,0,140,60", &[])));
     let mut distinct: Vec<&str> = all["features"]
         .as_array()
         .unwrap()
@@ -492,34 +380,20 @@ fn an_existing_geopackage_takes_a_layer_and_keeps_its_own() {
     let before = std::fs::read(&store).unwrap();
     // Looking does not change it; a refused ingest neither.
     ok(&["info", "--store", s(&store)]);
-    let e = fails(&[
-        "ingest",
-        s(&sample().join("buildings.shp")),
-        "--store",
-        s(&store),
-        "--role",
+    let e = fails(&ingest_args(
+        &sample().join("buildings.shp"),
+        &store,
         "parks",
-        "--name",
         "parks",
-        "--encoding",
-        "nonsense",
-    ]);
+        &["--encoding", "nonsense"],
+    ));
     assert!(e.contains("nonsense"), "{e}");
     assert!(
         std::fs::read(&store).unwrap() == before,
         "the GeoPackage changed"
     );
     // A layer goes in beside the file's own, which GDAL still reads.
-    ok(&[
-        "ingest",
-        s(&sample().join("parks.shp")),
-        "--store",
-        s(&store),
-        "--role",
-        "parks",
-        "--name",
-        "parks",
-    ]);
+    ingest(&sample().join("parks.shp"), &store, "parks", "parks");
     let listing = gdal("ogrinfo", &["-ro", "-q", s(&store)]);
     assert!(
         listing.contains("plots") && listing.contains("parks"),
@@ -532,30 +406,15 @@ fn web_mercator_cadastre_gets_true_areas() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
     let src = testdata("bubenec.gpkg");
-    let e = fails(&[
-        "ingest",
-        s(&src),
-        "--store",
-        s(&store),
-        "--role",
-        "parcels",
-        "--name",
-        "plots",
-    ]);
+    let e = fails(&ingest_args(&src, &store, "parcels", "plots", &[]));
     assert!(e.contains("--layer") && e.contains("plots"), "{e}");
-    let report = json(&ok(&[
-        "ingest",
-        s(&src),
-        "--layer",
-        "plots",
-        "--store",
-        s(&store),
-        "--role",
+    let report = json(&ok(&ingest_args(
+        &src,
+        &store,
         "parcels",
-        "--name",
         "plots",
-        "--json",
-    ]));
+        &["--layer", "plots", "--json"],
+    )));
     assert_eq!(report["features"], 407);
     let planar = report["area"]["m2"].as_f64().unwrap();
     let ellipsoidal = report["area"]["ellipsoidal_m2"].as_f64().unwrap();
@@ -605,19 +464,13 @@ fn a_filegdb_and_a_zipped_shapefile_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
     let gdb = testdata("test_fgdb.gdb.zip");
-    let report = json(&ok(&[
-        "ingest",
-        s(&gdb),
-        "--layer",
-        "test_areas",
-        "--store",
-        s(&store),
-        "--role",
+    let report = json(&ok(&ingest_args(
+        &gdb,
+        &store,
         "other",
-        "--name",
         "areas",
-        "--json",
-    ]));
+        &["--layer", "test_areas", "--json"],
+    )));
     assert_eq!(report["driver"], "OpenFileGDB");
     assert_eq!(report["features"], 2);
     assert!(report["area"]["ellipsoidal_m2"].as_f64().unwrap() > 0.0);
@@ -636,28 +489,16 @@ fn a_filegdb_and_a_zipped_shapefile_ingest() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let report = json(&ok(&[
-        "ingest",
-        s(&zip),
-        "--store",
-        s(&store),
-        "--role",
+    let report = json(&ok(&ingest_args(
+        &zip,
+        &store,
         "parks",
-        "--name",
         "parks",
-        "--json",
-    ]));
+        &["--json"],
+    )));
     assert_eq!(report["features"], 3);
     assert_eq!(report["mapping"]["name"], "园区名称");
-    let fc = json(&ok(&[
-        "query",
-        "--store",
-        s(&store),
-        "--layer",
-        "parks",
-        "--bbox",
-        "104,29,105,31",
-    ]));
+    let fc = json(&ok(&query_args(&store, "parks", "104,29,105,31", &[])));
     let names: Vec<&str> = fc["features"]
         .as_array()
         .unwrap()
@@ -689,53 +530,23 @@ fn a_filegdb_and_a_zipped_shapefile_ingest() {
             "KEEP_GEOM_COLUMNS=NO",
         ],
     );
-    let report = json(&ok(&[
-        "ingest",
-        s(&curve),
-        "--store",
-        s(&store),
-        "--role",
+    let report = json(&ok(&ingest_args(
+        &curve,
+        &store,
         "parcels",
-        "--name",
         "curve",
-        "--json",
-    ]));
+        &["--json"],
+    )));
     assert_eq!(report["features"], 1);
 }
 
 /// Each bad input is refused with its reason and leaves the store byte-for-byte unchanged.
-/// The arguments of a parcel ingest with `--on-error skip` and a JSON report.
-fn skipping_bad_rows<'a>(file: &'a Path, store: &'a str, name: &'a str) -> Vec<&'a str> {
-    vec![
-        "ingest",
-        s(file),
-        "--store",
-        store,
-        "--role",
-        "parcels",
-        "--name",
-        name,
-        "--on-error",
-        "skip",
-        "--json",
-    ]
-}
-
 #[test]
 fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let store = d.join("s.gpkg");
-    ok(&[
-        "ingest",
-        s(&sample().join("parks.shp")),
-        "--store",
-        s(&store),
-        "--role",
-        "parks",
-        "--name",
-        "parks",
-    ]);
+    ingest(&sample().join("parks.shp"), &store, "parks", "parks");
     let before = std::fs::read(&store).unwrap();
 
     let good = parcels_shp(d, "good", &[("A-1", "2020-01-01", square(X, Y, 50.0))]);
@@ -949,23 +760,22 @@ fn bad_inputs_are_refused_and_leave_the_store_unchanged() {
     assert_eq!(info["layers"][0]["count"], 3);
 
     // With --on-error skip the good rows are stored and the bad ones listed.
-    let report = json(&ok(&skipping_bad_rows(&bad_dates, &st, "dated")));
+    let report = json(&ok(&ingest_args(
+        &bad_dates, &store, "parcels", "dated", SKIP_JSON,
+    )));
     assert_eq!(report["features"], 12);
     assert_eq!(report["skipped"], 13);
     assert_eq!(report["skipped_rows"][0]["field"], "约定动工日");
     assert_eq!(report["skipped_rows"][0]["value"], "2019-02-30");
 
     // The stray feature is skipped and does not stretch the layer's extent.
-    let report = json(&ok(&skipping_bad_rows(&stray, &st, "stray")));
+    let report = json(&ok(&ingest_args(
+        &stray, &store, "parcels", "stray", SKIP_JSON,
+    )));
     assert_eq!(report["features"], 3);
     assert_eq!(report["skipped"], 1);
-    let info = json(&ok(&["info", "--store", &st, "--json"]));
-    let layer = info["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "stray")
-        .unwrap();
+    let layers = info_layers(&store);
+    let layer = layers.iter().find(|l| l["name"] == "stray").unwrap();
     let extent: Vec<f64> = serde_json::from_value(layer["extent"].clone()).unwrap();
     assert!(extent[2] - extent[0] < 0.01, "{extent:?}");
 }
@@ -983,34 +793,14 @@ fn invalid_geometries_are_repaired_and_counted() {
         ],
     );
     let store = dir.path().join("s.gpkg");
-    let report = json(&ok(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
-        "parcels",
-        "--name",
-        "p",
-        "--json",
-    ]));
+    let report = json(&ok(&ingest_args(&shp, &store, "parcels", "p", &["--json"])));
     assert_eq!(report["repaired"], 1);
     assert_eq!(report["repaired_rows"], serde_json::json!([2]));
     // Two triangles of 2,500 m² each, plus the 10,000 m² square.
     assert!((report["area"]["m2"].as_f64().unwrap() - 15_000.0).abs() < 1e-6);
     // Polygons of an `other` layer are repaired too: the ellipsoidal area of the bow-tie is
     // within a few parts in 10⁴ of the planar one, not the size of a continent.
-    let report = json(&ok(&[
-        "ingest",
-        s(&shp),
-        "--store",
-        s(&store),
-        "--role",
-        "other",
-        "--name",
-        "o",
-        "--json",
-    ]));
+    let report = json(&ok(&ingest_args(&shp, &store, "other", "o", &["--json"])));
     assert_eq!(report["repaired"], 1);
     let ellipsoidal = report["area"]["ellipsoidal_m2"].as_f64().unwrap();
     assert!((ellipsoidal / 15_000.0 - 1.0).abs() < 1e-3, "{ellipsoidal}");
@@ -1018,32 +808,11 @@ fn invalid_geometries_are_repaired_and_counted() {
 
 /// `landwatch ingest DATA/parcels.shp` into the `parcels` layer of STORE, running in the background.
 fn spawn_parcel_ingest(data: &Path, store: &Path) -> std::process::Child {
+    let file = data.join("parcels.shp");
     Command::new(env!("CARGO_BIN_EXE_landwatch"))
-        .args([
-            "ingest",
-            s(&data.join("parcels.shp")),
-            "--store",
-            s(store),
-            "--role",
-            "parcels",
-            "--name",
-            "parcels",
-        ])
+        .args(ingest_args(&file, store, "parcels", "parcels", &[]))
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap()
-}
-
-/// The feature count `landwatch info` gives for the `parcels` layer of STORE.
-fn parcel_count(store: &Path) -> u64 {
-    let info = json(&ok(&["info", "--store", s(store), "--json"]));
-    info["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "parcels")
-        .unwrap()["count"]
-        .as_u64()
         .unwrap()
 }
 
@@ -1078,7 +847,11 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
             before,
             "killed after {delay_ms} ms"
         );
-        assert_eq!(parcel_count(&store), 3000, "killed after {delay_ms} ms");
+        assert_eq!(
+            layer_counts(&store)["parcels"],
+            3000,
+            "killed after {delay_ms} ms"
+        );
     }
     assert!(
         killed_during_write > 0,
@@ -1101,7 +874,7 @@ fn a_killed_ingest_leaves_the_store_as_it_was() {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
         child.wait().unwrap();
-        let count = parcel_count(&store);
+        let count = layer_counts(&store)["parcels"];
         assert!(count == 3000 || count == 20000, "a partial layer: {count}");
         if writing && count == 3000 {
             caught_writing += 1;

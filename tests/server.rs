@@ -14,40 +14,9 @@ use std::time::{Duration, Instant};
 
 const AS_OF: &str = "2026-06-30";
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// Feature counts of the store's layers, as `landwatch info --json` reports them.
-fn store_counts(store: &Path) -> BTreeMap<String, u64> {
-    let info: Value = serde_json::from_str(&ok(&["info", "--store", s(store), "--json"])).unwrap();
-    info["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["name"].as_str().unwrap().to_string(),
-                l["count"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// `landwatch check KIND --format json` on the store.
+/// `landwatch check KIND --format json` on the store, on the tests' evaluation date.
 fn check(store: &Path, kind: &str, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "check",
-        kind,
-        "--store",
-        s(store),
-        "--format",
-        "json",
-        "--as-of",
-        AS_OF,
-    ];
-    args.extend_from_slice(extra);
-    serde_json::from_str(&ok(&args)).unwrap()
+    check_json(store, kind, AS_OF, extra)
 }
 
 fn assert_link(l: &Value, base: &str) {
@@ -102,7 +71,7 @@ fn landing_conformance_api_and_collections() {
         .iter()
         .any(|x| x.ends_with("features-2/1.0/conf/crs")));
 
-    let counts = store_counts(sample_store());
+    let counts = layer_counts(sample_store());
     let cols = srv.json("/collections");
     let ids: Vec<&str> = cols["collections"]
         .as_array()
@@ -661,7 +630,7 @@ fn gdal_oapif_driver_reads_every_collection() {
     let srv = Server::start(store);
     let ds = format!("OAPIF:{}", srv.base);
     let (listing, _) = gdal_tool("ogrinfo", &["-ro", "-q", &ds], &[]);
-    let mut expected: BTreeMap<String, u64> = store_counts(store);
+    let mut expected: BTreeMap<String, u64> = layer_counts(store);
     // The analysis collections, at the date the server evaluates them (its full report is
     // linked from the collection).
     for (kind, key) in [
@@ -1071,7 +1040,7 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
         (seen, n)
     });
     ingest(&other.join("parcels.shp"), &store, "parcels", "parcels");
-    let after = store_counts(&store)["parcels"];
+    let after = layer_counts(&store)["parcels"];
     assert_ne!(after, before);
     let started = Instant::now();
     loop {
@@ -1099,7 +1068,7 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
     assert!(health["problem"].is_null(), "{health}");
     assert_eq!(
         health["features"].as_u64().unwrap(),
-        store_counts(&store).values().sum::<u64>()
+        layer_counts(&store).values().sum::<u64>()
     );
     // A store that cannot be read for a while: degraded while it lasts, ok once it is back.
     let away = dir.path().join("away.gpkg");

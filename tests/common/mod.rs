@@ -83,21 +83,8 @@ pub const SAMPLE_LAYERS: &[(&str, &str, &str, Option<&str>)] = &[
 pub fn ingest_sample(store: &Path) {
     for (file, role, name, kind) in SAMPLE_LAYERS {
         let f = sample().join(file);
-        let s = store.to_str().expect("utf-8 path");
-        let mut args = vec![
-            "ingest",
-            f.to_str().expect("utf-8"),
-            "--store",
-            s,
-            "--role",
-            role,
-            "--name",
-            name,
-        ];
-        if let Some(k) = kind {
-            args.extend(["--kind", k]);
-        }
-        ok(&args);
+        let kind_args: Vec<&str> = kind.iter().flat_map(|k| ["--kind", k]).collect();
+        ok(&ingest_args(&f, store, role, name, &kind_args));
     }
 }
 
@@ -162,16 +149,74 @@ pub fn gdal_sql(dataset: &Path, sql: &str) -> Vec<Vec<String>> {
 }
 pub mod server;
 
-/// Ingest `file` into `store` as layer `name` of `role`, insisting it succeeds.
-pub fn ingest(file: &Path, store: &Path, role: &str, name: &str) -> String {
-    ok(&[
+/// A path as the text of an argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Parse JSON output.
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+/// The arguments of `landwatch ingest FILE --store STORE --role ROLE --name NAME EXTRA…`.
+pub fn ingest_args<'a>(
+    file: &'a Path,
+    store: &'a Path,
+    role: &'a str,
+    name: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
         "ingest",
-        file.to_str().expect("utf-8"),
+        s(file),
         "--store",
-        store.to_str().expect("utf-8"),
+        s(store),
         "--role",
         role,
         "--name",
         name,
-    ])
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Ingest `file` into `store` as layer `name` of `role`, insisting it succeeds.
+pub fn ingest(file: &Path, store: &Path, role: &str, name: &str) -> String {
+    ok(&ingest_args(file, store, role, name, &[]))
+}
+
+/// The layers `landwatch info --json` reports.
+pub fn info_layers(store: &Path) -> Vec<serde_json::Value> {
+    let info = json(&ok(&["info", "--store", s(store), "--json"]));
+    info["layers"].as_array().expect("layers").clone()
+}
+
+/// Feature counts of the store's layers, as `landwatch info --json` reports them.
+pub fn layer_counts(store: &Path) -> std::collections::BTreeMap<String, u64> {
+    info_layers(store)
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().expect("name").to_string(),
+                l["count"].as_u64().expect("count"),
+            )
+        })
+        .collect()
+}
+
+/// `landwatch check KIND --format json --as-of AS_OF EXTRA…` on the store.
+pub fn check_json(store: &Path, kind: &str, as_of: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "check",
+        kind,
+        "--store",
+        s(store),
+        "--format",
+        "json",
+        "--as-of",
+        as_of,
+    ];
+    args.extend_from_slice(extra);
+    json(&ok(&args))
 }
