@@ -111,6 +111,22 @@ fn landing_conformance_api_and_collections() {
         );
     }
     assert_eq!(ids.len(), counts.len() + 3);
+    // An analysis collection's extent is that of its features: inside the layer they come from.
+    let bbox = |id: &str| -> Vec<f64> {
+        serde_json::from_value(
+            srv.json(&format!("/collections/{id}"))["extent"]["spatial"]["bbox"][0].clone(),
+        )
+        .unwrap()
+    };
+    let (idle, parcels) = (bbox("idle"), bbox("parcels"));
+    assert!(idle[0] < idle[2] && idle[1] < idle[3], "{idle:?}");
+    assert!(
+        idle[0] >= parcels[0]
+            && idle[1] >= parcels[1]
+            && idle[2] <= parcels[2]
+            && idle[3] <= parcels[3],
+        "{idle:?} outside {parcels:?}"
+    );
 
     // The OpenAPI document names every collection's items path with its filters.
     let api = srv.get("/api");

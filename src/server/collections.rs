@@ -4,7 +4,6 @@
 use super::params::{CrsRef, Interval};
 use crate::analysis::{Check, CheckReport};
 use crate::catalog::{Catalog, IndexEntry, Layer};
-use crate::geom::bounds::cover_all;
 use crate::model::records::Records;
 use crate::model::Role;
 use crate::report::checks::map_features;
@@ -617,7 +616,11 @@ impl Collection {
     pub fn spatial_extent(&self) -> Option<Rect> {
         match self {
             Collection::Layer(l) => l.info.extent.map(|e| Rect::new((e[0], e[1]), (e[2], e[3]))),
-            Collection::Analysis(_) => cover_all((0..self.len()).filter_map(|i| self.bbox(i))),
+            // The R-tree's root holds the box of every feature.
+            Collection::Analysis(a) => (a.index.size() > 0).then(|| {
+                let e = a.index.root().envelope();
+                Rect::new((e.lower()[0], e.lower()[1]), (e.upper()[0], e.upper()[1]))
+            }),
         }
     }
 
