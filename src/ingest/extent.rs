@@ -84,22 +84,23 @@ impl UseArea {
 
 /// A source-CRS box in lon/lat (along its densified outline); none when it does not land on
 /// valid longitudes and latitudes.
-pub fn box_to_lonlat(t: &Transform, r: &Rect) -> Option<Rect> {
+fn box_to_lonlat(t: &Transform, r: &Rect) -> Option<Rect> {
     let ll = t.rect_outline(r).ok()?.bounding_rect()?;
     let valid = ll.min().x >= -180.0 && ll.max().x <= 180.0;
     (valid && ll.min().y >= -90.0 && ll.max().y <= 90.0).then_some(ll)
 }
 
-/// Check a layer's extent before reading it; `Err((problem, hint))` names the likely cause.
+/// Check a layer's extent before reading it: its lon/lat box, or `Err((problem, hint))`
+/// naming the likely cause.
 pub fn check_layer_extent(
     extent: &Rect,
     crs: &SourceCrs,
     to_lonlat: &Transform,
-) -> Result<(), (String, String)> {
+) -> Result<Rect, (String, String)> {
     let area = UseArea::of(crs);
     if let Some(ll) = box_to_lonlat(to_lonlat, extent) {
         if area.contains(&ll) {
-            return Ok(());
+            return Ok(ll);
         }
     }
     Err(diagnose(extent, crs, to_lonlat))

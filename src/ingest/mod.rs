@@ -25,7 +25,7 @@ use crate::model::land_class::{detect_system, lookup};
 use crate::model::value::unit_in_field_name;
 use crate::model::{ClassSystem, PlanKind, RedlineKind, Role};
 use crate::store::{validate_layer_name, GeoPackage, LayerInfo, NewLayer, Store};
-use extent::{box_to_lonlat, check_layer_extent, UseArea};
+use extent::{check_layer_extent, UseArea};
 use geo::{BoundingRect, Rect};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -274,15 +274,17 @@ fn layer_lonlat_box(
     crs: &SourceCrs,
     to_lonlat: &Transform,
 ) -> Result<Option<Rect>, (String, String)> {
-    let sampled = sampled_lonlat_boxes(sample, to_lonlat);
     let Some(extent) = &source.extent else {
-        return Ok(cover_all(sampled));
+        return Ok(cover_all(sampled_lonlat_boxes(sample, to_lonlat)));
     };
     match check_layer_extent(extent, crs, to_lonlat) {
-        Ok(()) => Ok(box_to_lonlat(to_lonlat, extent).or_else(|| cover_all(sampled))),
+        Ok(ll) => Ok(Some(ll)),
         Err((problem, hint)) => {
             let area = UseArea::of(crs);
-            let fitting: Vec<Rect> = sampled.into_iter().filter(|b| area.contains(b)).collect();
+            let fitting: Vec<Rect> = sampled_lonlat_boxes(sample, to_lonlat)
+                .into_iter()
+                .filter(|b| area.contains(b))
+                .collect();
             let sampled_count = sample.iter().filter(|r| r.wkb.is_some()).count();
             if fitting.len() * 2 > sampled_count {
                 Ok(cover_all(fitting))
