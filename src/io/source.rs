@@ -98,6 +98,8 @@ pub struct Source {
     pub spatial_ref: Option<SpatialRef>,
     /// What the file says about its encoding.
     pub encoding_hint: EncodingHint,
+    /// Record counts of a shapefile's parts, when it is one and they can be read.
+    pub shapefile_counts: Option<ShapefileCounts>,
     next_row: u64,
 }
 
@@ -188,6 +190,89 @@ fn read_vsi(path: &str, max: usize) -> Option<Vec<u8>> {
         gdal_sys::VSIFCloseL(f);
         buf.truncate(n);
         Some(buf)
+    }
+}
+
+/// The size of a file through GDAL's virtual file system (works inside zips).
+fn vsi_size(path: &str) -> Option<u64> {
+    let c = CString::new(path).ok()?;
+    let mode = CString::new("rb").ok()?;
+    // SAFETY: the handle is checked for NULL and closed on every path.
+    unsafe {
+        let f = gdal_sys::VSIFOpenL(c.as_ptr(), mode.as_ptr());
+        if f.is_null() {
+            return None;
+        }
+        let ok = gdal_sys::VSIFSeekL(f, 0, SEEK_END) == 0;
+        let size = gdal_sys::VSIFTellL(f);
+        gdal_sys::VSIFCloseL(f);
+        ok.then_some(size)
+    }
+}
+
+/// `whence` of a seek from the end of the file.
+const SEEK_END: c_int = 2;
+
+/// How many records the parts of a shapefile hold, read from their headers: a .dbf that
+/// does not hold one record per shape (an interrupted export, a .dbf cut short by a copy)
+/// makes GDAL stop at the last record they share, and the other shapes would be lost
+/// without a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShapefileCounts {
+    /// Shapes, from the index: (.shx length − 100) / 8.
+    pub shapes: u64,
+    /// Records the .dbf header declares.
+    pub dbf_declared: u64,
+    /// Whole records the .dbf file actually holds.
+    pub dbf_held: u64,
+}
+
+impl ShapefileCounts {
+    /// Read the counts from the .shx and .dbf headers; `None` when either cannot be read.
+    fn read(shx: &str, dbf: &str) -> Option<ShapefileCounts> {
+        let shx_len = vsi_size(shx)?;
+        let dbf_len = vsi_size(dbf)?;
+        let head = read_vsi(dbf, 12).filter(|h| h.len() == 12)?;
+        let declared = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
+        let header_len = u16::from_le_bytes([head[8], head[9]]) as u64;
+        let record_len = u16::from_le_bytes([head[10], head[11]]) as u64;
+        let held = dbf_len
+            .saturating_sub(header_len)
+            .checked_div(record_len)
+            .unwrap_or(0);
+        Some(ShapefileCounts {
+            shapes: shx_len.saturating_sub(100) / 8,
+            dbf_declared: declared,
+            dbf_held: held.min(declared),
+        })
+    }
+
+    /// The records GDAL will pair with shapes.
+    pub fn readable(&self) -> u64 {
+        self.shapes.min(self.dbf_held)
+    }
+
+    /// Whether some shapes or records have no partner.
+    pub fn mismatched(&self) -> bool {
+        self.shapes != self.dbf_held
+    }
+}
+
+impl std::fmt::Display for ShapefileCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the .shp holds {} shapes (by its .shx) but the .dbf holds {} attribute records",
+            self.shapes, self.dbf_held
+        )?;
+        if self.dbf_held < self.dbf_declared {
+            write!(
+                f,
+                " (its header declares {}: the file was cut short)",
+                self.dbf_declared
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -313,6 +398,7 @@ impl Source {
             extent: None,
             spatial_ref: None,
             encoding_hint: EncodingHint::Utf8Format,
+            shapefile_counts: None,
             next_row: 1,
         };
         if let Some(f) = filter {
@@ -333,6 +419,7 @@ impl Source {
                 return Err("the shapefile has no attribute table: its .dbf is not beside the .shp (or has no fields), so ids, names, codes and dates would be lost. Copy the .dbf that belongs to it — a shapefile is its .shp, .shx, .dbf, .prj and .cpg together".into());
             }
             source.encoding_hint = source.shapefile_hint();
+            source.shapefile_counts = source.read_shapefile_counts();
         }
         Ok(source)
     }
@@ -388,19 +475,33 @@ impl Source {
         }
     }
 
-    fn shapefile_hint(&self) -> EncodingHint {
-        let files = self.file_list();
+    /// The dataset's file with the layer's name and this extension (`.dbf`, `.shx`).
+    fn shapefile_part(&self, files: &[String], ext: &str) -> Option<String> {
         let stem = self.layer_name.to_ascii_lowercase();
-        let part = |ext: &str| {
-            files.iter().find(|f| {
+        files
+            .iter()
+            .find(|f| {
                 let l = f.to_ascii_lowercase();
                 l.ends_with(ext)
                     && Path::new(&l)
                         .file_stem()
                         .is_some_and(|s| s.to_string_lossy() == stem)
             })
-        };
-        let cpg = part(".cpg").cloned().or_else(|| {
+            .cloned()
+    }
+
+    fn read_shapefile_counts(&self) -> Option<ShapefileCounts> {
+        let files = self.file_list();
+        ShapefileCounts::read(
+            &self.shapefile_part(&files, ".shx")?,
+            &self.shapefile_part(&files, ".dbf")?,
+        )
+    }
+
+    fn shapefile_hint(&self) -> EncodingHint {
+        let files = self.file_list();
+        let part = |ext: &str| self.shapefile_part(&files, ext);
+        let cpg = part(".cpg").or_else(|| {
             // GDAL lists a .cpg only when it read one; look beside the .dbf as well.
             part(".dbf").map(|d| format!("{}.cpg", &d[..d.len() - 4]))
         });
@@ -410,7 +511,7 @@ impl Source {
                 return EncodingHint::Cpg(label);
             }
         }
-        match part(".dbf").and_then(|p| read_vsi(p, 32)) {
+        match part(".dbf").and_then(|p| read_vsi(&p, 32)) {
             Some(h) if h.len() > 29 => EncodingHint::Ldid(h[29]),
             _ => EncodingHint::Ldid(0),
         }

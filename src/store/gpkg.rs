@@ -437,11 +437,34 @@ impl GeoPackage {
             std::fs::rename(&tmp, &dest).map_err(io)?;
             return Ok(dest);
         }
-        // Fold the write-ahead log into the main file so the .gpkg alone is complete.
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        self.fold_log()?;
         Ok(path)
+    }
+
+    /// Fold the write-ahead log into the main file, so that the .gpkg alone is complete
+    /// (bureaus copy and mail .gpkg files). Readers that hold an old snapshot (a server
+    /// reloading) are waited for by the busy timeout; a checkpoint that still cannot finish
+    /// (a full disk, a reader that never lets go) is an error, not a silent half-store.
+    pub fn fold_log(&self) -> Result<(), StoreError> {
+        let not_folded = |why: String| StoreError::NotFolded {
+            path: self.path.clone(),
+            why,
+        };
+        for _ in 0..3 {
+            let (busy, log, done): (i64, i64, i64) = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(|e| not_folded(e.to_string()))?;
+            if busy == 0 && done >= log {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        Err(not_folded(
+            "other programs kept reading the old snapshot".into(),
+        ))
     }
 }
 

@@ -72,6 +72,15 @@ pub enum StoreError {
         /// The error.
         source: std::io::Error,
     },
+    /// A write committed into the write-ahead log that could not be folded into the main
+    /// file: the store is whole only together with its `-wal` file.
+    #[error("store {path}: the layer was committed, but the write-ahead log {path}-wal could not be folded into the .gpkg ({why}). The store is whole only together with its -wal file: do not copy or mail the .gpkg alone; free disk space (or stop the programs reading it) and run `landwatch info --store {path}`, which folds it in")]
+    NotFolded {
+        /// The store file.
+        path: PathBuf,
+        /// Why the checkpoint did not complete.
+        why: String,
+    },
     /// Registry content that does not parse.
     #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
     Registry {
