@@ -5,7 +5,7 @@
 //! refused, failed or killed ingest leaves it byte-for-byte as it was. A store that does not
 //! exist yet is built in a temporary file and renamed into place when the first layer commits.
 
-use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoredFeature};
+use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoreStamp, StoredFeature};
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrType, AttrValue, Column};
@@ -246,6 +246,20 @@ impl GeoPackage {
             });
         }
         Ok(())
+    }
+
+    /// What identifies the store's content now (see [`StoreStamp`]).
+    pub fn stamp(&self) -> Result<StoreStamp, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(StoreStamp {
+            generation: self.version()?,
+            token: self.meta("version_token")?,
+            file: (meta.dev(), meta.ino()),
+        })
     }
 
     /// The store's file (the temporary one while a new store is being built).
@@ -765,6 +779,13 @@ BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
             "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
              ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
             [],
+        )
+        .map_err(self.err())?;
+        // Unique per write: a copy with the same generation is still told apart.
+        c.execute(
+            "INSERT INTO landwatch_meta (key, value) VALUES ('version_token', ?1) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [format!("{:032x}", rand::random::<u128>())],
         )
         .map_err(self.err())?;
         c.execute(

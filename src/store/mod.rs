@@ -140,6 +140,20 @@ pub struct LayerInfo {
     pub notes: Vec<String>,
 }
 
+/// What identifies the content of a store file: the generation counter every write raises,
+/// the random token every write sets (a restored backup or a copy built elsewhere may share
+/// the counter, never the token) and the file itself (device, inode), which changes when the
+/// file is replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreStamp {
+    /// The generation counter.
+    pub generation: i64,
+    /// The token of the last write (`None` in stores written before tokens).
+    pub token: Option<String>,
+    /// Device and inode of the file.
+    pub file: (u64, u64),
+}
+
 /// One stored feature as read back.
 #[derive(Clone, Debug)]
 pub struct StoredFeature {
