@@ -554,6 +554,7 @@ fn run(
         .into(),
         srs: stored_srs(),
         also_register: vec![srs_def(4326).map_err(|e| refuse(e, "check the PROJ installation"))?],
+        source: file.clone(),
     };
 
     let progress = if req.progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {

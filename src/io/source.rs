@@ -333,7 +333,10 @@ impl Source {
     /// features matching `filter` (an OGR SQL WHERE clause), when given.
     pub fn open(path: &Path, layer: Option<&str>, filter: Option<&str>) -> Result<Source, String> {
         if !path.exists() {
-            return Err(format!("{} does not exist", path.display()));
+            return Err(match super::unreachable(path) {
+                Some(why) => why,
+                None => format!("{} does not exist", path.display()),
+            });
         }
         let gpath = gdal_path(path);
         let probe = open(&gpath, &[]).map_err(|e| {

@@ -6,6 +6,7 @@
 
 pub mod blob;
 mod gpkg;
+mod lock;
 
 pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
 
@@ -41,6 +42,27 @@ pub enum StoreError {
         "store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)"
     )]
     Missing(PathBuf),
+    /// The path cannot be followed (a symbolic link loop, a link to nothing).
+    #[error("store {0}: {1}")]
+    Unreachable(PathBuf, String),
+    /// The store cannot be written here (read-only media, no permission).
+    #[error("store {path} is read-only ({why}): it can be served and read, not written. Ingest into a writable copy (cp {path} /somewhere/writable/), then copy it back")]
+    ReadOnly {
+        /// The store file.
+        path: PathBuf,
+        /// What the system said.
+        why: String,
+    },
+    /// Another program holds the store's write lock and does not let go.
+    #[error("store {path} is being written by {holder}; waited {waited_s} s. Run this ingest again when it is done")]
+    Locked {
+        /// The store file.
+        path: PathBuf,
+        /// Who holds the lock, as far as is known.
+        holder: String,
+        /// How long this ingest waited.
+        waited_s: u64,
+    },
     /// No layer of that name.
     #[error("no layer named '{name}' in {path}; layers: {available}")]
     NoLayer {
