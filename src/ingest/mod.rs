@@ -91,7 +91,7 @@ const REPORTED_SKIPS: usize = 100;
 /// Ingest one layer.
 pub fn ingest(req: &IngestRequest) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
-    let file = req.file.display().to_string();
+    let file = encoding::display_path(&req.file);
     let refuse = |problem: String, hint: &str| IngestError::Refused {
         file: file.clone(),
         problem,
@@ -372,7 +372,7 @@ fn run(
     choice: &EncodingChoice,
     started: Instant,
 ) -> Result<IngestReport, Attempt> {
-    let file = req.file.display().to_string();
+    let file = encoding::display_path(&req.file);
     let refuse = |problem: String, hint: &str| IngestError::Refused {
         file: file.clone(),
         problem,

@@ -4,7 +4,7 @@
 //! the bytes in the DBF and [`super::encoding`] decides how to decode them.
 
 use gdal::spatial_ref::SpatialRef;
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal::{Dataset, GdalOpenFlags};
 use gdal_sys::{OGRFieldType, OGRwkbGeometryType};
 use geo::Rect;
 use std::ffi::{CStr, CString};
@@ -119,33 +119,49 @@ fn last_gdal_error() -> String {
     }
 }
 
-fn open(path: &str, options: &[&str]) -> Result<Dataset, String> {
-    Dataset::open_ex(
-        path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR
-                | GdalOpenFlags::GDAL_OF_READONLY
-                | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR,
-            open_options: if options.is_empty() {
-                None
+/// Open a dataset by the bytes of its path: file names need not be UTF-8 (a shapefile named
+/// in GBK on a disk written by Chinese Windows), and the gdal crate's paths must be.
+fn open(path: &[u8], options: &[&str]) -> Result<Dataset, String> {
+    let c_path = CString::new(path).map_err(|_| "the path holds a NUL byte".to_string())?;
+    let c_options: Vec<CString> = options
+        .iter()
+        .map(|o| CString::new(*o).expect("options are NUL-free"))
+        .collect();
+    let mut list: Vec<*const std::os::raw::c_char> = c_options.iter().map(|o| o.as_ptr()).collect();
+    list.push(std::ptr::null());
+    static DRIVERS: std::sync::Once = std::sync::Once::new();
+    DRIVERS.call_once(gdal::DriverManager::register_all);
+    let flags = GdalOpenFlags::GDAL_OF_VECTOR
+        | GdalOpenFlags::GDAL_OF_READONLY
+        | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR;
+    // SAFETY: every pointer handed over is NUL-terminated and outlives the call; a non-NULL
+    // handle is owned by the Dataset made from it.
+    unsafe {
+        let h = gdal_sys::GDALOpenEx(
+            c_path.as_ptr(),
+            flags.bits(),
+            std::ptr::null(),
+            if options.is_empty() {
+                std::ptr::null()
             } else {
-                Some(options)
+                list.as_ptr()
             },
-            ..Default::default()
-        },
-    )
-    .map_err(|e| {
-        let msg = last_gdal_error();
-        if msg.is_empty() {
-            e.to_string()
-        } else {
-            msg
+            std::ptr::null(),
+        );
+        if h.is_null() {
+            let msg = last_gdal_error();
+            return Err(if msg.is_empty() {
+                "GDAL cannot open it".into()
+            } else {
+                msg
+            });
         }
-    })
+        Ok(Dataset::from_c_dataset(h))
+    }
 }
 
 /// Entries of a directory or archive as GDAL's virtual file system sees it.
-fn read_dir(path: &str) -> Vec<String> {
+fn read_dir(path: &[u8]) -> Vec<String> {
     let Ok(c) = CString::new(path) else {
         return vec![];
     };
@@ -276,46 +292,51 @@ impl std::fmt::Display for ShapefileCounts {
     }
 }
 
-/// The GDAL path of a user's file: zips go through /vsizip/, with the shapefile or .gdb
-/// inside them found when they are not at the top.
-fn gdal_path(path: &Path) -> String {
+/// The GDAL path of a user's file, as bytes: zips go through /vsizip/, with the shapefile
+/// or .gdb inside them found when they are not at the top. Entry names inside zips made on
+/// Chinese Windows are GBK without the UTF-8 flag; GDAL recodes them ([`zip_names_in_gbk`]).
+fn gdal_path(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let s = abs.to_string_lossy().to_string();
-    if !s.to_ascii_lowercase().ends_with(".zip") {
+    let s = abs.as_os_str().as_bytes().to_vec();
+    if !s.to_ascii_lowercase().ends_with(b".zip") {
         return s;
     }
-    let root = format!("/vsizip/{s}");
+    zip_names_in_gbk();
+    let join = |a: &[u8], b: &str| [a, b"/", b.as_bytes()].concat();
+    let root = [b"/vsizip/".as_slice(), &s].concat();
     let entries = read_dir(&root);
-    if let Some(gdb) = entries
-        .iter()
-        .find(|e| e.to_ascii_lowercase().ends_with(".gdb"))
-    {
-        return format!("{root}/{gdb}");
+    let ends = |e: &str, ext: &str| e.to_ascii_lowercase().ends_with(ext);
+    if let Some(gdb) = entries.iter().find(|e| ends(e, ".gdb")) {
+        return join(&root, gdb);
     }
-    if entries
-        .iter()
-        .any(|e| e.to_ascii_lowercase().ends_with(".shp"))
-    {
+    if entries.iter().any(|e| ends(e, ".shp")) {
         return root;
     }
     // One folder level down (zips made by right-click → compress).
     for dir in &entries {
-        let sub = format!("{root}/{dir}");
+        let sub = join(&root, dir);
         let inner = read_dir(&sub);
-        if inner
-            .iter()
-            .any(|e| e.to_ascii_lowercase().ends_with(".shp"))
-        {
+        if inner.iter().any(|e| ends(e, ".shp")) {
             return sub;
         }
-        if let Some(gdb) = inner
-            .iter()
-            .find(|e| e.to_ascii_lowercase().ends_with(".gdb"))
-        {
-            return format!("{sub}/{gdb}");
+        if let Some(gdb) = inner.iter().find(|e| ends(e, ".gdb")) {
+            return join(&sub, gdb);
         }
     }
     root
+}
+
+/// Zip entry names without the UTF-8 flag are read as GBK (CP936), the code page of the
+/// Chinese Windows that made them, unless `CPL_ZIP_ENCODING` says otherwise.
+fn zip_names_in_gbk() {
+    if std::env::var_os("CPL_ZIP_ENCODING").is_none()
+        && gdal::config::get_config_option("CPL_ZIP_ENCODING", "")
+            .unwrap_or_default()
+            .is_empty()
+    {
+        let _ = gdal::config::set_config_option("CPL_ZIP_ENCODING", "CP936");
+    }
 }
 
 fn raw_type(t: OGRFieldType::Type) -> RawType {
@@ -360,9 +381,17 @@ impl Source {
             probe
         };
         let count = dataset.layer_count();
-        let names: Vec<String> = dataset
-            .layers()
-            .map(|l| gdal::vector::LayerAccess::name(&l))
+        let names: Vec<String> = (0..count)
+            .map(|i| {
+                // SAFETY: the index is below the layer count; the name is borrowed from the
+                // layer while the dataset lives.
+                unsafe {
+                    let l = gdal_sys::GDALDatasetGetLayer(dataset.c_dataset(), i as c_int);
+                    super::encoding::decode_name(
+                        CStr::from_ptr(gdal_sys::OGR_L_GetName(l)).to_bytes(),
+                    )
+                }
+            })
             .collect();
         let layer_index = match layer {
             Some(want) => names.iter().position(|n| n == want).ok_or_else(|| {
