@@ -2,9 +2,9 @@
 
 use anyhow::{bail, Context as _};
 use clap::ValueEnum;
-use landwatch::analysis::{self, Check, Context};
+use landwatch::analysis::{self, Context};
 use landwatch::catalog::Catalog;
-use landwatch::report::checks::{map_features, tables, write_geojson};
+use landwatch::checks::{self, write_geojson, Analysis, Query};
 use landwatch::report::table::{pick, table_list, write_csv, write_text, write_xlsx};
 use landwatch::rules::Rules;
 use landwatch::store::GeoPackage;
@@ -28,9 +28,9 @@ enum Format {
 /// Arguments of `landwatch check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// idle, underused, mujun, zoning, indicators or quality.
-    #[arg(value_parser = |s: &str| s.parse::<Check>())]
-    check: Check,
+    /// The check: idle, underused, mujun, zoning, indicators, quality ….
+    #[arg(value_parser = parse_check)]
+    check: &'static dyn Analysis,
     /// The store.
     #[arg(long, default_value = "data/landwatch.gpkg")]
     store: PathBuf,
@@ -54,6 +54,10 @@ pub struct Args {
     table: Option<String>,
 }
 
+fn parse_check(s: &str) -> Result<&'static dyn Analysis, String> {
+    checks::find(s).ok_or_else(|| format!("unknown check '{s}': use {}", checks::ids()))
+}
+
 /// Run the check and write its report.
 pub fn run(a: Args) -> anyhow::Result<()> {
     let as_of = match &a.as_of {
@@ -72,23 +76,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let store = GeoPackage::open(&a.store)?;
     let catalog = Catalog::load(&store)?;
     let ctx = Context::new(&catalog);
-    if let Some(p) = &a.park {
-        if ctx.park(p).is_none() {
-            let ids: Vec<&str> = ctx.parks().iter().map(|k| &*k.park().id).collect();
-            bail!(
-                "no park '{p}' in {}; parks: {}",
-                a.store.display(),
-                if ids.is_empty() {
-                    "(no park layer)".into()
-                } else {
-                    ids.join(", ")
-                }
-            );
-        }
-    }
-    let report = analysis::run(a.check, &ctx, &rules, as_of, a.park.as_deref());
+    let query = Query {
+        as_of,
+        park: a.park.clone(),
+    };
+    let report = checks::run(a.check, &ctx, &rules, &query)?;
     if let (Format::Xlsx, Some(path)) = (a.format, &a.out) {
-        write_xlsx(path, &tables(&report))
+        write_xlsx(path, &report.tables())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
         return Ok(());
@@ -96,11 +90,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut buf: Vec<u8> = vec![];
     match a.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut buf, &report)?;
+            report.write_json(&mut buf, true)?;
             buf.push(b'\n');
         }
         Format::Csv => {
-            let t = tables(&report);
+            let t = report.tables();
             let chosen = pick(&t, a.table.as_deref()).map_err(anyhow::Error::msg)?;
             if a.table.is_none() && t.len() > 1 {
                 eprintln!(
@@ -113,7 +107,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         Format::Geojson => {
             let mut s = String::new();
-            write_geojson(&map_features(&report, &catalog), &catalog, &mut s);
+            write_geojson(&report.map_features(&catalog), &mut s);
             buf.extend_from_slice(s.as_bytes());
             buf.push(b'\n');
         }
@@ -128,7 +122,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     .unwrap_or_default(),
                 a.store.display()
             )?;
-            write_text(&mut buf, &tables(&report))?;
+            write_text(&mut buf, &report.tables())?;
         }
     }
     match &a.out {

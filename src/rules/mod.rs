@@ -272,7 +272,7 @@ pub struct UnderusedRules {
 
 /// One 亩均 indicator.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct MujunIndicator {
+pub struct PerMuIndicator {
     /// Key (tax_per_mu …).
     pub key: String,
     /// Chinese name.
@@ -306,26 +306,26 @@ pub struct SmallFirms {
     pub size_words: Vec<String>,
     /// Their indicators.
     #[serde(rename = "indicator")]
-    pub indicators: Vec<MujunIndicator>,
+    pub indicators: Vec<PerMuIndicator>,
 }
 
 /// Ranking scope.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum MujunScope {
+pub enum PerMuScope {
     /// All firms together.
     All,
     /// Firms within each park.
     Park,
 }
 
-/// The 亩均 pack.
+/// The 亩均论英雄 (per-mu evaluation) pack.
 #[derive(Clone, Debug, Deserialize)]
-pub struct MujunRules {
+pub struct PerMuRules {
     /// Source.
     pub source: Source,
     /// Ranking scope.
-    pub scope: MujunScope,
+    pub scope: PerMuScope,
     /// Years since completion before a firm is graded.
     pub startup_years: u32,
     /// Class cut-offs.
@@ -335,7 +335,7 @@ pub struct MujunRules {
     pub points_cap: Option<f64>,
     /// Indicators of regular firms.
     #[serde(rename = "indicator")]
-    pub indicators: Vec<MujunIndicator>,
+    pub indicators: Vec<PerMuIndicator>,
     /// Small firms.
     pub small: SmallFirms,
 }
@@ -412,7 +412,7 @@ pub struct Rules {
     /// Under-used land.
     pub underused: UnderusedRules,
     /// 亩均 evaluation.
-    pub mujun: MujunRules,
+    pub per_mu: PerMuRules,
     /// Zoning bounds.
     pub zoning: ZoningRules,
     /// Intensive-use benchmarks.
@@ -464,6 +464,11 @@ const BUILTIN: &[(&str, &str)] = &[
 ];
 
 impl Rules {
+    /// The file names of the packs (`idle.toml` …).
+    pub fn pack_names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(name, _)| *name).collect()
+    }
+
     /// The packs built into landwatch.
     pub fn builtin() -> Rules {
         Rules::load(None).expect("built-in rule packs are valid")
@@ -518,7 +523,7 @@ impl Rules {
             control,
             industries: parse(&texts, "industries.toml")?,
             underused: parse(&texts, "underused.toml")?,
-            mujun: parse(&texts, "mujun.toml")?,
+            per_mu: parse(&texts, "mujun.toml")?,
             zoning: parse(&texts, "zoning.toml")?,
             indicators: parse(&texts, "indicators.toml")?,
             quality: parse(&texts, "quality.toml")?,
@@ -554,7 +559,7 @@ mod tests {
         assert_eq!(r.control.len(), 2);
         assert_eq!(r.control[0].coverage_min, 0.30);
         assert_eq!(r.control[1].source.verified, "U");
-        let weights: f64 = r.mujun.indicators.iter().map(|i| i.weight).sum();
+        let weights: f64 = r.per_mu.indicators.iter().map(|i| i.weight).sum();
         assert_eq!(weights, 100.0);
         assert!(r.zoning.types.contains_key("工业主导型"));
     }

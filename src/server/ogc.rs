@@ -1,7 +1,7 @@
 //! OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS) and the
 //! queryables of Part 3 (filtering by query parameters).
 
-use super::collections::{Collection, Matched, Selection, ANALYSIS_COLLECTIONS};
+use super::collections::{Collection, Matched, Selection};
 use super::error::{ApiError, ApiResult};
 use super::html;
 use super::params::{self, CrsRef, Format, Params, Path};
@@ -207,10 +207,9 @@ async fn all_collections(st: &Arc<AppState>) -> ApiResult<Vec<Collection>> {
         .map(|l| Collection::Layer(Arc::clone(l)))
         .collect();
     if !catalog.layers.is_empty() {
-        for check in ANALYSIS_COLLECTIONS {
-            v.push(Collection::Analysis(
-                st.analysis(check, crate::analysis::today(), None).await?,
-            ));
+        for check in crate::checks::collections() {
+            let today = crate::checks::Query::new(crate::analysis::today());
+            v.push(Collection::Analysis(st.analysis(check, today).await?));
         }
     }
     Ok(v)
@@ -248,7 +247,7 @@ fn analysis_params(
     id: &str,
     p: &mut Params,
 ) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>, Vec<String>)> {
-    if ANALYSIS_COLLECTIONS.iter().any(|c| c.as_str() == id) {
+    if crate::checks::collections().any(|c| c.id() == id) {
         Ok((
             params::date("as_of", p.take("as_of"))?,
             p.take("park"),
@@ -363,7 +362,7 @@ fn write_one(
 ) -> Result<(), TransformError> {
     match how {
         Output::LonLat(axes) => {
-            write_feature_axes(out, c.fid(i), c.geometry(i), c.properties(i), *axes)
+            write_feature_axes(out, &c.feature_id(i), c.geometry(i), c.properties(i), *axes)
         }
         Output::Projected(t, axes) => {
             let g = match c.geometry(i) {
@@ -374,7 +373,7 @@ fn write_one(
                 }
                 None => None,
             };
-            write_feature_axes(out, c.fid(i), g.as_ref(), c.properties(i), *axes);
+            write_feature_axes(out, &c.feature_id(i), g.as_ref(), c.properties(i), *axes);
         }
     }
     Ok(())
@@ -424,7 +423,7 @@ fn query_with(raw: Option<&str>, set: &[(&str, String)]) -> String {
 fn with_offset(raw: Option<&str>, c: &Collection, offset: usize) -> String {
     let mut set = vec![("offset", offset.to_string())];
     if let Collection::Analysis(a) = c {
-        set.push(("as_of", a.as_of.to_string()));
+        set.push(("as_of", a.query.as_of.to_string()));
     }
     query_with(raw, &set)
 }
@@ -503,10 +502,10 @@ pub async fn items(
     let start = offset.min(total);
     let end = (start + limit).min(total);
     if f == Format::Html {
-        let rows: Vec<(i64, String)> = (start..end)
+        let rows: Vec<(crate::checks::FeatureId, String)> = (start..end)
             .map(|k| {
                 let i = matched.at(k);
-                (c.fid(i), c.properties(i).to_string())
+                (c.feature_id(i), c.properties(i).to_string())
             })
             .collect();
         return Ok(html_response(html::items(
@@ -649,16 +648,12 @@ pub async fn item(
     let out_crs = params::crs("crs", p.take("crs"), &c.crs_list())?;
     allowed.extend(["f", "crs"].map(String::from));
     p.finish(&allowed)?;
-    let n: i64 = fid.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "feature '{fid}' does not exist in {id}: feature ids are whole numbers"
-        ))
-    })?;
     let i = c
-        .by_fid(n)
-        .ok_or_else(|| ApiError::not_found(format!("feature {n} does not exist in {id}")))?;
+        .find(&fid)
+        .ok_or_else(|| ApiError::not_found(format!("feature '{fid}' does not exist in {id}")))?;
+    let n = c.feature_id(i);
     if f == Format::Html {
-        return Ok(html_response(html::item(&c, n, c.properties(i))));
+        return Ok(html_response(html::item(&c, &n, c.properties(i))));
     }
     let mut s = String::new();
     write_one(&mut s, &c, i, &output(out_crs)?).map_err(|e| ApiError::internal(e.to_string()))?;

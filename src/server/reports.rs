@@ -6,8 +6,7 @@ use super::html::{esc, page};
 use super::ogc::{base, link};
 use super::params::{self, Format, Params, Path};
 use super::state::AppState;
-use crate::analysis::Check;
-use crate::report::checks::tables;
+use crate::checks::{self, Query, CHECKS};
 use crate::report::table::{pick, write_csv, write_html, xlsx};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
@@ -52,7 +51,7 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
     p.finish(&["f".into()])?;
     let b = base(&headers);
     if f == Format::Html {
-        let rows: String = Check::ALL
+        let rows: String = CHECKS
             .iter()
             .map(|c| {
                 format!(
@@ -69,9 +68,11 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
             .into_response());
     }
     let v = json!({
-        "checks": Check::ALL.iter().map(|c| json!({
-            "id": c.as_str(),
+        "checks": CHECKS.iter().map(|c| json!({
+            "id": c.id(),
             "title": c.title_zh(),
+            "description": c.description(),
+            "collection": c.collection().is_some(),
             "links": [
                 link(format!("{b}/analysis/{c}"), "describedby", "application/json", "report (JSON)"),
                 link(format!("{b}/analysis/{c}?f=csv"), "describedby", "text/csv", "main table (CSV)"),
@@ -89,7 +90,9 @@ pub async fn report(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let check: Check = check.parse().map_err(ApiError::not_found)?;
+    let check = checks::find(&check).ok_or_else(|| {
+        ApiError::not_found(format!("no check '{check}': checks are {}", checks::ids()))
+    })?;
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(
         p.take("f"),
@@ -105,26 +108,30 @@ pub async fn report(
         ));
     }
     p.finish(&["f".into(), "as_of".into(), "park".into(), "table".into()])?;
-    let a = st.analysis(check, as_of, park).await?;
+    let a = st.analysis(check, Query { as_of, park }).await?;
     let selector = a.selector();
     let stem = format!(
         "{}_{}{}",
-        check.as_str(),
+        check.id(),
         as_of,
-        a.park
+        a.query
+            .park
             .as_deref()
             .map(|p| format!("_{p}"))
             .unwrap_or_default()
     );
     let disposition = |suffix: &str| attachment(&format!("{stem}{suffix}"));
     Ok(match f {
-        Format::Json => (
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_string(&*a.report).map_err(|e| ApiError::internal(e.to_string()))?,
-        )
+        Format::Json => ([(header::CONTENT_TYPE, "application/json")], {
+            let mut buf = vec![];
+            a.report
+                .write_json(&mut buf, false)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            buf
+        })
             .into_response(),
         Format::Csv => {
-            let t = tables(&a.report);
+            let t = a.report.tables();
             let chosen = pick(&t, table.as_deref()).map_err(ApiError::bad)?;
             let mut buf = vec![];
             write_csv(&mut buf, chosen).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -142,7 +149,7 @@ pub async fn report(
                 .into_response()
         }
         Format::Xlsx => {
-            let bytes = xlsx(&tables(&a.report)).map_err(|e| ApiError::internal(e.to_string()))?;
+            let bytes = xlsx(&a.report.tables()).map_err(|e| ApiError::internal(e.to_string()))?;
             (
                 [
                     (
@@ -157,7 +164,7 @@ pub async fn report(
                 .into_response()
         }
         Format::Html => {
-            let t = tables(&a.report);
+            let t = a.report.tables();
             let csv: Vec<String> = t
                 .iter()
                 .enumerate()

@@ -1,6 +1,6 @@
 //! Vector tiles (矢量瓦片) of every collection, and their TileJSON.
 
-use super::collections::{Collection, ANALYSIS_COLLECTIONS};
+use super::collections::Collection;
 use super::error::{ApiError, ApiResult};
 use super::ogc::{base, etag, href, not_modified};
 use super::params::{self, Params, Path};
@@ -110,7 +110,7 @@ fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
     for i in c.in_envelope(&tile.lonlat_bounds()) {
         let Some(g) = c.geometry(i) else { continue };
         if let Some(tg) = tile_geometry(tile, g) {
-            layer.add(c.fid(i).max(0) as u64, &tg, &attributes(c, i));
+            layer.add(c.feature_id(i).number(), &tg, &attributes(c, i));
         }
     }
     encode_tile(&[layer])
@@ -121,10 +121,7 @@ fn analysis_query(
     collection: &str,
     mut p: Params,
 ) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
-    if ANALYSIS_COLLECTIONS
-        .iter()
-        .any(|c| c.as_str() == collection)
-    {
+    if crate::checks::collections().any(|c| c.id() == collection) {
         let selected = (params::date("as_of", p.take("as_of"))?, p.take("park"));
         p.finish(&["as_of".into(), "park".into()])?;
         Ok(selected)
