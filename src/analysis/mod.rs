@@ -1,6 +1,8 @@
 //! Analysis (分析): pure functions over a catalog snapshot and the rule packs — no files, no
 //! HTTP, no GDAL. [`run`] is what the command line and the server call.
 
+pub mod compliance;
+pub mod conflicts;
 pub mod context;
 pub mod dates;
 pub mod idle;
