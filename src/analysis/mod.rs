@@ -2,6 +2,8 @@
 //! HTTP, no GDAL. Each check's face (its id, title, tables and map features) is in
 //! [`crate::checks`], which the command line and the server call.
 
+pub mod compliance;
+pub mod conflicts;
 pub mod context;
 pub mod dates;
 pub mod idle;
