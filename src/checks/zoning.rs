@@ -79,30 +79,9 @@ impl Report for ZoningReport {
                 "余量(百分点)",
             ],
         );
-        let mut straddle = Table::new(
-            "跨界宗地",
-            &[
-                "园区编号",
-                "图层",
-                "宗地编号",
-                "园区内面积(㎡)",
-                "园区外面积(㎡)",
-            ],
-        );
         let mut overlaps = Table::new(
             "重叠宗地",
             &["园区编号", "图层", "宗地A", "宗地B", "重叠面积(㎡)"],
-        );
-        let mut buffer = Table::new(
-            "产业过渡区",
-            &[
-                "园区编号",
-                "工业宗地",
-                "污染类别",
-                "居住宗地",
-                "距离(m)",
-                "要求(m)",
-            ],
         );
         let mut unknown = Table::new(
             "未识别地类",
@@ -158,15 +137,6 @@ impl Report for ZoningReport {
                     categories,
                 );
             }
-            for s in &p.straddling {
-                straddle.push(vec![
-                    p.id.as_str().into(),
-                    s.layer.as_str().into(),
-                    s.id.as_str().into(),
-                    Cell::num(Some(s.inside_m2), 2),
-                    Cell::num(Some(s.outside_m2), 2),
-                ]);
-            }
             for o in &p.overlaps {
                 overlaps.push(vec![
                     p.id.as_str().into(),
@@ -174,16 +144,6 @@ impl Report for ZoningReport {
                     o.a.as_str().into(),
                     o.b.as_str().into(),
                     Cell::num(Some(o.area_m2), 2),
-                ]);
-            }
-            for b in &p.buffer {
-                buffer.push(vec![
-                    p.id.as_str().into(),
-                    b.industrial.as_str().into(),
-                    Cell::Int(i64::from(b.pollution_class)),
-                    b.residential.as_str().into(),
-                    Cell::num(Some(b.distance_m), 1),
-                    Cell::num(Some(b.required_m), 1),
                 ]);
             }
             for u in p
@@ -200,7 +160,7 @@ impl Report for ZoningReport {
                 ]);
             }
         }
-        vec![parks, t, straddle, overlaps, buffer, unknown]
+        vec![parks, t, overlaps, unknown]
     }
 
     fn map_features(&self, catalog: &Catalog) -> Vec<MapFeature> {
@@ -210,7 +170,7 @@ impl Report for ZoningReport {
             .filter_map(|p| {
                 let (layer, index) = by_id.park(&p.id)?;
                 let mut props = flat(json!({"id": p.id, "name": p.name, "type": p.park_type, "area_ha": p.area_ha, "pass": p.pass,
-                    "straddling": p.straddling.len(), "overlaps": p.overlaps.len(), "buffer_conflicts": p.buffer.len()}));
+                    "overlaps": p.overlaps.len()}));
                 for c in &p.categories {
                     props.insert(format!("share_{}", c.category), json!(c.share));
                     props.insert(format!("pass_{}", c.category), json!(c.pass));

@@ -354,12 +354,8 @@ pub struct Bound {
 pub struct ZoningRules {
     /// Source.
     pub source: Source,
-    /// 产业过渡区 distance, m.
-    pub buffer_distance_m: f64,
     /// Overlaps below this are ignored, m².
     pub overlap_tolerance_m2: f64,
-    /// Boundary crossings below this are ignored, m².
-    pub straddle_tolerance_m2: f64,
     /// Bounds by park type, by category.
     pub types: BTreeMap<String, BTreeMap<String, Bound>>,
     /// Bounds by park id, by category (replacing the type's).

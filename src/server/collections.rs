@@ -1,9 +1,10 @@
 //! Collections (要素集合): every stored layer, and the results of the checks that serve one
 //! ([`crate::checks::collections`]), behind one interface for the OGC API and the tiles.
 
-use super::params::{CrsRef, Interval};
+use super::error::ApiResult;
+use super::params::{self, CrsRef, Interval, Params};
 use crate::catalog::{IndexEntry, Layer};
-use crate::checks::{Analysis, FeatureId, Query, Report, Shape};
+use crate::checks::{self, Analysis, FeatureId, Param, Query, Report, Shape};
 use crate::model::records::Records;
 use crate::model::Role;
 use crate::report::mvt::MvtValue;
@@ -61,7 +62,7 @@ fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
 impl AnalysisLayer {
     /// The query that selects this result again: `as_of=…`, and `&park=…` when restricted.
     pub fn selector(&self) -> String {
-        self.query.selector()
+        self.query.selector(self.check.params())
     }
 
     /// Build the collection of a report; a check without a collection keeps only the report.
@@ -140,6 +141,30 @@ impl AnalysisLayer {
             by_id,
         }
     }
+}
+
+/// The parameters that select an analysis collection's result — `as_of` and `park`, as far
+/// as its check takes them — taken from a request, and their names; none for a stored layer.
+pub fn selection_params(
+    id: &str,
+    p: &mut Params,
+) -> ApiResult<(Option<NaiveDate>, Option<String>, Vec<String>)> {
+    let Some(check) = checks::collections().find(|c| c.id() == id) else {
+        return Ok((None, None, vec![]));
+    };
+    let takes = |q: Param| check.params().contains(&q);
+    let mut names = vec![];
+    let mut as_of = None;
+    let mut park = None;
+    if takes(Param::AsOf) {
+        as_of = params::date("as_of", p.take("as_of"))?;
+        names.push("as_of".to_string());
+    }
+    if takes(Param::Park) {
+        park = p.take("park");
+        names.push("park".to_string());
+    }
+    Ok((as_of, park, names))
 }
 
 /// A collection: a stored layer or an analysis result.
@@ -331,9 +356,10 @@ impl Collection {
                     None => format!("{} {}", l.info.role.label_zh(), l.info.name),
                 }
             }
-            Collection::Analysis(a) => {
+            Collection::Analysis(a) if a.check.params().contains(&crate::checks::Param::AsOf) => {
                 format!("{}（评价日期 {}）", a.check.title_zh(), a.query.as_of)
             }
+            Collection::Analysis(a) => a.check.title_zh().to_string(),
         }
     }
 

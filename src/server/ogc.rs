@@ -1,7 +1,7 @@
 //! OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS) and the
 //! queryables of Part 3 (filtering by query parameters).
 
-use super::collections::{Collection, Matched, Selection};
+use super::collections::{selection_params, Collection, Matched, Selection};
 use super::error::{ApiError, ApiResult};
 use super::html;
 use super::params::{self, CrsRef, Format, Params, Path};
@@ -242,22 +242,6 @@ pub async fn collections(
     })
 }
 
-/// Take `as_of` and `park` when the collection is an analysis result.
-fn analysis_params(
-    id: &str,
-    p: &mut Params,
-) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>, Vec<String>)> {
-    if crate::checks::collections().any(|c| c.id() == id) {
-        Ok((
-            params::date("as_of", p.take("as_of"))?,
-            p.take("park"),
-            vec!["as_of".into(), "park".into()],
-        ))
-    } else {
-        Ok((None, None, vec![]))
-    }
-}
-
 /// The collection a description of it asks for (`f`, and `as_of`, `park` for analyses),
 /// with the format chosen.
 async fn described(
@@ -269,7 +253,7 @@ async fn described(
 ) -> ApiResult<(Format, Collection)> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept, formats)?;
-    let (as_of, park, mut allowed) = analysis_params(id, &mut p)?;
+    let (as_of, park, mut allowed) = selection_params(id, &mut p)?;
     allowed.push("f".into());
     p.finish(&allowed)?;
     Ok((f, st.collection(id, as_of, park).await?))
@@ -423,7 +407,9 @@ fn query_with(raw: Option<&str>, set: &[(&str, String)]) -> String {
 fn with_offset(raw: Option<&str>, c: &Collection, offset: usize) -> String {
     let mut set = vec![("offset", offset.to_string())];
     if let Collection::Analysis(a) = c {
-        set.push(("as_of", a.query.as_of.to_string()));
+        if a.check.params().contains(&crate::checks::Param::AsOf) {
+            set.push(("as_of", a.query.as_of.to_string()));
+        }
     }
     query_with(raw, &set)
 }
@@ -450,7 +436,7 @@ pub async fn items(
 ) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
-    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    let (as_of, park, mut allowed) = selection_params(&id, &mut p)?;
     let c = st.collection(&id, as_of, park).await?;
     let limit = params::limit(p.take("limit"), 100, MAX_LIMIT)?;
     let offset = params::offset(p.take("offset"))?;
@@ -643,7 +629,7 @@ pub async fn item(
 ) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
-    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    let (as_of, park, mut allowed) = selection_params(&id, &mut p)?;
     let c = st.collection(&id, as_of, park).await?;
     let out_crs = params::crs("crs", p.take("crs"), &c.crs_list())?;
     allowed.extend(["f", "crs"].map(String::from));

@@ -84,10 +84,7 @@ impl AppState {
         park: Option<String>,
     ) -> ApiResult<Collection> {
         if let Some(check) = checks::collections().find(|c| c.id() == id) {
-            let query = Query {
-                as_of: as_of.unwrap_or_else(analysis::today),
-                park,
-            };
+            let query = Query::new(as_of.unwrap_or_else(analysis::today)).with_park(park);
             let a = self.analysis(check, query).await?;
             return Ok(Collection::Analysis(a));
         }

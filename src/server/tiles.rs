@@ -1,9 +1,9 @@
 //! Vector tiles (矢量瓦片) of every collection, and their TileJSON.
 
-use super::collections::Collection;
+use super::collections::{selection_params, Collection};
 use super::error::{ApiError, ApiResult};
 use super::ogc::{base, etag, href, not_modified};
-use super::params::{self, Params, Path};
+use super::params::{Params, Path};
 use super::state::AppState;
 use crate::analysis::context::classify;
 use crate::model::records::Records;
@@ -116,19 +116,15 @@ fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
     encode_tile(&[layer])
 }
 
-/// `as_of` and `park` of an analysis collection; any other collection takes no parameter.
+/// `as_of` and `park` of an analysis collection (as far as its check takes them); any other
+/// collection takes no parameter.
 fn analysis_query(
     collection: &str,
     mut p: Params,
 ) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
-    if crate::checks::collections().any(|c| c.id() == collection) {
-        let selected = (params::date("as_of", p.take("as_of"))?, p.take("park"));
-        p.finish(&["as_of".into(), "park".into()])?;
-        Ok(selected)
-    } else {
-        p.finish(&[])?;
-        Ok((None, None))
-    }
+    let (as_of, park, names) = selection_params(collection, &mut p)?;
+    p.finish(&names)?;
+    Ok((as_of, park))
 }
 
 /// `/tiles/{collection}/{z}/{x}/{y}.mvt`.
