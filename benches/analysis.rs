@@ -1,10 +1,11 @@
-//! Analysis benchmark: idle and under-used flagging of every parcel, and zoning of every park,
-//! on a loaded catalog (load time excluded).
+//! Analysis benchmark: every check over every park on a loaded catalog (load time excluded),
+//! and the map features of each report (what the collections and tiles serve).
 //!
 //! cargo bench --bench analysis -- STORE [AS_OF]
 
-use landwatch::analysis::{self, Check, Context};
+use landwatch::analysis::Context;
 use landwatch::catalog::Catalog;
+use landwatch::checks::{self, Query, CHECKS};
 use landwatch::rules::Rules;
 use landwatch::store::GeoPackage;
 use std::time::Instant;
@@ -33,29 +34,21 @@ fn main() -> anyhow::Result<()> {
     let rules = Rules::builtin();
     let ctx = Context::new(&catalog);
     let mut flag_total = 0.0;
-    for check in [
-        Check::Idle,
-        Check::Underused,
-        Check::Zoning,
-        Check::Indicators,
-        Check::Mujun,
-        Check::Quality,
-    ] {
+    for check in CHECKS {
         let t = Instant::now();
-        let report = analysis::run(check, &ctx, &rules, as_of, None);
+        let report = checks::run(*check, &ctx, &rules, &Query::new(as_of))?;
         let secs = t.elapsed().as_secs_f64();
-        let n = match &report {
-            analysis::CheckReport::Idle(r) => r.parcels.len(),
-            analysis::CheckReport::Underused(r) => r.parcels.len(),
-            analysis::CheckReport::Zoning(r) => r.parks.len(),
-            analysis::CheckReport::Indicators(r) => r.parks.len(),
-            analysis::CheckReport::Mujun(r) => r.firms.len(),
-            analysis::CheckReport::Quality(r) => r.issues.len(),
-        };
-        if matches!(check, Check::Idle | Check::Underused) {
+        let n = report.tables().first().map_or(0, |t| t.rows.len());
+        if ["idle", "underused"].contains(&check.id()) {
             flag_total += secs;
         }
-        println!("check_{check}_seconds {secs:.3} ({n} results)");
+        println!("check_{check}_seconds {secs:.3} ({n} main-table rows)");
+        let t = Instant::now();
+        let features = report.map_features(&catalog).len();
+        println!(
+            "map_features_{check}_seconds {:.3} ({features} features)",
+            t.elapsed().as_secs_f64()
+        );
     }
     println!("idle_plus_underused_seconds {flag_total:.3}");
     std::process::exit(0);

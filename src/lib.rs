@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod checks;
 pub mod gen;
 pub mod geom;
 pub mod ingest;

@@ -114,15 +114,7 @@ fn zoning_finds_what_the_sample_was_made_with() {
     let parks = z["parks"].as_array().unwrap();
     assert_eq!(parks.len(), 3);
     for p in parks {
-        for key in [
-            "id",
-            "name",
-            "type",
-            "area_m2",
-            "categories",
-            "straddling",
-            "overlaps",
-        ] {
+        for key in ["id", "name", "type", "area_m2", "categories", "overlaps"] {
             assert!(p.get(key).is_some(), "zoning park lacks {key}");
         }
         let cats = p["categories"].as_array().unwrap();
@@ -137,9 +129,13 @@ fn zoning_finds_what_the_sample_was_made_with() {
     // The 产城融合型 park holds more housing than its bounds allow; the others pass.
     assert_eq!(by_id("CRQ01")["pass"], false);
     assert_eq!(by_id("GXQ01")["pass"], true);
-    // Every park has one parcel reaching beyond its boundary and one drawn over a neighbour.
+    // Every park has a parcel drawn over a neighbour; the parcels reaching beyond their
+    // boundary are outside_park conflicts (below).
     for p in parks {
-        assert_eq!(p["straddling"].as_array().unwrap().len(), 1, "{}", p["id"]);
+        assert!(
+            p.get("straddling").is_none(),
+            "straddling moved to conflicts"
+        );
         assert!(!p["overlaps"].as_array().unwrap().is_empty(), "{}", p["id"]);
     }
 }
@@ -331,14 +327,7 @@ fn reports_as_csv_xlsx_and_geojson() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for sheet in [
-        "园区",
-        "用地结构",
-        "跨界宗地",
-        "重叠宗地",
-        "产业过渡区",
-        "未识别地类",
-    ] {
+    for sheet in ["园区", "用地结构", "重叠宗地", "未识别地类"] {
         assert!(
             text.contains(&format!("name=\"{sheet}\"")),
             "no sheet {sheet}"
@@ -371,6 +360,199 @@ fn reports_as_csv_xlsx_and_geojson() {
         info.contains("finding_zh") && info.contains("inputs_agreed_start"),
         "{info}"
     );
+}
+
+/// Park-boundary straddling and the 产业过渡区 left zoning for conflicts: each parcel reaching
+/// beyond its park is an `outside_park` row owning the outside piece as its own polygon.
+#[test]
+fn conflicts_and_compliance_from_the_command_line() {
+    let st = s(sample_store());
+    let c = json(&ok(&[
+        "check",
+        "conflicts",
+        "--store",
+        st,
+        "--format",
+        "json",
+    ]));
+    for key in ["comparisons", "conflicts", "summary"] {
+        assert!(c.get(key).is_some(), "conflicts lacks {key}");
+    }
+    let rows = c["conflicts"].as_array().unwrap();
+    let outside: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["type"] == "outside_park")
+        .collect();
+    // The sample draws one parcel per park across its boundary.
+    let parks: std::collections::BTreeSet<&str> = outside
+        .iter()
+        .filter(|r| r["sliver"] == false)
+        .map(|r| r["park_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(parks.len(), 3, "{outside:?}");
+    assert!(rows
+        .iter()
+        .any(|r| r["type"] == "industrial_buffer" && r["distance_m"].is_number()));
+    for r in rows {
+        for key in [
+            "id",
+            "type",
+            "type_zh",
+            "layer",
+            "other_layer",
+            "park_id",
+            "area_m2",
+            "sliver",
+            "code",
+            "other_code",
+        ] {
+            assert!(r.get(key).is_some(), "ledger row lacks {key}: {r}");
+        }
+    }
+    // The same ledger as GeoJSON: one feature per row, each its own polygon, read by GDAL.
+    let dir = tempfile::tempdir().unwrap();
+    let gj = dir.path().join("conflicts.geojson");
+    ok(&[
+        "check",
+        "conflicts",
+        "--store",
+        st,
+        "--format",
+        "geojson",
+        "--out",
+        s(&gj),
+    ]);
+    let info = gdal("ogrinfo", &["-ro", "-so", "-al", s(&gj)]);
+    assert!(
+        info.contains(&format!("Feature Count: {}", rows.len())),
+        "{info}"
+    );
+    assert!(
+        info.contains("Polygon") && info.contains("type_zh"),
+        "{info}"
+    );
+    // Areas of the outside pieces, measured again by GDAL in the analysis CRS.
+    let first = outside[0]["id"].as_str().unwrap();
+    let sql = format!(
+        "SELECT ST_Area(ST_Transform(SetSRID(geometry, 4326), 4523)) FROM conflicts WHERE id = '{first}'"
+    );
+    let gdal_area: f64 = gdal_sql(&gj, &sql)[0][0].parse().unwrap();
+    let ours = outside[0]["area_m2"].as_f64().unwrap();
+    assert!(near(gdal_area, ours, 1e-3), "{gdal_area} vs {ours}");
+    let xlsx = dir.path().join("conflicts.xlsx");
+    ok(&[
+        "check",
+        "conflicts",
+        "--store",
+        st,
+        "--format",
+        "xlsx",
+        "--out",
+        s(&xlsx),
+    ]);
+    let csv = ok(&["check", "conflicts", "--store", st, "--format", "csv"]);
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("图斑编号,差异类型代码,差异类型"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+    let one = json(&ok(&[
+        "check",
+        "conflicts",
+        "--store",
+        st,
+        "--format",
+        "json",
+        "--kind",
+        "land_use,urban",
+        "--park",
+        "GXQ01",
+    ]));
+    assert!(one["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["park_id"] == "GXQ01"));
+    let e = fails(&[
+        "check",
+        "conflicts",
+        "--store",
+        st,
+        "--compare",
+        "parks,plan_tugui",
+    ]);
+    assert!(e.contains("parks"), "{e}");
+    let e = fails(&["check", "conflicts", "--store", st, "--as-of", "2026-01-01"]);
+    assert!(e.contains("does not take --as-of"), "{e}");
+
+    // A site over the first ledger polygon: reviewed per layer, never summed.
+    let fc: Value = json(&std::fs::read_to_string(&gj).unwrap());
+    let site = dir.path().join("site.geojson");
+    let feature = &fc["features"][0];
+    std::fs::write(&site, feature.to_string()).unwrap();
+    let r = json(&ok(&[
+        "check",
+        "compliance",
+        "--store",
+        st,
+        "--site",
+        s(&site),
+        "--format",
+        "json",
+    ]));
+    for key in ["site_area_m2", "layers", "redlines", "conclusion"] {
+        assert!(r.get(key).is_some(), "compliance lacks {key}");
+    }
+    assert!(["conforming", "partly", "nonconforming"].contains(&r["conclusion"].as_str().unwrap()));
+    for l in r["layers"].as_array().unwrap() {
+        let sum = l["conforming_m2"].as_f64().unwrap()
+            + l["nonconforming_m2"].as_f64().unwrap()
+            + l["uncovered_m2"].as_f64().unwrap();
+        assert!(near(sum, r["site_area_m2"].as_f64().unwrap(), 1e-6), "{l}");
+    }
+    let table = ok(&[
+        "check",
+        "compliance",
+        "--store",
+        st,
+        "--site",
+        s(&site),
+        "--use",
+        "industrial",
+    ]);
+    assert!(
+        table.contains("审查结论") && table.contains("分图层审查"),
+        "{table}"
+    );
+    // Bad sites say why.
+    let point = dir.path().join("point.geojson");
+    std::fs::write(&point, r#"{"type":"Point","coordinates":[104.5,30.1]}"#).unwrap();
+    let e = fails(&["check", "compliance", "--store", st, "--site", s(&point)]);
+    assert!(e.contains("not a polygon"), "{e}");
+    let far = dir.path().join("far.geojson");
+    std::fs::write(
+        &far,
+        r#"{"type":"Polygon","coordinates":[[[80,40],[80.01,40],[80.01,40.01],[80,40]]]}"#,
+    )
+    .unwrap();
+    let e = fails(&["check", "compliance", "--store", st, "--site", s(&far)]);
+    assert!(e.contains("outside every"), "{e}");
+    let e = fails(&[
+        "check",
+        "compliance",
+        "--store",
+        st,
+        "--site",
+        s(&site),
+        "--use",
+        "castle",
+    ]);
+    assert!(e.contains("industrial"), "{e}");
+    let e = fails(&["check", "compliance", "--store", st]);
+    assert!(e.contains("--site"), "{e}");
 }
 
 #[test]

@@ -460,6 +460,55 @@ fn transport_features_gzip_cors_and_graceful_shutdown() {
     );
 }
 
+/// Every listed check is in `/analysis`, in the `/api` enum of checks, and, when it serves a
+/// collection, in `/collections` with its description and queryables.
+#[test]
+fn every_check_is_listed_wherever_checks_are() {
+    let srv = Server::start(sample_store());
+    let listed = srv.json("/analysis");
+    let api = srv.json("/api");
+    let enum_ids: Vec<&str> = api["paths"]["/analysis/{check}"]["get"]["parameters"][0]["schema"]
+        ["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let collections = srv.json("/collections");
+    for c in landwatch::checks::CHECKS {
+        let id = c.id();
+        let entry = listed["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not in /analysis"));
+        assert_eq!(entry["title"], c.title_zh());
+        assert!(enum_ids.contains(&id), "{id} is not in the /api enum");
+        if let Some(spec) = c.collection() {
+            let col = collections["collections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap_or_else(|| panic!("{id} is not in /collections"));
+            assert_eq!(col["description"], c.description());
+            assert!(
+                api["paths"][format!("/collections/{id}/items")].is_object(),
+                "{id}: no items path in /api"
+            );
+            let q = srv.json(&format!("/collections/{id}/queryables"));
+            for k in spec.queryables {
+                assert!(
+                    q["properties"][k.key].is_object(),
+                    "{id}: queryable {} not served",
+                    k.key
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn analysis_collections_and_reports_match_the_command_line() {
     let store = sample_store();

@@ -18,12 +18,17 @@ pub fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Polygon {
     Rect::new((x0, y0), (x1, y1)).to_polygon()
 }
 
-fn feature(fid: i64, planar: Polygon) -> Feature {
-    let planar = Geometry::Polygon(planar);
-    let lonlat = planar.map_coords(|c| geo::Coord {
+/// The test catalogs' lon/lat of planar metres.
+pub fn to_lonlat(planar: &Geometry) -> Geometry {
+    planar.map_coords(|c| geo::Coord {
         x: 100.0 + c.x / M_PER_DEG,
         y: 30.0 + c.y / M_PER_DEG,
-    });
+    })
+}
+
+fn feature(fid: i64, planar: Polygon) -> Feature {
+    let planar = Geometry::Polygon(planar);
+    let lonlat = to_lonlat(&planar);
     Feature {
         fid,
         bbox: lonlat.bounding_rect(),

@@ -4,11 +4,11 @@
 //! analysis CRS; areas are summed by functional category through the classification
 //! crosswalk: parcels give the current use, each plan layer its planned use, reported
 //! separately. Shares are of the park's area and are checked against the bounds of its type.
-//! Parcels crossing the boundary count by their inside part and are listed; overlapping
-//! parcels (which count twice) are listed with the overlap; 二类/三类 industry too close to
-//! housing (产业过渡区) is listed with the distance.
+//! Parcels crossing the boundary count by their inside part; overlapping parcels (which count
+//! twice) are listed with the overlap. Parcel land outside the park's 四至 and 二类/三类
+//! industry too close to housing (产业过渡区) are conflicts ([`super::conflicts`]).
 
-use super::context::{classify, clip_to, widen, Context, ParkRef};
+use super::context::{classify, clip_to, Context, ParkRef};
 use crate::catalog::Layer;
 use crate::geom::clip::intersection_area;
 use crate::model::land_class::Category;
@@ -16,7 +16,6 @@ use crate::model::records::Records;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
 use crate::model::Role;
 use crate::rules::{Bound, IndicatorRules, ZoningRules};
-use geo::{Distance, Euclidean, Intersects};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -47,19 +46,6 @@ pub struct CategoryShare {
     pub margin: Option<f64>,
 }
 
-/// A feature crossing the park boundary.
-#[derive(Clone, Debug, Serialize)]
-pub struct Straddling {
-    /// Its id.
-    pub id: String,
-    /// Its layer.
-    pub layer: String,
-    /// Part inside the park, m².
-    pub inside_m2: f64,
-    /// Part outside, m².
-    pub outside_m2: f64,
-}
-
 /// Two features of one layer overlapping (their areas count twice).
 #[derive(Clone, Debug, Serialize)]
 pub struct Overlap {
@@ -71,21 +57,6 @@ pub struct Overlap {
     pub layer: String,
     /// The overlap, m².
     pub area_m2: f64,
-}
-
-/// 二类/三类 industry closer to housing than the buffer distance.
-#[derive(Clone, Debug, Serialize)]
-pub struct BufferConflict {
-    /// The industrial parcel.
-    pub industrial: String,
-    /// Its pollution class (2 or 3).
-    pub pollution_class: u8,
-    /// The residential parcel.
-    pub residential: String,
-    /// Their distance, m.
-    pub distance_m: f64,
-    /// The distance required, m.
-    pub required_m: f64,
 }
 
 /// A code the layer's system does not know.
@@ -150,12 +121,8 @@ pub struct ParkZoning {
     pub uncovered_m2: f64,
     /// Parcel codes the system does not know.
     pub unknown_codes: Vec<UnknownCode>,
-    /// Parcels crossing the boundary.
-    pub straddling: Vec<Straddling>,
     /// Overlapping parcels.
     pub overlaps: Vec<Overlap>,
-    /// 产业过渡区 conflicts.
-    pub buffer: Vec<BufferConflict>,
     /// Planned shares, one entry per plan layer.
     pub plans: Vec<LayerShares>,
 }
@@ -313,52 +280,6 @@ fn overlaps(layer: &Layer, inside: &[(usize, f64, f64)], tolerance: f64) -> Vec<
     out
 }
 
-/// 二类/三类 industrial parcels of the park closer than `distance` to residential parcels.
-fn buffer_conflicts(
-    layer: &Arc<Layer>,
-    inside: &[(usize, f64, f64)],
-    distance: f64,
-) -> Vec<BufferConflict> {
-    let mut out = vec![];
-    for &(i, _, _) in inside {
-        let (code, name) = codes(layer, i);
-        let Some(class) = classify(layer, code, name) else {
-            continue;
-        };
-        let Some(pollution) = class.pollution_class.filter(|p| *p >= 2) else {
-            continue;
-        };
-        let f = &layer.features[i];
-        let (Some(bbox), Some(gi)) = (f.bbox, f.planar.as_ref()) else {
-            continue;
-        };
-        for j in layer.in_box(&widen(bbox, distance)) {
-            let (c2, n2) = codes(layer, j);
-            if classify(layer, c2, n2).map(|c| c.category) != Some(Category::Residential) {
-                continue;
-            }
-            let Some(gj) = layer.features[j].planar.as_ref() else {
-                continue;
-            };
-            let d = if gi.intersects(gj) {
-                0.0
-            } else {
-                Euclidean.distance(gi, gj)
-            };
-            if d < distance {
-                out.push(BufferConflict {
-                    industrial: feature_id(layer, i),
-                    pollution_class: pollution,
-                    residential: feature_id(layer, j),
-                    distance_m: d,
-                    required_m: distance,
-                });
-            }
-        }
-    }
-    out
-}
-
 /// 工业主导型 or 产城融合型 from current shares (DOMAIN.md §4 split).
 fn derived_type(c: &Clipped, rules: &IndicatorRules) -> &'static str {
     let get = |k| c.by_category.get(&k).copied().unwrap_or(0.0);
@@ -411,23 +332,10 @@ fn park_zoning(
     let bound = |c: &str| rules.bound(&record.id, park_type, c);
     let (categories, pass) = shares(&current, area, &bound);
     let mut unknown_codes = vec![];
-    let mut straddling = vec![];
     let mut overlap_list = vec![];
-    let mut buffer = vec![];
     for (layer, c) in parcel_layers.iter().zip(&clipped) {
         unknown_codes.extend(unknown_list(&layer.info.name, c));
-        for &(i, inside, outside) in &c.inside {
-            if outside > rules.straddle_tolerance_m2 {
-                straddling.push(Straddling {
-                    id: feature_id(layer, i),
-                    layer: layer.info.name.clone(),
-                    inside_m2: inside,
-                    outside_m2: outside,
-                });
-            }
-        }
         overlap_list.extend(overlaps(layer, &c.inside, rules.overlap_tolerance_m2));
-        buffer.extend(buffer_conflicts(layer, &c.inside, rules.buffer_distance_m));
     }
     let plans = ctx
         .catalog
@@ -460,9 +368,7 @@ fn park_zoning(
         covered_m2: current.covered,
         uncovered_m2: (area - current.covered).max(0.0),
         unknown_codes,
-        straddling,
         overlaps: overlap_list,
-        buffer,
         plans,
     }
 }
@@ -568,12 +474,6 @@ mod tests {
         assert_eq!(k.unknown_codes.len(), 1);
         assert_eq!(k.unknown_codes[0].code, "X99");
 
-        assert_eq!(k.straddling.len(), 1);
-        assert_eq!(k.straddling[0].id, "P3");
-        assert!(
-            near(k.straddling[0].inside_m2, 20_000.0) && near(k.straddling[0].outside_m2, 20_000.0)
-        );
-
         let mut ov: Vec<(String, String, f64)> = k
             .overlaps
             .iter()
@@ -585,18 +485,6 @@ mod tests {
         assert!(near(ov[0].2, 5_000.0));
         assert_eq!((ov[1].0.as_str(), ov[1].1.as_str()), ("P2", "P4"));
         assert!(near(ov[1].2, 2_000.0));
-
-        // Only the 二类 plant (P1) needs the buffer; P2 housing lies 30 m away.
-        assert_eq!(k.buffer.len(), 1);
-        assert_eq!(
-            (
-                k.buffer[0].industrial.as_str(),
-                k.buffer[0].residential.as_str()
-            ),
-            ("P1", "P2")
-        );
-        assert!(near(k.buffer[0].distance_m, 30.0));
-        assert_eq!(k.buffer[0].pollution_class, 2);
 
         let plan = &k.plans[0];
         assert_eq!(plan.layer, "kg");

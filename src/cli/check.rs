@@ -2,9 +2,9 @@
 
 use anyhow::{bail, Context as _};
 use clap::ValueEnum;
-use landwatch::analysis::{self, Check, Context};
+use landwatch::analysis::{self, Context};
 use landwatch::catalog::Catalog;
-use landwatch::report::checks::{map_features, tables, write_geojson};
+use landwatch::checks::{self, write_geojson, Analysis, Param, Query};
 use landwatch::report::table::{pick, table_list, write_csv, write_text, write_xlsx};
 use landwatch::rules::Rules;
 use landwatch::store::GeoPackage;
@@ -28,9 +28,9 @@ enum Format {
 /// Arguments of `landwatch check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// idle, underused, mujun, zoning, indicators or quality.
-    #[arg(value_parser = |s: &str| s.parse::<Check>())]
-    check: Check,
+    /// The check: idle, underused, mujun, zoning, indicators, quality ….
+    #[arg(value_parser = parse_check)]
+    check: &'static dyn Analysis,
     /// The store.
     #[arg(long, default_value = "data/landwatch.gpkg")]
     store: PathBuf,
@@ -52,6 +52,72 @@ pub struct Args {
     /// The table a CSV holds: its number (1 = the main table) or its name (工作表名).
     #[arg(long)]
     table: Option<String>,
+    /// conflicts: the two layers to compare, A,B (plan or parcel layers).
+    #[arg(long)]
+    compare: Option<String>,
+    /// conflicts: the two plan kinds to compare, A,B (land_use, urban, territorial).
+    #[arg(long)]
+    kind: Option<String>,
+    /// compliance: the site, a GeoJSON file with one Polygon or MultiPolygon.
+    #[arg(long)]
+    site: Option<PathBuf>,
+    /// compliance: the CRS of the site's coordinates (EPSG:4527 …); default lon/lat or the
+    /// CRS the file names.
+    #[arg(long)]
+    site_crs: Option<String>,
+    /// compliance: the intended use (industrial, residential …); default construction land.
+    #[arg(long = "use")]
+    use_: Option<String>,
+}
+
+/// The query of the flags given, refusing those the check does not take.
+fn query(a: &Args, as_of: chrono::NaiveDate) -> anyhow::Result<Query> {
+    let mut q = Query::new(as_of).with_park(a.park.clone());
+    let given: [(Param, bool); 7] = [
+        (Param::AsOf, a.as_of.is_some()),
+        (Param::Park, a.park.is_some()),
+        (Param::Compare, a.compare.is_some()),
+        (Param::Kind, a.kind.is_some()),
+        (Param::Site, a.site.is_some()),
+        (Param::SiteCrs, a.site_crs.is_some()),
+        (Param::Use, a.use_.is_some()),
+    ];
+    for (p, set) in given {
+        if set && !a.check.params().contains(&p) {
+            let flag = match p {
+                Param::AsOf => "--as-of",
+                Param::SiteCrs => "--site-crs",
+                other => other.name(),
+            };
+            bail!(
+                "{} does not take {}{flag}",
+                a.check.id(),
+                if flag.starts_with('-') { "" } else { "--" }
+            );
+        }
+    }
+    for (p, v) in [
+        (Param::Compare, &a.compare),
+        (Param::Kind, &a.kind),
+        (Param::SiteCrs, &a.site_crs),
+        (Param::Use, &a.use_),
+    ] {
+        if let Some(v) = v {
+            q.options.insert(p.name(), v.clone());
+        }
+    }
+    if let Some(path) = &a.site {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the site {}", path.display()))?;
+        q.site = Some(text.into());
+    } else if a.check.params().contains(&Param::Site) {
+        bail!("{} reviews a site: pass --site FILE.geojson", a.check.id());
+    }
+    Ok(q)
+}
+
+fn parse_check(s: &str) -> Result<&'static dyn Analysis, String> {
+    checks::find(s).ok_or_else(|| format!("unknown check '{s}': use {}", checks::ids()))
 }
 
 /// Run the check and write its report.
@@ -72,23 +138,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let store = GeoPackage::open(&a.store)?;
     let catalog = Catalog::load(&store)?;
     let ctx = Context::new(&catalog);
-    if let Some(p) = &a.park {
-        if ctx.park(p).is_none() {
-            let ids: Vec<&str> = ctx.parks().iter().map(|k| &*k.park().id).collect();
-            bail!(
-                "no park '{p}' in {}; parks: {}",
-                a.store.display(),
-                if ids.is_empty() {
-                    "(no park layer)".into()
-                } else {
-                    ids.join(", ")
-                }
-            );
-        }
-    }
-    let report = analysis::run(a.check, &ctx, &rules, as_of, a.park.as_deref());
+    let query = query(&a, as_of)?;
+    let report = checks::run(a.check, &ctx, &rules, &query)?;
     if let (Format::Xlsx, Some(path)) = (a.format, &a.out) {
-        write_xlsx(path, &tables(&report))
+        write_xlsx(path, &report.tables())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
         return Ok(());
@@ -96,11 +149,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut buf: Vec<u8> = vec![];
     match a.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut buf, &report)?;
+            report.write_json(&mut buf, true)?;
             buf.push(b'\n');
         }
         Format::Csv => {
-            let t = tables(&report);
+            let t = report.tables();
             let chosen = pick(&t, a.table.as_deref()).map_err(anyhow::Error::msg)?;
             if a.table.is_none() && t.len() > 1 {
                 eprintln!(
@@ -113,22 +166,27 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         Format::Geojson => {
             let mut s = String::new();
-            write_geojson(&map_features(&report, &catalog), &catalog, &mut s);
+            write_geojson(&report.map_features(&catalog), &mut s);
             buf.extend_from_slice(s.as_bytes());
             buf.push(b'\n');
         }
         Format::Table | Format::Xlsx => {
             writeln!(
                 buf,
-                "{}{} — 评价日期 {as_of} — {}",
+                "{}{}{} — {}",
                 a.check.title_zh(),
+                if a.check.params().contains(&Param::AsOf) {
+                    format!(" — 评价日期 {as_of}")
+                } else {
+                    String::new()
+                },
                 a.park
                     .as_deref()
                     .map(|p| format!("（园区 {p}）"))
                     .unwrap_or_default(),
                 a.store.display()
             )?;
-            write_text(&mut buf, &tables(&report))?;
+            write_text(&mut buf, &report.tables())?;
         }
     }
     match &a.out {

@@ -26,11 +26,26 @@ pub enum ClassSystem {
     /// 第三次全国国土调查工作分类 (三调).
     #[serde(rename = "SANDIAO")]
     Sandiao,
+    /// 《国土空间调查、规划、用途管制用地用海分类指南（试行）》(2020), the trial edition: several
+    /// codes were renumbered in 2023 ([`ydyh2020_to_2023`]). Its codes look like the 2023
+    /// edition's, so it is never detected, only declared.
+    #[serde(rename = "YDYH-2020")]
+    Ydyh2020,
 }
 
 impl ClassSystem {
-    /// Every system, in the order detection prefers them when they agree.
-    pub const ALL: [ClassSystem; 4] = [
+    /// Every system.
+    pub const ALL: [ClassSystem; 5] = [
+        ClassSystem::Ydyh2023,
+        ClassSystem::Gb50137,
+        ClassSystem::Gbt21010,
+        ClassSystem::Sandiao,
+        ClassSystem::Ydyh2020,
+    ];
+
+    /// The systems detection chooses among, in the order it prefers them when they agree.
+    /// YDYH-2020 is left out: a code alone cannot tell the two YDYH editions apart.
+    pub const DETECTED: [ClassSystem; 4] = [
         ClassSystem::Ydyh2023,
         ClassSystem::Gb50137,
         ClassSystem::Gbt21010,
@@ -44,6 +59,7 @@ impl ClassSystem {
             ClassSystem::Gb50137 => "GB50137-2011",
             ClassSystem::Gbt21010 => "GBT21010-2017",
             ClassSystem::Sandiao => "SANDIAO",
+            ClassSystem::Ydyh2020 => "YDYH-2020",
         }
     }
 
@@ -54,12 +70,14 @@ impl ClassSystem {
             ClassSystem::Gb50137 => "城市用地分类(GB 50137-2011)",
             ClassSystem::Gbt21010 => "土地利用现状分类(GB/T 21010-2017)",
             ClassSystem::Sandiao => "三调工作分类",
+            ClassSystem::Ydyh2020 => "用地用海分类指南(2020试行)",
         }
     }
 
+    /// The table codes are looked up in; YDYH-2020 codes are converted to 2023 first.
     fn table(self) -> &'static [Entry] {
         match self {
-            ClassSystem::Ydyh2023 => YDYH,
+            ClassSystem::Ydyh2023 | ClassSystem::Ydyh2020 => YDYH,
             ClassSystem::Gb50137 => GB50137,
             ClassSystem::Gbt21010 => GBT21010,
             ClassSystem::Sandiao => SANDIAO,
@@ -83,12 +101,13 @@ impl FromStr for ClassSystem {
             .to_uppercase();
         match n.as_str() {
             "YDYH2023" | "YDYH" => Ok(ClassSystem::Ydyh2023),
+            "YDYH2020" => Ok(ClassSystem::Ydyh2020),
             "GB501372011" | "GB50137" => Ok(ClassSystem::Gb50137),
             "GBT210102017" | "GBT21010" => Ok(ClassSystem::Gbt21010),
             "SANDIAO" | "3D" => Ok(ClassSystem::Sandiao),
             _ if s.contains("三调") => Ok(ClassSystem::Sandiao),
             _ => Err(format!(
-                "unknown land classification system '{s}': use YDYH-2023, GB50137-2011, GBT21010-2017 or SANDIAO"
+                "unknown land classification system '{s}': use YDYH-2023, YDYH-2020, GB50137-2011, GBT21010-2017 or SANDIAO"
             )),
         }
     }
@@ -251,9 +270,12 @@ macro_rules! table {
 }
 
 // YDYH-2023: 《国土空间调查、规划、用途管制用地用海分类指南》, levels 1–3 where parks use them.
+// 0603 and 0604 are the 2020 trial's codes (2023: 060202, 060203), kept so that layers still
+// written with them classify.
 table! { YDYH:
     "01" "耕地" Ecological E; "0101" "水田" Ecological E; "0102" "水浇地" Ecological E; "0103" "旱地" Ecological E;
-    "02" "园地" Ecological E; "0201" "果园" Ecological E; "0202" "茶园" Ecological E; "0203" "橡胶园" Ecological E; "0204" "其他园地" Ecological E;
+    "02" "园地" Ecological E; "0201" "果园" Ecological E; "0202" "茶园" Ecological E; "0203" "橡胶园" Ecological E; "0204" "油料园地" Ecological E;
+    "0205" "其他园地" Ecological E;
     "03" "林地" Ecological E; "0301" "乔木林地" Ecological E; "0302" "竹林地" Ecological E; "0303" "灌木林地" Ecological E; "0304" "其他林地" Ecological E;
     "04" "草地" Ecological E; "0401" "天然牧草地" Ecological E; "0402" "人工牧草地" Ecological E; "0403" "其他草地" Ecological E;
     "05" "湿地" Ecological E; "0501" "森林沼泽" Ecological E; "0502" "灌丛沼泽" Ecological E; "0503" "沼泽草地" Ecological E;
@@ -261,6 +283,8 @@ table! { YDYH:
     "06" "农业设施建设用地" AgriculturalFacility E; "0601" "乡村道路用地" AgriculturalFacility A; "060101" "村道用地" AgriculturalFacility A;
     "060102" "田间道" AgriculturalFacility A; "0602" "种植设施建设用地" AgriculturalFacility E; "0603" "畜禽养殖设施建设用地" AgriculturalFacility E;
     "0604" "水产养殖设施建设用地" AgriculturalFacility E;
+    "060201" "种植设施建设用地" AgriculturalFacility E; "060202" "畜禽养殖设施建设用地" AgriculturalFacility E;
+    "060203" "水产养殖设施建设用地" AgriculturalFacility E;
     "07" "居住用地" Residential E; "0701" "城镇住宅用地" Residential E; "070101" "一类城镇住宅用地" Residential E;
     "070102" "二类城镇住宅用地" Residential E; "070103" "三类城镇住宅用地" Residential E; "0702" "城镇社区服务设施用地" Residential E;
     "0703" "农村宅基地" Residential E; "070301" "一类农村宅基地" Residential E; "070302" "二类农村宅基地" Residential E;
@@ -398,43 +422,140 @@ table! { SANDIAO:
     "1204" "盐碱地" Ecological E; "1205" "沙地" Ecological E; "1206" "裸土地" Ecological E; "1207" "裸岩石砾地" Ecological E;
 }
 
-/// The code part of a value, borrowed when it needs no change (the common case).
-fn code_part(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
-    let s = raw.trim();
+/// A land-use code as written, split into its parts. Real files carry compound codes — a
+/// primary use and compatible uses (兼容用途): `0701/09`, `100101/110101`, `100101(080403)` —
+/// and village codes suffixed `v` (`0703v`, `1207v`, 村庄用地). The primary use decides what
+/// the code means; the rest is shown, not judged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParsedCode {
+    /// The primary code, upper-case, without its `v` suffix (`0701`).
+    pub primary: String,
+    /// Compatible uses, in the order written (`["09"]`).
+    pub compatible: Vec<String>,
+    /// The primary code carried the `v` suffix (村庄 — village land).
+    pub village: bool,
+}
+
+/// A code token (ASCII letters and digits) from the start of `s`, and the rest.
+fn token(s: &str) -> (&str, &str) {
     let end = s
         .char_indices()
         .find(|(_, c)| !c.is_ascii_alphanumeric())
         .map_or(s.len(), |(i, _)| i);
-    let code = &s[..end];
-    if code.is_empty() {
-        None
-    } else if code.bytes().any(|b| b.is_ascii_lowercase()) {
-        Some(code.to_ascii_uppercase().into())
+    s.split_at(end)
+}
+
+/// A token upper-cased, with a `v` after digits taken off as the village flag.
+fn clean(tok: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let (body, village) = match tok.strip_suffix(['v', 'V']) {
+        Some(b) if !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()) => (b, true),
+        _ => (tok, false),
+    };
+    if body.bytes().any(|b| b.is_ascii_lowercase()) {
+        (body.to_ascii_uppercase().into(), village)
     } else {
-        Some(code.into())
+        (body.into(), village)
     }
 }
 
-/// Extract the code from a value such as "M2", "100102", "0601工业用地" or "R2（二类居住）".
+/// The primary code of a value, borrowed when it needs no change (the common case).
+fn code_part(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let (tok, _) = token(raw.trim());
+    (!tok.is_empty()).then(|| clean(tok).0)
+}
+
+/// Parse a value such as `0701/09`, `100101(080403)`, `1207v` or `0601工业用地` into its
+/// primary code and compatible uses; `None` when it starts with no code.
+pub fn parse_code(raw: &str) -> Option<ParsedCode> {
+    let (tok, mut rest) = token(raw.trim());
+    if tok.is_empty() {
+        return None;
+    }
+    let (primary, village) = clean(tok);
+    let mut compatible = vec![];
+    // Further codes follow a separator: `/`, `、`, `+`, or an opening bracket.
+    while let Some(after) = rest
+        .strip_prefix(['/', '、', '+', '(', '（', ')', '）', ' '])
+        .filter(|a| !a.is_empty())
+    {
+        let (t, r) = token(after);
+        if !t.is_empty() {
+            compatible.push(clean(t).0.into_owned());
+        }
+        rest = r;
+    }
+    Some(ParsedCode {
+        primary: primary.into_owned(),
+        compatible,
+        village,
+    })
+}
+
+/// Extract the primary code from a value such as "M2", "100102", "0601工业用地" or
+/// "R2（二类居住）".
 pub fn normalize_code(raw: &str) -> Option<String> {
     code_part(raw).map(|c| c.into_owned())
+}
+
+/// The 2020 trial edition's codes that the 2023 edition renumbered, as one converter has them
+/// (DOMAIN.md §6) [S]; every other code means the same in both editions.
+const YDYH_2020_TO_2023: &[(&str, &str)] = &[
+    ("0204", "0205"),
+    ("060102", "1207v"),
+    ("2303", "060102"),
+    ("0602", "060201"),
+    ("0603", "060202"),
+    ("0604", "060203"),
+    ("1311", "1705"),
+    ("1312", "1311"),
+    ("1313", "1312"),
+    ("2302", "2303"),
+];
+
+/// The YDYH-2023 code of a YDYH-2020 code (`1311` 干渠 → `1705` 沟渠; `060102` 村庄内部道路 →
+/// `1207v`); codes the 2023 edition kept are returned unchanged.
+pub fn ydyh2020_to_2023(code: &str) -> &str {
+    YDYH_2020_TO_2023
+        .iter()
+        .find(|(old, _)| *old == code)
+        .map_or(code, |(_, new)| new)
+}
+
+/// A code as the table of `system` holds it: primary, upper-case, YDYH-2020 converted to
+/// 2023, without the `v` suffix.
+pub fn table_code(system: ClassSystem, raw_code: &str) -> Option<String> {
+    let code = code_part(raw_code)?;
+    Some(match system {
+        ClassSystem::Ydyh2020 => clean(ydyh2020_to_2023(&code)).0.into_owned(),
+        _ => code.into_owned(),
+    })
 }
 
 fn index(system: ClassSystem) -> &'static std::collections::HashMap<&'static str, &'static Entry> {
     use std::collections::HashMap;
     use std::sync::OnceLock;
     static INDEX: OnceLock<[HashMap<&'static str, &'static Entry>; 4]> = OnceLock::new();
-    let all = INDEX
-        .get_or_init(|| ClassSystem::ALL.map(|s| s.table().iter().map(|e| (e.code, e)).collect()));
-    &all[ClassSystem::ALL
+    let all = INDEX.get_or_init(|| {
+        ClassSystem::DETECTED.map(|s| s.table().iter().map(|e| (e.code, e)).collect())
+    });
+    let system = match system {
+        ClassSystem::Ydyh2020 => ClassSystem::Ydyh2023,
+        s => s,
+    };
+    &all[ClassSystem::DETECTED
         .iter()
         .position(|s| *s == system)
         .expect("listed")]
 }
 
-/// Look a code up in a system; `None` when the system has no such code.
+/// Look a code up in a system; `None` when the system has no such code. A compound code is
+/// judged by its primary use; a YDYH-2020 code by its 2023 equivalent.
 pub fn lookup(system: ClassSystem, raw_code: &str) -> Option<LandClass> {
     let code = code_part(raw_code)?;
+    let code = match system {
+        ClassSystem::Ydyh2020 => clean(ydyh2020_to_2023(&code)).0,
+        _ => code,
+    };
     index(system).get(code.as_ref()).map(|e| LandClass {
         name: e.name,
         category: e.category,
@@ -672,7 +793,7 @@ pub fn detect_system<'a>(codes: impl IntoIterator<Item = &'a str>) -> SystemDete
         };
     }
     let known_in = |c: &str| -> Vec<ClassSystem> {
-        ClassSystem::ALL
+        ClassSystem::DETECTED
             .into_iter()
             .filter(|s| lookup(*s, c).is_some())
             .collect()
@@ -693,13 +814,13 @@ pub fn detect_system<'a>(codes: impl IntoIterator<Item = &'a str>) -> SystemDete
             unknown_codes,
         };
     }
-    let mut candidates: Vec<ClassSystem> = ClassSystem::ALL
+    let mut candidates: Vec<ClassSystem> = ClassSystem::DETECTED
         .into_iter()
         .filter(|s| known.iter().all(|c| lookup(*s, c).is_some()))
         .collect();
     if candidates.is_empty() {
         // No system knows all codes: take the one that knows most, and say which codes it lacks.
-        let best = ClassSystem::ALL
+        let best = ClassSystem::DETECTED
             .into_iter()
             .max_by_key(|s| known.iter().filter(|c| lookup(*s, c).is_some()).count())
             .expect("four systems");
@@ -876,5 +997,79 @@ mod tests {
         let d = detect_system(["X99", "M1"]);
         assert_eq!(d.system, Some(ClassSystem::Gb50137));
         assert_eq!(d.unknown_codes, vec!["X99".to_string()]);
+    }
+
+    #[test]
+    fn compound_and_village_codes_parse_into_primary_and_compatible_uses() {
+        let p = parse_code("0701/09").unwrap();
+        assert_eq!(
+            (p.primary.as_str(), p.compatible.clone(), p.village),
+            ("0701", vec!["09".to_string()], false)
+        );
+        assert_eq!(
+            parse_code("100101/110101").unwrap().compatible,
+            vec!["110101"]
+        );
+        assert_eq!(
+            parse_code("100101(080403)").unwrap().compatible,
+            vec!["080403"]
+        );
+        assert_eq!(
+            parse_code("100101（080403）").unwrap().compatible,
+            vec!["080403"]
+        );
+        let v = parse_code("1207v").unwrap();
+        assert_eq!((v.primary.as_str(), v.village), ("1207", true));
+        assert!(parse_code("0601工业用地").unwrap().compatible.is_empty());
+        assert!(parse_code("R2（二类居住）").unwrap().compatible.is_empty());
+        assert_eq!(parse_code("m2").unwrap().primary, "M2");
+        assert!(parse_code("  ").is_none());
+        // The primary use decides.
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2023, "0701/09").unwrap().category,
+            Category::Residential
+        );
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2023, "1207v").unwrap().category,
+            Category::Transport
+        );
+    }
+
+    #[test]
+    fn ydyh_2020_codes_are_read_through_their_2023_numbers() {
+        assert_eq!(ydyh2020_to_2023("1311"), "1705");
+        assert_eq!(ydyh2020_to_2023("060102"), "1207v");
+        assert_eq!(ydyh2020_to_2023("0701"), "0701");
+        // 1311: 干渠 (water) in the trial edition, 水工设施用地 in 2023.
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2020, "1311").unwrap().category,
+            Category::Ecological
+        );
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2023, "1311").unwrap().category,
+            Category::Utilities
+        );
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2020, "1312").unwrap().name,
+            "水工设施用地"
+        );
+        assert_eq!(
+            lookup(ClassSystem::Ydyh2020, "060102").unwrap().category,
+            Category::Transport
+        );
+        assert_eq!(
+            table_code(ClassSystem::Ydyh2020, "2303").as_deref(),
+            Some("060102")
+        );
+        assert_eq!(
+            "YDYH-2020".parse::<ClassSystem>().unwrap(),
+            ClassSystem::Ydyh2020
+        );
+        assert_eq!(ClassSystem::Ydyh2020.as_str(), "YDYH-2020");
+        // Detection never picks the trial edition: its codes look like 2023's.
+        assert_eq!(
+            detect_system(["0701", "1311"]).system,
+            Some(ClassSystem::Ydyh2023)
+        );
     }
 }

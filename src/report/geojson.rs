@@ -4,6 +4,7 @@
 
 use crate::model::attr::{write_json_string, AttrValue, Column};
 use geo::{Coord, Geometry, LineString, Polygon};
+use std::fmt;
 
 /// The order coordinates are written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,21 +121,66 @@ pub fn write_properties(out: &mut String, columns: &[Column], values: &[AttrValu
     out.push('}');
 }
 
+/// A feature's id: a store fid, or an analysis' own stable id for geometry it made (a
+/// conflict polygon).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FeatureId {
+    /// A store fid.
+    Fid(i64),
+    /// A check's own id.
+    Text(Box<str>),
+}
+
+impl FeatureId {
+    /// A whole number for formats that need one (vector tiles): the fid, or a stable 53-bit
+    /// hash of the text (FNV-1a).
+    pub fn number(&self) -> u64 {
+        match self {
+            FeatureId::Fid(n) => (*n).max(0) as u64,
+            FeatureId::Text(s) => {
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                for b in s.bytes() {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+                h & ((1 << 53) - 1)
+            }
+        }
+    }
+
+    /// Its JSON value: a number or a string.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            FeatureId::Fid(n) => out.push_str(itoa::Buffer::new().format(*n)),
+            FeatureId::Text(s) => write_json_string(out, s),
+        }
+    }
+}
+
+impl fmt::Display for FeatureId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeatureId::Fid(n) => write!(f, "{n}"),
+            FeatureId::Text(s) => f.write_str(s),
+        }
+    }
+}
+
 /// Append a whole Feature with a numeric id and a pre-rendered properties object.
 pub fn write_feature(out: &mut String, id: i64, geometry: Option<&Geometry>, properties: &str) {
-    write_feature_axes(out, id, geometry, properties, Axes::XY);
+    write_feature_axes(out, &FeatureId::Fid(id), geometry, properties, Axes::XY);
 }
 
 /// Append a whole Feature with coordinates in the given axis order.
 pub fn write_feature_axes(
     out: &mut String,
-    id: i64,
+    id: &FeatureId,
     geometry: Option<&Geometry>,
     properties: &str,
     axes: Axes,
 ) {
     out.push_str("{\"type\":\"Feature\",\"id\":");
-    out.push_str(itoa::Buffer::new().format(id));
+    id.write_json(out);
     out.push_str(",\"geometry\":");
     write_geometry_axes(out, geometry, axes);
     out.push_str(",\"properties\":");

@@ -1,7 +1,5 @@
-//! Writers for what landwatch hands out: GeoJSON features (and the report tables of the
-//! analysis).
+//! Writers for what landwatch hands out: GeoJSON features, vector tiles and report tables.
 
-pub mod checks;
 pub mod geojson;
 pub mod mvt;
 pub mod table;

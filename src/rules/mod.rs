@@ -272,7 +272,7 @@ pub struct UnderusedRules {
 
 /// One 亩均 indicator.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct MujunIndicator {
+pub struct PerMuIndicator {
     /// Key (tax_per_mu …).
     pub key: String,
     /// Chinese name.
@@ -306,26 +306,26 @@ pub struct SmallFirms {
     pub size_words: Vec<String>,
     /// Their indicators.
     #[serde(rename = "indicator")]
-    pub indicators: Vec<MujunIndicator>,
+    pub indicators: Vec<PerMuIndicator>,
 }
 
 /// Ranking scope.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum MujunScope {
+pub enum PerMuScope {
     /// All firms together.
     All,
     /// Firms within each park.
     Park,
 }
 
-/// The 亩均 pack.
+/// The 亩均论英雄 (per-mu evaluation) pack.
 #[derive(Clone, Debug, Deserialize)]
-pub struct MujunRules {
+pub struct PerMuRules {
     /// Source.
     pub source: Source,
     /// Ranking scope.
-    pub scope: MujunScope,
+    pub scope: PerMuScope,
     /// Years since completion before a firm is graded.
     pub startup_years: u32,
     /// Class cut-offs.
@@ -335,7 +335,7 @@ pub struct MujunRules {
     pub points_cap: Option<f64>,
     /// Indicators of regular firms.
     #[serde(rename = "indicator")]
-    pub indicators: Vec<MujunIndicator>,
+    pub indicators: Vec<PerMuIndicator>,
     /// Small firms.
     pub small: SmallFirms,
 }
@@ -354,12 +354,8 @@ pub struct Bound {
 pub struct ZoningRules {
     /// Source.
     pub source: Source,
-    /// 产业过渡区 distance, m.
-    pub buffer_distance_m: f64,
     /// Overlaps below this are ignored, m².
     pub overlap_tolerance_m2: f64,
-    /// Boundary crossings below this are ignored, m².
-    pub straddle_tolerance_m2: f64,
     /// Bounds by park type, by category.
     pub types: BTreeMap<String, BTreeMap<String, Bound>>,
     /// Bounds by park id, by category (replacing the type's).
@@ -400,6 +396,126 @@ pub struct QualityRules {
     pub area_tolerance: f64,
 }
 
+/// What counts as construction land (建设用地) in one classification system, or on a 土规's
+/// 用途区 / 建设用地管制区: codes by prefix, the longest listed prefix deciding.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConstructionRule {
+    /// Prefixes of construction land.
+    pub construction: Vec<String>,
+    /// Longer prefixes that are not (1006 农村道路 in GB/T 21010).
+    #[serde(default)]
+    pub not_construction: Vec<String>,
+    /// Construction land that is rural, not urban (农村宅基地): it may lie outside the urban
+    /// development boundary.
+    #[serde(default)]
+    pub rural: Vec<String>,
+    /// Citation.
+    pub source: String,
+    /// V, S or U.
+    pub verified: String,
+}
+
+/// Whether land is construction land, and of which kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Construction {
+    /// 城镇建设用地.
+    Urban,
+    /// 村庄建设用地 (农村宅基地, `v` codes).
+    Rural,
+    /// 非建设用地.
+    No,
+}
+
+impl Construction {
+    /// Construction land of either kind.
+    pub fn is_construction(self) -> bool {
+        self != Construction::No
+    }
+}
+
+fn longest(list: &[String], code: &str) -> Option<usize> {
+    list.iter()
+        .filter(|p| code.starts_with(p.as_str()))
+        .map(String::len)
+        .max()
+}
+
+impl ConstructionRule {
+    /// Judge a code (primary, upper-case, as the system's table holds it); `village` is its
+    /// `v` suffix.
+    pub fn judge(&self, code: &str, village: bool) -> Construction {
+        let yes = longest(&self.construction, code);
+        let no = longest(&self.not_construction, code);
+        match (yes, no) {
+            (Some(y), n) if n.is_none_or(|n| n < y) => {
+                if village || longest(&self.rural, code).is_some() {
+                    Construction::Rural
+                } else {
+                    Construction::Urban
+                }
+            }
+            _ => Construction::No,
+        }
+    }
+
+    /// Judge a 用途区 / 管制区 name: the zone listed in the value, longest first; `None` when the
+    /// value names no listed zone.
+    pub fn judge_zone(&self, value: &str) -> Option<Construction> {
+        let hit = |list: &[String]| {
+            list.iter()
+                .filter(|z| value.contains(z.as_str()))
+                .map(String::len)
+                .max()
+        };
+        match (hit(&self.construction), hit(&self.not_construction)) {
+            (None, None) => None,
+            (Some(y), n) if n.is_none_or(|n| n < y) => Some(if hit(&self.rural).is_some() {
+                Construction::Rural
+            } else {
+                Construction::Urban
+            }),
+            _ => Some(Construction::No),
+        }
+    }
+}
+
+/// 产业过渡区 distance.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IndustrialBuffer {
+    /// 二类/三类 industry closer than this to residential land conflicts, m.
+    pub distance_m: f64,
+    /// V, S or U.
+    pub verified: String,
+}
+
+/// The 多规合一 pack: construction land per system, sliver floors, the 产业过渡区 distance
+/// and the suggested adjustment per conflict type.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConflictRules {
+    /// Source.
+    pub source: Source,
+    /// Comparison pieces below this are slivers, m².
+    pub sliver_min_area_m2: f64,
+    /// Red-line and farmland pieces below this are slivers, m².
+    pub redline_min_area_m2: f64,
+    /// 产业过渡区.
+    pub industrial_buffer: IndustrialBuffer,
+    /// Construction land by system (`YDYH-2023` …).
+    pub systems: BTreeMap<String, ConstructionRule>,
+    /// Construction land on 土地用途区 / 建设用地管制区.
+    pub zones: ConstructionRule,
+    /// 调入 / 调出 / 保留 / 协调 by conflict type id.
+    pub suggestions: BTreeMap<String, String>,
+}
+
+impl ConflictRules {
+    /// The rule of a classification system.
+    pub fn system(&self, system: crate::model::ClassSystem) -> Option<&ConstructionRule> {
+        self.systems.get(system.as_str())
+    }
+}
+
 /// Every pack.
 #[derive(Clone, Debug)]
 pub struct Rules {
@@ -412,13 +528,15 @@ pub struct Rules {
     /// Under-used land.
     pub underused: UnderusedRules,
     /// 亩均 evaluation.
-    pub mujun: MujunRules,
+    pub per_mu: PerMuRules,
     /// Zoning bounds.
     pub zoning: ZoningRules,
     /// Intensive-use benchmarks.
     pub indicators: IndicatorRules,
     /// Data quality.
     pub quality: QualityRules,
+    /// 多规合一 conflicts and compliance review.
+    pub conflicts: ConflictRules,
     /// Where each pack was read from.
     pub origins: Vec<String>,
 }
@@ -461,9 +579,18 @@ const BUILTIN: &[(&str, &str)] = &[
         "quality.toml",
         include_str!("../../data/rules/quality.toml"),
     ),
+    (
+        "conflicts.toml",
+        include_str!("../../data/rules/conflicts.toml"),
+    ),
 ];
 
 impl Rules {
+    /// The file names of the packs (`idle.toml` …).
+    pub fn pack_names() -> Vec<&'static str> {
+        BUILTIN.iter().map(|(name, _)| *name).collect()
+    }
+
     /// The packs built into landwatch.
     pub fn builtin() -> Rules {
         Rules::load(None).expect("built-in rule packs are valid")
@@ -513,15 +640,31 @@ impl Rules {
             parse(&texts, "control_2023.toml")?,
         ];
         control.sort_by_key(|c| c.applies_from);
+        let conflicts: ConflictRules = parse(&texts, "conflicts.toml")?;
+        if let Some(missing) = crate::model::ClassSystem::ALL
+            .into_iter()
+            .find(|s| conflicts.system(*s).is_none())
+        {
+            return Err(RulesError {
+                file: texts["conflicts.toml"]
+                    .0
+                    .clone()
+                    .unwrap_or_else(|| "conflicts.toml (built in)".into()),
+                why: format!(
+                    "[systems.\"{missing}\"] is missing: say what counts as construction land in every classification system"
+                ),
+            });
+        }
         Ok(Rules {
             idle: parse(&texts, "idle.toml")?,
             control,
             industries: parse(&texts, "industries.toml")?,
             underused: parse(&texts, "underused.toml")?,
-            mujun: parse(&texts, "mujun.toml")?,
+            per_mu: parse(&texts, "mujun.toml")?,
             zoning: parse(&texts, "zoning.toml")?,
             indicators: parse(&texts, "indicators.toml")?,
             quality: parse(&texts, "quality.toml")?,
+            conflicts,
             origins,
         })
     }
@@ -554,7 +697,7 @@ mod tests {
         assert_eq!(r.control.len(), 2);
         assert_eq!(r.control[0].coverage_min, 0.30);
         assert_eq!(r.control[1].source.verified, "U");
-        let weights: f64 = r.mujun.indicators.iter().map(|i| i.weight).sum();
+        let weights: f64 = r.per_mu.indicators.iter().map(|i| i.weight).sum();
         assert_eq!(weights, 100.0);
         assert!(r.zoning.types.contains_key("工业主导型"));
     }

@@ -1,12 +1,12 @@
-//! Collections (要素集合): every stored layer, and the analysis results served as layers —
-//! `idle`, `underused` and `zoning` — behind one interface for the OGC API and the tiles.
+//! Collections (要素集合): every stored layer, and the results of the checks that serve one
+//! ([`crate::checks::collections`]), behind one interface for the OGC API and the tiles.
 
-use super::params::{CrsRef, Interval};
-use crate::analysis::{Check, CheckReport};
-use crate::catalog::{Catalog, IndexEntry, Layer};
+use super::error::ApiResult;
+use super::params::{self, CrsRef, Interval, Params};
+use crate::catalog::{IndexEntry, Layer};
+use crate::checks::{self, Analysis, FeatureId, Param, Query, Report, Shape};
 use crate::model::records::Records;
 use crate::model::Role;
-use crate::report::checks::map_features;
 use crate::report::mvt::MvtValue;
 use chrono::NaiveDate;
 use geo::{Geometry, Intersects, Rect};
@@ -16,16 +16,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The analysis results served as collections.
-pub const ANALYSIS_COLLECTIONS: [Check; 3] = [Check::Idle, Check::Underused, Check::Zoning];
-
-/// One feature of an analysis collection: a stored feature's geometry with findings.
+/// One feature of an analysis collection: a stored feature's geometry, or the check's own,
+/// with findings.
 #[derive(Debug)]
 pub struct AnalysisFeature {
-    /// The layer the geometry comes from.
-    pub source: Arc<Layer>,
-    /// Its index there.
-    pub index: usize,
+    /// Its id in URLs.
+    pub id: FeatureId,
+    /// Its geometry.
+    pub shape: Shape,
     /// The feature's properties, as JSON.
     pub properties: Box<str>,
     /// Values of the queryable properties.
@@ -40,37 +38,16 @@ pub struct AnalysisFeature {
 #[derive(Debug)]
 pub struct AnalysisLayer {
     /// Which check.
-    pub check: Check,
-    /// Its evaluation date.
-    pub as_of: NaiveDate,
-    /// Its park, if restricted to one.
-    pub park: Option<String>,
+    pub check: &'static dyn Analysis,
+    /// What it was asked.
+    pub query: Query,
     /// The whole report (for the analysis endpoints).
-    pub report: Arc<CheckReport>,
-    /// Features, in the report's order.
+    pub report: Arc<dyn Report>,
+    /// Features, in the report's order (none when the check serves no collection).
     pub features: Vec<AnalysisFeature>,
     index: RTree<IndexEntry>,
-    /// Feature position by the source feature's fid (`items/{featureId}`).
-    by_fid: HashMap<i64, usize>,
-}
-
-fn tile_keys(check: Check) -> &'static [&'static str] {
-    match check {
-        Check::Idle => &[
-            "id",
-            "park_id",
-            "holder",
-            "finding",
-            "finding_zh",
-            "track",
-            "track_zh",
-            "years_idle",
-            "fee_wan",
-        ],
-        Check::Underused => &["id", "park_id", "holder", "reason_count", "reasons"],
-        Check::Zoning => &["id", "name", "type", "pass"],
-        _ => &[],
-    }
+    /// Feature position by id (`items/{featureId}`).
+    by_id: HashMap<FeatureId, usize>,
 }
 
 fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
@@ -82,76 +59,65 @@ fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
     }
 }
 
-fn queryable_keys(check: Check) -> &'static [&'static str] {
-    match check {
-        Check::Idle => &["park_id", "finding", "track", "holder"],
-        Check::Underused => &["park_id", "holder", "industry_code"],
-        Check::Zoning => &["id", "type", "pass"],
-        _ => &[],
-    }
-}
-
 impl AnalysisLayer {
     /// The query that selects this result again: `as_of=…`, and `&park=…` when restricted.
     pub fn selector(&self) -> String {
-        form_urlencoded::Serializer::new(String::new())
-            .append_pair("as_of", &self.as_of.to_string())
-            .extend_pairs(self.park.as_deref().map(|p| ("park", p)))
-            .finish()
+        self.query.selector(self.check.params())
     }
 
-    /// Build the collection of a report.
+    /// Build the collection of a report; a check without a collection keeps only the report.
     pub fn new(
-        check: Check,
-        as_of: NaiveDate,
-        park: Option<String>,
-        report: CheckReport,
-        catalog: &Catalog,
+        check: &'static dyn Analysis,
+        query: Query,
+        report: Arc<dyn Report>,
+        catalog: &crate::catalog::Catalog,
     ) -> AnalysisLayer {
-        let keys = queryable_keys(check);
-        let features: Vec<AnalysisFeature> = map_features(&report, catalog)
-            .into_iter()
-            .filter_map(|f| {
-                let source = Arc::clone(catalog.layer(&f.layer)?);
-                let index = source.by_fid(f.fid)?;
-                let filters = keys
-                    .iter()
-                    .filter_map(|k| {
-                        let v = f.properties.get(*k)?;
-                        let text = match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            serde_json::Value::Null => return None,
-                            other => other.to_string(),
-                        };
-                        Some((*k, text))
-                    })
-                    .collect();
-                let date = f
-                    .properties
-                    .get("idle_since")
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| s.parse().ok());
-                let tile = tile_keys(check)
-                    .iter()
-                    .filter_map(|k| Some((*k, mvt_value(f.properties.get(*k)?)?)))
-                    .collect();
-                Some(AnalysisFeature {
-                    tile,
-                    source,
-                    index,
-                    properties: serde_json::to_string(&f.properties)
-                        .expect("serialisable")
-                        .into_boxed_str(),
-                    filters,
-                    date,
+        let features: Vec<AnalysisFeature> = match check.collection() {
+            None => vec![],
+            Some(spec) => report
+                .map_features(catalog)
+                .into_iter()
+                .map(|f| {
+                    let filters = spec
+                        .queryables
+                        .iter()
+                        .filter_map(|q| {
+                            let text = match f.properties.get(q.key)? {
+                                serde_json::Value::String(s) => s.clone(),
+                                serde_json::Value::Null => return None,
+                                other => other.to_string(),
+                            };
+                            Some((q.key, text))
+                        })
+                        .collect();
+                    let date = spec
+                        .date_property
+                        .and_then(|d| f.properties.get(d))
+                        .and_then(|v| v.as_str())
+                        .and_then(|s| s.parse().ok());
+                    let tile = spec
+                        .tile_keys
+                        .iter()
+                        .filter_map(|k| Some((*k, mvt_value(f.properties.get(*k)?)?)))
+                        .collect();
+                    AnalysisFeature {
+                        tile,
+                        id: f.id,
+                        shape: f.shape,
+                        properties: serde_json::to_string(&f.properties)
+                            .expect("serialisable")
+                            .into_boxed_str(),
+                        filters,
+                        date,
+                    }
                 })
-            })
-            .collect();
+                .collect(),
+        };
         let entries = features
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                f.source.features[f.index].bbox.map(|b| {
+                f.shape.bbox().map(|b| {
                     GeomWithData::new(
                         Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
                         i as u32,
@@ -159,23 +125,46 @@ impl AnalysisLayer {
                 })
             })
             .collect();
-        // The first feature of a fid wins, as in the report's order.
-        let by_fid = features
+        // The first feature of an id wins, as in the report's order.
+        let by_id = features
             .iter()
             .enumerate()
             .rev()
-            .map(|(i, f)| (f.source.features[f.index].fid, i))
+            .map(|(i, f)| (f.id.clone(), i))
             .collect();
         AnalysisLayer {
             check,
-            as_of,
-            park,
-            report: Arc::new(report),
+            query,
+            report,
             features,
             index: RTree::bulk_load(entries),
-            by_fid,
+            by_id,
         }
     }
+}
+
+/// The parameters that select an analysis collection's result — `as_of` and `park`, as far
+/// as its check takes them — taken from a request, and their names; none for a stored layer.
+pub fn selection_params(
+    id: &str,
+    p: &mut Params,
+) -> ApiResult<(Option<NaiveDate>, Option<String>, Vec<String>)> {
+    let Some(check) = checks::collections().find(|c| c.id() == id) else {
+        return Ok((None, None, vec![]));
+    };
+    let takes = |q: Param| check.params().contains(&q);
+    let mut names = vec![];
+    let mut as_of = None;
+    let mut park = None;
+    if takes(Param::AsOf) {
+        as_of = params::date("as_of", p.take("as_of"))?;
+        names.push("as_of".to_string());
+    }
+    if takes(Param::Park) {
+        park = p.take("park");
+        names.push("park".to_string());
+    }
+    Ok((as_of, park, names))
 }
 
 /// A collection: a stored layer or an analysis result.
@@ -341,7 +330,7 @@ impl Collection {
     pub fn id(&self) -> String {
         match self {
             Collection::Layer(l) => l.info.name.clone(),
-            Collection::Analysis(a) => a.check.as_str().to_string(),
+            Collection::Analysis(a) => a.check.id().to_string(),
         }
     }
 
@@ -367,7 +356,10 @@ impl Collection {
                     None => format!("{} {}", l.info.role.label_zh(), l.info.name),
                 }
             }
-            Collection::Analysis(a) => format!("{}（评价日期 {}）", a.check.title_zh(), a.as_of),
+            Collection::Analysis(a) if a.check.params().contains(&crate::checks::Param::AsOf) => {
+                format!("{}（评价日期 {}）", a.check.title_zh(), a.query.as_of)
+            }
+            Collection::Analysis(a) => a.check.title_zh().to_string(),
         }
     }
 
@@ -376,13 +368,14 @@ impl Collection {
         match self {
             Collection::Layer(l) => format!(
                 "{} features from {} (layer {}), source CRS {}, encoding {}; ingested {}",
-                l.info.count, l.info.source, l.info.source_layer, l.info.source_crs_label, l.info.encoding, l.info.ingested_at
+                l.info.count,
+                l.info.source,
+                l.info.source_layer,
+                l.info.source_crs_label,
+                l.info.encoding,
+                l.info.ingested_at
             ),
-            Collection::Analysis(a) => match a.check {
-                Check::Idle => "疑似闲置土地 under 《闲置土地处置办法》, with the article, dates and figures behind each finding; as_of sets the evaluation date".into(),
-                Check::Underused => "低效用地: industrial parcels missing a control indicator or a local under-used rule, with the figures; as_of sets the evaluation date".into(),
-                _ => "园区用地结构: each park with its functional land shares against the bounds of its type".into(),
-            },
+            Collection::Analysis(a) => a.check.description().to_string(),
         }
     }
 
@@ -403,10 +396,7 @@ impl Collection {
     pub fn geometry(&self, i: usize) -> Option<&Geometry> {
         match self {
             Collection::Layer(l) => l.features[i].lonlat.as_ref(),
-            Collection::Analysis(a) => {
-                let f = &a.features[i];
-                f.source.features[f.index].lonlat.as_ref()
-            }
+            Collection::Analysis(a) => a.features[i].shape.lonlat(),
         }
     }
 
@@ -414,22 +404,16 @@ impl Collection {
     pub fn bbox(&self, i: usize) -> Option<Rect> {
         match self {
             Collection::Layer(l) => l.features[i].bbox,
-            Collection::Analysis(a) => {
-                let f = &a.features[i];
-                f.source.features[f.index].bbox
-            }
+            Collection::Analysis(a) => a.features[i].shape.bbox(),
         }
     }
 
     /// A feature's id in URLs: the store fid of the feature (the parcel's or park's for
-    /// analysis results).
-    pub fn fid(&self, i: usize) -> i64 {
+    /// analysis results on stored features), or the check's own id for geometry it made.
+    pub fn feature_id(&self, i: usize) -> FeatureId {
         match self {
-            Collection::Layer(l) => l.features[i].fid,
-            Collection::Analysis(a) => {
-                let f = &a.features[i];
-                f.source.features[f.index].fid
-            }
+            Collection::Layer(l) => FeatureId::Fid(l.features[i].fid),
+            Collection::Analysis(a) => a.features[i].id.clone(),
         }
     }
 
@@ -450,11 +434,15 @@ impl Collection {
         }
     }
 
-    /// The feature with this fid.
-    pub fn by_fid(&self, fid: i64) -> Option<usize> {
+    /// The feature with this id, as written in a URL.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        let fid = id.parse::<i64>().ok();
         match self {
-            Collection::Layer(l) => l.by_fid(fid),
-            Collection::Analysis(a) => a.by_fid.get(&fid).copied(),
+            Collection::Layer(l) => l.by_fid(fid?),
+            Collection::Analysis(a) => fid
+                .and_then(|n| a.by_id.get(&FeatureId::Fid(n)))
+                .or_else(|| a.by_id.get(&FeatureId::Text(id.into())))
+                .copied(),
         }
     }
 
@@ -462,7 +450,7 @@ impl Collection {
     pub fn source_crs(&self) -> Option<CrsRef> {
         let def = match self {
             Collection::Layer(l) => &l.info.source_crs,
-            Collection::Analysis(a) => &a.features.first()?.source.info.source_crs,
+            Collection::Analysis(a) => &a.features.first()?.shape.layer()?.info.source_crs,
         };
         def.strip_prefix("EPSG:")
             .and_then(|c| c.parse().ok())
@@ -506,13 +494,16 @@ impl Collection {
                 }
                 out
             }
-            Collection::Analysis(a) => queryable_keys(a.check)
+            Collection::Analysis(a) => a
+                .check
+                .collection()
+                .map_or(&[][..], |s| s.queryables)
                 .iter()
-                .map(|k| Queryable {
-                    name: k.to_string(),
-                    key: k,
-                    title: k.to_string(),
-                    boolean: *k == "pass",
+                .map(|q| Queryable {
+                    name: q.key.to_string(),
+                    key: q.key,
+                    title: q.title.to_string(),
+                    boolean: q.boolean,
                 })
                 .collect(),
         }
@@ -530,8 +521,7 @@ impl Collection {
                 }
                 _ => None,
             },
-            Collection::Analysis(a) if a.check == Check::Idle => Some("idle_since"),
-            Collection::Analysis(_) => None,
+            Collection::Analysis(a) => a.check.collection()?.date_property,
         }
     }
 

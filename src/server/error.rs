@@ -46,6 +46,24 @@ impl ApiError {
         }
     }
 
+    /// 405: the resource is there, but not for this method.
+    pub fn method_not_allowed(description: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "MethodNotAllowed",
+            description: description.into(),
+        }
+    }
+
+    /// 413: a request body larger than the endpoint takes.
+    pub fn payload_too_large(description: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "PayloadTooLarge",
+            description: description.into(),
+        }
+    }
+
     /// 500: something that is our fault, logged.
     pub fn internal(description: impl Into<String>) -> ApiError {
         let description = description.into();

@@ -110,7 +110,7 @@ fn property_rows(properties: &str) -> String {
 /// A page of features as HTML.
 pub fn items(
     c: &Collection,
-    rows: &[(i64, String)],
+    rows: &[(crate::checks::FeatureId, String)],
     total: usize,
     start: usize,
     next_query: &str,
@@ -148,7 +148,7 @@ pub fn items(
 }
 
 /// One feature as HTML.
-pub fn item(c: &Collection, fid: i64, properties: &str) -> String {
+pub fn item(c: &Collection, fid: &crate::checks::FeatureId, properties: &str) -> String {
     page(
         &format!("{} — 要素 {fid}", c.title()),
         &format!(

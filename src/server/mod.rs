@@ -231,7 +231,12 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{collection}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis", get(reports::list))
-        .route("/analysis/{check}", get(reports::report))
+        .route(
+            "/analysis/{check}",
+            get(reports::report)
+                .post(reports::review)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::checks::MAX_SITE_BYTES)),
+        )
         .route("/health", get(web::health))
         .route("/assets/{file}", get(web::asset))
         .route("/favicon.ico", get(web::favicon))

@@ -1,7 +1,7 @@
 //! OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0), Part 2 (CRS) and the
 //! queryables of Part 3 (filtering by query parameters).
 
-use super::collections::{Collection, Matched, Selection, ANALYSIS_COLLECTIONS};
+use super::collections::{selection_params, Collection, Matched, Selection};
 use super::error::{ApiError, ApiResult};
 use super::html;
 use super::params::{self, CrsRef, Format, Params, Path};
@@ -219,10 +219,9 @@ async fn all_collections(st: &Arc<AppState>) -> ApiResult<Vec<Collection>> {
         .map(|l| Collection::Layer(Arc::clone(l)))
         .collect();
     if !catalog.layers.is_empty() {
-        for check in ANALYSIS_COLLECTIONS {
-            v.push(Collection::Analysis(
-                st.analysis(check, crate::analysis::today(), None).await?,
-            ));
+        for check in crate::checks::collections() {
+            let today = crate::checks::Query::new(crate::analysis::today());
+            v.push(Collection::Analysis(st.analysis(check, today).await?));
         }
     }
     Ok(v)
@@ -255,22 +254,6 @@ pub async fn collections(
     })
 }
 
-/// Take `as_of` and `park` when the collection is an analysis result.
-fn analysis_params(
-    id: &str,
-    p: &mut Params,
-) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>, Vec<String>)> {
-    if ANALYSIS_COLLECTIONS.iter().any(|c| c.as_str() == id) {
-        Ok((
-            params::date("as_of", p.take("as_of"))?,
-            p.take("park"),
-            vec!["as_of".into(), "park".into()],
-        ))
-    } else {
-        Ok((None, None, vec![]))
-    }
-}
-
 /// The collection a description of it asks for (`f`, and `as_of`, `park` for analyses),
 /// with the format chosen.
 async fn described(
@@ -282,7 +265,7 @@ async fn described(
 ) -> ApiResult<(Format, Collection)> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept, formats)?;
-    let (as_of, park, mut allowed) = analysis_params(id, &mut p)?;
+    let (as_of, park, mut allowed) = selection_params(id, &mut p)?;
     allowed.push("f".into());
     p.finish(&allowed)?;
     Ok((f, st.collection(id, as_of, park).await?))
@@ -375,7 +358,7 @@ fn write_one(
 ) -> Result<(), TransformError> {
     match how {
         Output::LonLat(axes) => {
-            write_feature_axes(out, c.fid(i), c.geometry(i), c.properties(i), *axes)
+            write_feature_axes(out, &c.feature_id(i), c.geometry(i), c.properties(i), *axes)
         }
         Output::Projected(t, axes) => {
             let g = match c.geometry(i) {
@@ -386,7 +369,7 @@ fn write_one(
                 }
                 None => None,
             };
-            write_feature_axes(out, c.fid(i), g.as_ref(), c.properties(i), *axes);
+            write_feature_axes(out, &c.feature_id(i), g.as_ref(), c.properties(i), *axes);
         }
     }
     Ok(())
@@ -436,7 +419,9 @@ fn query_with(raw: Option<&str>, set: &[(&str, String)]) -> String {
 fn with_offset(raw: Option<&str>, c: &Collection, offset: usize) -> String {
     let mut set = vec![("offset", offset.to_string())];
     if let Collection::Analysis(a) = c {
-        set.push(("as_of", a.as_of.to_string()));
+        if a.check.params().contains(&crate::checks::Param::AsOf) {
+            set.push(("as_of", a.query.as_of.to_string()));
+        }
     }
     query_with(raw, &set)
 }
@@ -463,7 +448,7 @@ pub async fn items(
 ) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
-    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    let (as_of, park, mut allowed) = selection_params(&id, &mut p)?;
     let c = st.collection(&id, as_of, park).await?;
     let limit = params::limit(p.take("limit"), 100, MAX_LIMIT)?;
     let offset = params::offset(p.take("offset"))?;
@@ -515,10 +500,10 @@ pub async fn items(
     let start = offset.min(total);
     let end = (start + limit).min(total);
     if f == Format::Html {
-        let rows: Vec<(i64, String)> = (start..end)
+        let rows: Vec<(crate::checks::FeatureId, String)> = (start..end)
             .map(|k| {
                 let i = matched.at(k);
-                (c.fid(i), c.properties(i).to_string())
+                (c.feature_id(i), c.properties(i).to_string())
             })
             .collect();
         return Ok(html_response(html::items(
@@ -656,21 +641,17 @@ pub async fn item(
 ) -> ApiResult<Response> {
     let mut p = Params::parse(q.as_deref())?;
     let f = params::format(p.take("f"), accept(&headers), &[Format::Json, Format::Html])?;
-    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    let (as_of, park, mut allowed) = selection_params(&id, &mut p)?;
     let c = st.collection(&id, as_of, park).await?;
     let out_crs = params::crs("crs", p.take("crs"), &c.crs_list())?;
     allowed.extend(["f", "crs"].map(String::from));
     p.finish(&allowed)?;
-    let n: i64 = fid.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "feature '{fid}' does not exist in {id}: feature ids are whole numbers"
-        ))
-    })?;
     let i = c
-        .by_fid(n)
-        .ok_or_else(|| ApiError::not_found(format!("feature {n} does not exist in {id}")))?;
+        .find(&fid)
+        .ok_or_else(|| ApiError::not_found(format!("feature '{fid}' does not exist in {id}")))?;
+    let n = c.feature_id(i);
     if f == Format::Html {
-        return Ok(html_response(html::item(&c, n, c.properties(i))));
+        return Ok(html_response(html::item(&c, &n, c.properties(i))));
     }
     let mut s = String::new();
     write_one(&mut s, &c, i, &output(out_crs)?).map_err(|e| ApiError::internal(e.to_string()))?;

@@ -26,8 +26,13 @@ fn common_parameters() -> Value {
         "as_of": param("as_of", "evaluation date of an analysis collection (YYYY-MM-DD, default today)", json!({"type": "string", "format": "date"})),
         "park": param("park", "restrict an analysis collection to one park (园区编号)", json!({"type": "string"})),
         "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
-        "featureId": {"name": "featureId", "in": "path", "required": true, "schema": {"type": "integer"}},
+        "featureId": {"name": "featureId", "in": "path", "required": true, "description": "a stored feature's fid, or an analysis feature's own id (a conflict polygon's)", "schema": feature_id_schema()},
     })
+}
+
+/// Feature ids are store fids (integers) or an analysis' own ids (strings).
+fn feature_id_schema() -> Value {
+    json!({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 }
 
 fn reference(name: &str) -> Value {
@@ -195,10 +200,10 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
     );
     paths.insert(
         "/analysis/{check}".into(),
-        json!({"get": {"summary": "a check's report: idle, underused, mujun, zoning, indicators or quality, as JSON, CSV or XLSX",
+        json!({"get": {"summary": format!("a check's report: {}, as JSON, CSV or XLSX", crate::checks::ids()),
             "operationId": "getAnalysis", "tags": ["analysis"],
             "parameters": [
-                {"name": "check", "in": "path", "required": true, "schema": {"type": "string", "enum": ["idle", "underused", "mujun", "zoning", "indicators", "quality"]}},
+                {"name": "check", "in": "path", "required": true, "schema": {"type": "string", "enum": crate::checks::CHECKS.iter().map(|c| c.id()).collect::<Vec<_>>()}},
                 param("f", "json (the report), csv (its main table) or xlsx (every table, one sheet each), or html", json!({"type": "string", "enum": ["json", "csv", "xlsx", "html"]})),
                 reference("as_of"), reference("park")],
             "responses": {"200": {"description": "the report", "content": {
@@ -217,7 +222,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
         "info": {
             "title": "landwatch",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "园区土地监测: stored layers and analysis results (idle, underused, zoning) as OGC API – Features, vector tiles and reports",
+            "description": format!("园区土地监测: stored layers and analysis results ({}) as OGC API – Features, vector tiles and reports", crate::checks::collections().map(|c| c.id()).collect::<Vec<_>>().join(", ")),
             "license": {"name": "MIT OR Apache-2.0"},
         },
         "servers": [{"url": base}],
@@ -243,7 +248,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 "geometryGeoJSON": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"]}}},
                 "featureGeoJSON": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
                     "type": {"type": "string", "enum": ["Feature"]}, "geometry": schema("geometryGeoJSON"),
-                    "properties": {"type": "object", "nullable": true}, "id": {"type": "integer"}, "links": {"type": "array", "items": schema("link")}}},
+                    "properties": {"type": "object", "nullable": true}, "id": feature_id_schema(), "links": {"type": "array", "items": schema("link")}}},
                 "featureCollectionGeoJSON": {"type": "object", "required": ["type", "features"], "properties": {
                     "type": {"type": "string", "enum": ["FeatureCollection"]}, "features": {"type": "array", "items": schema("featureGeoJSON")},
                     "links": {"type": "array", "items": schema("link")}, "timeStamp": {"type": "string", "format": "date-time"},

@@ -6,9 +6,11 @@ use super::html::{esc, page};
 use super::ogc::{base, link};
 use super::params::{self, Format, Params, Path};
 use super::state::AppState;
-use crate::analysis::Check;
-use crate::report::checks::tables;
+use crate::analysis::Context;
+use crate::checks::{self, Analysis, Param, Query, Report, SiteError, CHECKS, MAX_SITE_BYTES};
 use crate::report::table::{pick, write_csv, write_html, xlsx};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -52,7 +54,7 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
     p.finish(&["f".into()])?;
     let b = base(&headers);
     if f == Format::Html {
-        let rows: String = Check::ALL
+        let rows: String = CHECKS
             .iter()
             .map(|c| {
                 format!(
@@ -69,9 +71,11 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
             .into_response());
     }
     let v = json!({
-        "checks": Check::ALL.iter().map(|c| json!({
-            "id": c.as_str(),
+        "checks": CHECKS.iter().map(|c| json!({
+            "id": c.id(),
             "title": c.title_zh(),
+            "description": c.description(),
+            "collection": c.collection().is_some(),
             "links": [
                 link(format!("{b}/analysis/{c}"), "describedby", "application/json", "report (JSON)"),
                 link(format!("{b}/analysis/{c}?f=csv"), "describedby", "text/csv", "main table (CSV)"),
@@ -82,49 +86,156 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
     Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
 }
 
-/// `/analysis/{check}`.
-pub async fn report(
-    State(st): State<Arc<AppState>>,
-    Path(check): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let check: Check = check.parse().map_err(ApiError::not_found)?;
-    let mut p = Params::parse(q.as_deref())?;
+/// The check of a URL, or 404 naming the checks.
+fn check_of(id: &str) -> ApiResult<&'static dyn Analysis> {
+    checks::find(id).ok_or_else(|| {
+        ApiError::not_found(format!("no check '{id}': checks are {}", checks::ids()))
+    })
+}
+
+/// The format, the CSV table and the check's own parameters of a request; `f` and `table`
+/// are taken by every check, the rest as the check declares.
+fn request(
+    check: &dyn Analysis,
+    q: Option<&str>,
+    headers: &HeaderMap,
+) -> ApiResult<(Format, Option<String>, Query)> {
+    let mut p = Params::parse(q)?;
     let f = params::format(
         p.take("f"),
-        accept(&headers),
+        accept(headers),
         &[Format::Json, Format::Html, Format::Csv, Format::Xlsx],
     )?;
-    let as_of = params::date("as_of", p.take("as_of"))?.unwrap_or_else(crate::analysis::today);
-    let park = p.take("park");
     let table = p.take("table");
     if table.is_some() && f != Format::Csv {
         return Err(ApiError::bad(
             "table chooses the table of a CSV download: use it with f=csv",
         ));
     }
-    p.finish(&["f".into(), "as_of".into(), "park".into(), "table".into()])?;
-    let a = st.analysis(check, as_of, park).await?;
-    let selector = a.selector();
+    let mut query = Query::new(crate::analysis::today());
+    let mut allowed = vec!["f".to_string(), "table".to_string()];
+    for param in check.params() {
+        let name = param.name();
+        match param {
+            Param::Site => continue,
+            Param::AsOf => {
+                if let Some(d) = params::date(name, p.take(name))? {
+                    query.as_of = d;
+                }
+            }
+            Param::Park => query.park = p.take(name),
+            Param::Compare | Param::Kind | Param::SiteCrs | Param::Use => {
+                if let Some(v) = p.take(name) {
+                    query.options.insert(name, v);
+                }
+            }
+        }
+        allowed.push(name.to_string());
+    }
+    p.finish(&allowed)?;
+    Ok((f, table, query))
+}
+
+/// `GET /analysis/{check}`.
+pub async fn report(
+    State(st): State<Arc<AppState>>,
+    Path(check): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let check = check_of(&check)?;
+    if check.params().contains(&Param::Site) {
+        return Err(ApiError::method_not_allowed(format!(
+            "{} reviews a site: POST a GeoJSON Polygon to /analysis/{check} (crs= for a projected one)",
+            check.title_zh()
+        )));
+    }
+    let (f, table, query) = request(check, q.as_deref(), &headers)?;
+    let a = st.analysis(check, query).await?;
+    respond(check, &*a.report, &a.query, f, table)
+}
+
+/// `POST /analysis/{check}`: a check of a site sent as the body (合规性审查).
+pub async fn review(
+    State(st): State<Arc<AppState>>,
+    Path(check): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let check = check_of(&check)?;
+    if !check.params().contains(&Param::Site) {
+        return Err(ApiError::method_not_allowed(format!(
+            "{check} is read with GET; only checks of a site take a POST body"
+        )));
+    }
+    let too_large = || {
+        ApiError::payload_too_large(format!(
+            "the site is larger than {MAX_SITE_BYTES} bytes: simplify the polygon (e.g. ogr2ogr -simplify 0.5)"
+        ))
+    };
+    let body = body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => too_large(),
+        other => ApiError::bad(format!("the site could not be read: {other}")),
+    })?;
+    if body.len() > MAX_SITE_BYTES {
+        return Err(too_large());
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad(format!("the site is not UTF-8 text ({e}): send GeoJSON")))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::bad(SiteError::Missing.to_string()));
+    }
+    let (f, table, mut query) = request(check, q.as_deref(), &headers)?;
+    query.site = Some(text.into());
+    let catalog = st.catalog.load_full();
+    let rules = Arc::clone(&st.rules);
+    let run_query = query.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        checks::run(check, &Context::new(&catalog), &rules, &run_query)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("review failed: {e}")))?
+    .map_err(|e| ApiError::bad(e.to_string()))?;
+    respond(check, &*report, &query, f, table)
+}
+
+/// A report in the format asked.
+fn respond(
+    check: &dyn Analysis,
+    report: &dyn Report,
+    query: &Query,
+    f: Format,
+    table: Option<String>,
+) -> ApiResult<Response> {
+    let selector = query.selector(check.params());
+    let dated = check.params().contains(&Param::AsOf);
     let stem = format!(
-        "{}_{}{}",
-        check.as_str(),
-        as_of,
-        a.park
+        "{}{}{}",
+        check.id(),
+        if dated {
+            format!("_{}", query.as_of)
+        } else {
+            String::new()
+        },
+        query
+            .park
             .as_deref()
             .map(|p| format!("_{p}"))
             .unwrap_or_default()
     );
     let disposition = |suffix: &str| attachment(&format!("{stem}{suffix}"));
     Ok(match f {
-        Format::Json => (
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_string(&*a.report).map_err(|e| ApiError::internal(e.to_string()))?,
-        )
+        Format::Json => ([(header::CONTENT_TYPE, "application/json")], {
+            let mut buf = vec![];
+            report
+                .write_json(&mut buf, false)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            buf
+        })
             .into_response(),
         Format::Csv => {
-            let t = tables(&a.report);
+            let t = report.tables();
             let chosen = pick(&t, table.as_deref()).map_err(ApiError::bad)?;
             let mut buf = vec![];
             write_csv(&mut buf, chosen).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -142,7 +253,7 @@ pub async fn report(
                 .into_response()
         }
         Format::Xlsx => {
-            let bytes = xlsx(&tables(&a.report)).map_err(|e| ApiError::internal(e.to_string()))?;
+            let bytes = xlsx(&report.tables()).map_err(|e| ApiError::internal(e.to_string()))?;
             (
                 [
                     (
@@ -157,7 +268,7 @@ pub async fn report(
                 .into_response()
         }
         Format::Html => {
-            let t = tables(&a.report);
+            let t = report.tables();
             let csv: Vec<String> = t
                 .iter()
                 .enumerate()
@@ -171,7 +282,12 @@ pub async fn report(
                 })
                 .collect();
             let body = format!(
-                r#"<p>评价日期 {as_of} · <a href="?f=xlsx&amp;{s}">下载 Excel（全部表格）</a> · 下载 CSV：{} · <a href="?{s}">JSON</a></p>{}"#,
+                r#"<p>{} · <a href="?f=xlsx&amp;{s}">下载 Excel（全部表格）</a> · 下载 CSV：{} · <a href="?{s}">JSON</a></p>{}"#,
+                if dated {
+                    format!("评价日期 {}", query.as_of)
+                } else {
+                    "最新数据".into()
+                },
                 csv.join("、"),
                 write_html(&t),
                 s = esc(&selector),

@@ -1,10 +1,11 @@
 //! Server state: the current catalog snapshot (swapped whole when the store changes), the
 //! rule packs, and a small cache of analysis results.
 
-use super::collections::{AnalysisLayer, Collection, ANALYSIS_COLLECTIONS};
+use super::collections::{AnalysisLayer, Collection};
 use super::error::{ApiError, ApiResult};
-use crate::analysis::{self, Check, Context};
+use crate::analysis::{self, Context};
 use crate::catalog::Catalog;
+use crate::checks::{self, Analysis, Query};
 use crate::rules::Rules;
 use crate::store::{GeoPackage, StoreStamp};
 use arc_swap::ArcSwap;
@@ -18,7 +19,7 @@ use std::time::Duration;
 /// How many analysis results are kept.
 const CACHED_RESULTS: usize = 12;
 
-type Key = (i64, Check, NaiveDate, Option<String>);
+type Key = (i64, &'static str, Query);
 
 /// A result, or the computation of it under way.
 type Slot = Arc<tokio::sync::OnceCell<Arc<AnalysisLayer>>>;
@@ -121,10 +122,9 @@ impl AppState {
         as_of: Option<NaiveDate>,
         park: Option<String>,
     ) -> ApiResult<Collection> {
-        if let Some(check) = ANALYSIS_COLLECTIONS.iter().find(|c| c.as_str() == id) {
-            let a = self
-                .analysis(*check, as_of.unwrap_or_else(analysis::today), park)
-                .await?;
+        if let Some(check) = checks::collections().find(|c| c.id() == id) {
+            let query = Query::new(as_of.unwrap_or_else(analysis::today)).with_park(park);
+            let a = self.analysis(check, query).await?;
             return Ok(Collection::Analysis(a));
         }
         let catalog = self.catalog.load();
@@ -134,7 +134,7 @@ impl AppState {
             .ok_or_else(|| {
                 let mut ids: Vec<String> =
                     catalog.layers.iter().map(|l| l.info.name.clone()).collect();
-                ids.extend(ANALYSIS_COLLECTIONS.iter().map(|c| c.as_str().to_string()));
+                ids.extend(checks::collections().map(|c| c.id().to_string()));
                 ApiError::not_found(format!(
                     "no collection '{id}'; collections: {}",
                     ids.join(", ")
@@ -142,16 +142,15 @@ impl AppState {
             })
     }
 
-    /// A check's result (cached per store version, date and park), computed off the async
+    /// A check's result (cached per store version and query), computed off the async
     /// threads.
     pub async fn analysis(
         self: &Arc<Self>,
-        check: Check,
-        as_of: NaiveDate,
-        park: Option<String>,
+        check: &'static dyn Analysis,
+        query: Query,
     ) -> ApiResult<Arc<AnalysisLayer>> {
         let catalog = self.catalog.load_full();
-        let key: Key = (catalog.version, check, as_of, park.clone());
+        let key: Key = (catalog.version, check.id(), query.clone());
         let cached = self
             .results
             .lock()
@@ -162,19 +161,11 @@ impl AppState {
         let slot = match cached {
             Some(slot) => slot,
             None => {
-                if let Some(p) = &park {
-                    let ctx = Context::new(&catalog);
-                    if ctx.park(p).is_none() {
-                        let ids: Vec<String> = ctx
-                            .parks()
-                            .iter()
-                            .map(|k| k.park().id.to_string())
-                            .collect();
-                        return Err(ApiError::bad(format!(
-                            "park '{p}' is not in the store; parks: {}",
-                            ids.join(", ")
-                        )));
-                    }
+                // A park the store lacks is refused before it takes a place in the cache.
+                if query.park.is_some() {
+                    query
+                        .check_park(&Context::new(&catalog))
+                        .map_err(|e| ApiError::bad(e.to_string()))?;
                 }
                 let mut cache = self.results.lock().expect("cache lock");
                 // Another request may have made the slot meanwhile: share it.
@@ -195,16 +186,18 @@ impl AppState {
         let layer = slot
             .get_or_try_init(|| async {
                 let rules = Arc::clone(&self.rules);
-                let permit = self.permit(as_of, park.is_some()).await?;
+                let permit = self.permit(query.as_of, query.park.is_some()).await?;
                 tokio::task::spawn_blocking(move || {
                     let ctx = Context::new(&catalog);
-                    let report = analysis::run(check, &ctx, &rules, as_of, park.as_deref());
-                    let layer = Arc::new(AnalysisLayer::new(check, as_of, park, report, &catalog));
+                    let report = checks::run(check, &ctx, &rules, &query);
+                    let layer = report
+                        .map(|r| Arc::new(AnalysisLayer::new(check, query, r, &catalog)))
+                        .map_err(|e| ApiError::bad(e.to_string()));
                     drop(permit);
                     layer
                 })
                 .await
-                .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))
+                .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))?
             })
             .await?;
         Ok(Arc::clone(layer))
@@ -249,9 +242,9 @@ impl AppState {
     pub fn warm(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
         let state = Arc::clone(self);
         runtime.spawn(async move {
-            for check in ANALYSIS_COLLECTIONS {
+            for check in checks::collections() {
                 if state
-                    .analysis(check, analysis::today(), None)
+                    .analysis(check, Query::new(analysis::today()))
                     .await
                     .is_err()
                 {

@@ -1,9 +1,9 @@
 //! Vector tiles (矢量瓦片) of every collection, and their TileJSON.
 
-use super::collections::{Collection, ANALYSIS_COLLECTIONS};
+use super::collections::{selection_params, Collection};
 use super::error::{ApiError, ApiResult};
 use super::ogc::{base, etag, href, not_modified};
-use super::params::{self, Params, Path};
+use super::params::{Params, Path};
 use super::state::AppState;
 use crate::analysis::context::classify;
 use crate::model::records::Records;
@@ -110,28 +110,21 @@ fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
     for i in c.in_envelope(&tile.lonlat_bounds()) {
         let Some(g) = c.geometry(i) else { continue };
         if let Some(tg) = tile_geometry(tile, g) {
-            layer.add(c.fid(i).max(0) as u64, &tg, &attributes(c, i));
+            layer.add(c.feature_id(i).number(), &tg, &attributes(c, i));
         }
     }
     encode_tile(&[layer])
 }
 
-/// `as_of` and `park` of an analysis collection; any other collection takes no parameter.
+/// `as_of` and `park` of an analysis collection (as far as its check takes them); any other
+/// collection takes no parameter.
 fn analysis_query(
     collection: &str,
     mut p: Params,
 ) -> ApiResult<(Option<chrono::NaiveDate>, Option<String>)> {
-    if ANALYSIS_COLLECTIONS
-        .iter()
-        .any(|c| c.as_str() == collection)
-    {
-        let selected = (params::date("as_of", p.take("as_of"))?, p.take("park"));
-        p.finish(&["as_of".into(), "park".into()])?;
-        Ok(selected)
-    } else {
-        p.finish(&[])?;
-        Ok((None, None))
-    }
+    let (as_of, park, names) = selection_params(collection, &mut p)?;
+    p.finish(&names)?;
+    Ok((as_of, park))
 }
 
 /// `/tiles/{collection}/{z}/{x}/{y}.mvt`.

@@ -1,7 +1,7 @@
 //! The landing page (the web map in a browser, JSON for clients), the API definition, health,
 //! and static assets: landwatch's own, embedded, and MapLibre GL JS from the npm install.
 
-use super::collections::{Collection, ANALYSIS_COLLECTIONS};
+use super::collections::Collection;
 use super::error::{ApiError, ApiResult};
 use super::html::page;
 use super::ogc::{base, landing_json};
@@ -57,10 +57,9 @@ pub async fn api(
         .map(|l| Collection::Layer(Arc::clone(l)))
         .collect();
     if !catalog.layers.is_empty() {
-        for check in ANALYSIS_COLLECTIONS {
-            collections.push(Collection::Analysis(
-                st.analysis(check, crate::analysis::today(), None).await?,
-            ));
+        for check in crate::checks::collections() {
+            let today = crate::checks::Query::new(crate::analysis::today());
+            collections.push(Collection::Analysis(st.analysis(check, today).await?));
         }
     }
     let doc = document(&base(&headers), &collections);

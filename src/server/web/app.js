@@ -27,12 +27,9 @@ const LABELS = {
 // per-category figures drawn as bars instead.
 const HIDDEN = (k) => ["layer", "fid", "finding", "track"].includes(k) || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_");
 const ROLE_ORDER = ["plan", "parcels", "buildings", "redline", "parks", "other"];
-const ANALYSIS = [
-  { id: "idle", title: "疑似闲置土地", on: true },
-  { id: "underused", title: "低效用地", on: false },
-  { id: "zoning", title: "园区用地结构达标", on: false },
-];
-const state = { asOf: new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10), park: null, collections: [], map: null, errors: [] };
+// The checks come from the server (/analysis); these are shown when the map opens.
+const SHOWN_AT_START = ["idle"];
+const state = { asOf: new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10), park: null, collections: [], checks: [], map: null, errors: [] };
 window.__landwatch = state;
 
 const $ = (id) => document.getElementById(id);
@@ -166,9 +163,8 @@ function renderLegend() {
 
 function renderDownloads() {
   const park = state.park ? `&park=${encodeURIComponent(state.park)}` : "";
-  const checks = [["idle", "闲置土地"], ["underused", "低效用地"], ["zoning", "用地结构"], ["indicators", "集约利用指标"], ["mujun", "亩均评价"], ["quality", "数据质量"]];
-  $("downloads").innerHTML = checks
-    .map(([id, name]) => `<a href="/analysis/${id}?f=xlsx&as_of=${state.asOf}${park}" download>${name} Excel</a>`)
+  $("downloads").innerHTML = state.checks
+    .map((c) => `<a href="/analysis/${c.id}?f=xlsx&as_of=${state.asOf}${park}" download>${esc(c.title)} Excel</a>`)
     .join("") + `<a href="/analysis/idle?f=csv&table=1&as_of=${state.asOf}${park}" download>闲置土地 CSV</a>`;
 }
 
@@ -260,7 +256,7 @@ function rows(props) {
 async function popup(e) {
   const features = state.map.queryRenderedFeatures(e.point).filter((f) => state.collections.some((c) => c.id === f.source));
   if (!features.length) return;
-  const order = ["idle", "underused", "zoning"];
+  const order = state.checks.map((c) => c.id);
   features.sort((a, b) => (order.includes(b.source) ? 1 : 0) - (order.includes(a.source) ? 1 : 0));
   const f = features[0];
   const c = state.collections.find((x) => x.id === f.source);
@@ -292,14 +288,15 @@ async function main() {
     $("map").innerHTML = `<p style="padding:20px">MapLibre GL JS is not installed: run scripts/setup, which installs it from npm.</p>`;
     return;
   }
-  const cols = (await getJSON("/collections")).collections;
+  const [cols, analyses] = await Promise.all([getJSON("/collections").then((r) => r.collections), getJSON("/analysis").then((r) => r.checks)]);
+  state.checks = analyses;
   const layerCols = cols.filter((c) => c.role).sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
   state.collections = layerCols.map((c) => ({
     id: c.id, role: c.role, kind: c.kind, label: c.title, count: c.count, on: c.role !== "plan" && c.role !== "other", mapLayers: [], bbox: c.extent?.spatial?.bbox?.[0],
   }));
-  for (const a of ANALYSIS) {
+  for (const a of state.checks.filter((x) => x.collection)) {
     const c = cols.find((x) => x.id === a.id);
-    if (c) state.collections.push({ id: a.id, role: a.id, label: a.title, count: c.count, on: a.on, analysis: true, mapLayers: [] });
+    if (c) state.collections.push({ id: a.id, role: a.id, label: a.title, count: c.count, on: SHOWN_AT_START.includes(a.id), analysis: true, mapLayers: [] });
   }
   const parks = state.collections.find((c) => c.role === "parks") ?? state.collections.find((c) => c.bbox);
   const bounds = parks?.bbox ? [[parks.bbox[0], parks.bbox[1]], [parks.bbox[2], parks.bbox[3]]] : [[73, 18], [135, 54]];

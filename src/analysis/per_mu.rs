@@ -1,4 +1,4 @@
-//! 亩均论英雄 — per-mu evaluation of industrial firms (DOMAIN.md §2).
+//! 亩均论英雄 — per-mu evaluation (PerMu) of industrial firms (DOMAIN.md §2).
 //!
 //! A firm is a 权利人 with its industrial parcels; its land is all of them (unbuilt land dilutes
 //! its figures, which is the point). score = Σ weight × value ÷ benchmark over the configured
@@ -9,7 +9,7 @@
 use super::context::{Context, ParcelRef};
 use super::dates::{full_years_passed, happened_by};
 use crate::model::value::m2_to_mu;
-use crate::rules::{MujunIndicator, MujunRules, MujunScope};
+use crate::rules::{PerMuIndicator, PerMuRules, PerMuScope};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ pub struct Points {
 /// `cap` × its weight, so one outstanding figure cannot outweigh all the others.
 pub fn score(
     figures: &FirmFigures,
-    indicators: &[MujunIndicator],
+    indicators: &[PerMuIndicator],
     cap: Option<f64>,
 ) -> (f64, Vec<Points>) {
     let points: Vec<Points> = indicators
@@ -103,7 +103,7 @@ pub fn score(
 }
 
 /// The class of the firm at 1-based `rank` among `n` graded firms.
-pub fn class_of(rank: usize, n: usize, rules: &MujunRules) -> &'static str {
+pub fn class_of(rank: usize, n: usize, rules: &PerMuRules) -> &'static str {
     let share = rank as f64 / n as f64;
     let c = &rules.classes;
     if share <= c.a + 1e-12 {
@@ -143,9 +143,9 @@ pub struct Firm {
     pub indicators: Vec<Points>,
 }
 
-/// The evaluation.
+/// The per-mu evaluation (亩均论英雄).
 #[derive(Clone, Debug, Serialize)]
-pub struct MujunReport {
+pub struct PerMuReport {
     /// Evaluation date.
     pub as_of: NaiveDate,
     /// Firms, best first within each scope; ungraded last.
@@ -161,12 +161,12 @@ struct Group<'a> {
 }
 
 /// Evaluate every firm with industrial land (in one park, when given).
-pub fn mujun(
+pub fn per_mu(
     ctx: &Context<'_>,
-    rules: &MujunRules,
+    rules: &PerMuRules,
     as_of: NaiveDate,
     park: Option<&str>,
-) -> MujunReport {
+) -> PerMuReport {
     let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
     for r in ctx.parcels().filter(|r| ctx.is_industrial(r)) {
         let Some(holder) = r
@@ -253,8 +253,8 @@ pub fn mujun(
     let scope_of = |f: &Firm| {
         let size = if f.small { "规下" } else { "规上" };
         match rules.scope {
-            MujunScope::All => size.to_string(),
-            MujunScope::Park => format!("{}/{size}", f.park_id.clone().unwrap_or_default()),
+            PerMuScope::All => size.to_string(),
+            PerMuScope::Park => format!("{}/{size}", f.park_id.clone().unwrap_or_default()),
         }
     };
     firms.sort_by(|a, b| {
@@ -285,7 +285,7 @@ pub fn mujun(
     for f in &firms {
         *summary.entry(f.class.clone()).or_default() += 1;
     }
-    MujunReport {
+    PerMuReport {
         as_of,
         firms,
         summary,
@@ -300,7 +300,7 @@ mod tests {
 
     #[test]
     fn scores_by_hand() {
-        let rules = Rules::builtin().mujun;
+        let rules = Rules::builtin().per_mu;
         // 30 亩, 600 万元 tax (20/亩 = the benchmark), 2,400 万元 value added (80/亩 = benchmark),
         // 800 吨标煤 (3.0 = benchmark), 12 当量 (200 = benchmark), 96 people (25 = benchmark),
         // R&D 3 % of 8,000 revenue (= benchmark): every indicator scores its full weight.
@@ -409,9 +409,9 @@ mod tests {
             )
             .build();
         let ctx = Context::new(&cat);
-        let r = mujun(
+        let r = per_mu(
             &ctx,
-            &Rules::builtin().mujun,
+            &Rules::builtin().per_mu,
             d("2025-01-01").unwrap(),
             None,
         );
@@ -437,9 +437,9 @@ mod tests {
             (Some(1), "D")
         );
         // One park's report keeps the classes firms have among all parks.
-        let k1 = mujun(
+        let k1 = per_mu(
             &ctx,
-            &Rules::builtin().mujun,
+            &Rules::builtin().per_mu,
             d("2025-01-01").unwrap(),
             Some("K1"),
         );
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn classes_by_cumulative_share() {
-        let rules = Rules::builtin().mujun;
+        let rules = Rules::builtin().per_mu;
         let classes: Vec<&str> = (1..=20).map(|r| class_of(r, 20, &rules)).collect();
         // 20 firms: ranks 1–5 A (25 %), 6–14 B (70 %), 15–19 C (95 %), 20 D.
         assert_eq!(classes.iter().filter(|c| **c == "A").count(), 5);
