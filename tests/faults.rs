@@ -943,6 +943,47 @@ fn analyses_for_many_dates_do_not_starve_cheap_requests() {
 }
 
 #[test]
+fn an_analysis_every_requester_gave_up_on_is_dropped_and_a_retry_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_of_sample_store(dir.path());
+    ingest(&generated(12_000), &store, "parcels", "parcels");
+    let srv = Server::start(&store);
+    assert_eq!(srv.get("/collections").status, 200);
+    let base = srv.base.clone();
+    // Two long analyses hold the slots…
+    let holders: Vec<_> = ["2019-03-01", "2019-04-01"]
+        .into_iter()
+        .map(|d| {
+            let url = format!("{base}/analysis/mujun?as_of={d}");
+            std::thread::spawn(move || get(&url, &[]).status)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // …a third waits in the queue, and its client gives up.
+    let gave_up = ureq::get(&format!("{base}/analysis/quality?as_of=2018-01-01"))
+        .timeout(Duration::from_millis(200))
+        .call();
+    assert!(gave_up.is_err(), "answered within 200 ms: not queued");
+    let started = Instant::now();
+    while !srv.log().contains("analysis dropped") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the abandoned analysis was not dropped:\n{}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let held: Vec<u16> = holders.into_iter().map(|h| h.join().unwrap()).collect();
+    // The same request again is computed and answered.
+    let again = srv.get("/analysis/quality?as_of=2018-01-01");
+    assert_eq!(again.status, 200, "{}", again.text());
+    eprintln!(
+        "abandoned analysis dropped {:.2} s after its client left; the two holders answered {held:?}",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
 fn shutdown_is_prompt_under_load_and_a_second_signal_stops_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = copy_of_sample_store(dir.path());
