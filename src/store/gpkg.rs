@@ -529,22 +529,32 @@ impl GeoPackage {
     }
 
     /// Fold the write-ahead log into the main file, so that the .gpkg alone is complete
-    /// (bureaus copy and mail .gpkg files). Readers that hold an old snapshot (a server
-    /// reloading) are waited for by the busy timeout; a checkpoint that still cannot finish
-    /// (a full disk, a reader that never lets go) is an error, not a silent half-store.
+    /// (bureaus copy and mail .gpkg files). A full checkpoint waits (busy timeout) only for
+    /// readers of snapshots older than this write; a server already loading the new one does
+    /// not hold it up. The log is then emptied if no reader is in it. A checkpoint that still
+    /// cannot finish (a full disk, a reader that never lets go) is an error, not a silent
+    /// half-store.
     pub fn fold_log(&self) -> Result<(), StoreError> {
         let not_folded = |why: String| StoreError::NotFolded {
             path: self.path.clone(),
             why,
         };
-        for _ in 0..3 {
-            let (busy, log, done): (i64, i64, i64) = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        let checkpoint = |mode: &str| -> Result<(i64, i64, i64), StoreError> {
+            self.conn
+                .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
-                .map_err(|e| not_folded(e.to_string()))?;
+                .map_err(|e| not_folded(e.to_string()))
+        };
+        for _ in 0..3 {
+            let (busy, log, done) = checkpoint("FULL")?;
             if busy == 0 && done >= log {
+                // Every frame is in the .gpkg; shrinking the log is only tidiness.
+                let _ = self
+                    .conn
+                    .busy_timeout(std::time::Duration::from_millis(100));
+                let _ = checkpoint("TRUNCATE");
+                let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
