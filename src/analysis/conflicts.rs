@@ -29,6 +29,7 @@ use crate::model::records::Records;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
 use crate::model::{PlanKind, RedlineKind, Role};
 use crate::rules::{ConflictRules, Construction, Source};
+use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{
     unary_union, Area, BooleanOps, BoundingRect, Buffer, Centroid, Contains, Distance, Euclidean,
     Geometry, InteriorPoint, Intersects, MultiPolygon, Polygon, Rect,
@@ -41,6 +42,10 @@ use std::sync::Arc;
 /// Pieces smaller than this (m²) are numerical residue of the overlay (edges that touch),
 /// not pieces of land.
 const EMPTY_M2: f64 = 1e-6;
+
+/// The angle between the segments of a buffer's round corners: 0.02 rad (about 79 per quarter
+/// circle) keeps the buffer's area within 1e-4 of the true circle's at its corners.
+const ARC_STEP_RAD: f64 = 0.02;
 
 /// The type of a ledger row (差异类型).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1105,7 +1110,9 @@ fn industrial_buffer(layer: &Arc<Layer>, distance: f64, rules: &ConflictRules) -
                     if d >= distance {
                         return None;
                     }
-                    let zone = gj.buffer(distance);
+                    let zone = gj.buffer_with_style(
+                        BufferStyle::new(distance).line_join(LineJoin::Round(ARC_STEP_RAD)),
+                    );
                     let piece = gi.intersection(&zone);
                     (piece.unsigned_area() > EMPTY_M2).then(|| Piece {
                         kind: ConflictType::IndustrialBuffer,
