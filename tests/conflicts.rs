@@ -9,6 +9,7 @@ use common::*;
 use landwatch::analysis::conflicts::{conflicts, ConflictOptions, ConflictReport, ConflictType};
 use landwatch::analysis::Context;
 use landwatch::catalog::Catalog;
+use landwatch::model::land_class::lookup;
 use landwatch::model::ClassSystem;
 use landwatch::rules::{ConflictRules, Construction, Rules};
 use landwatch::store::GeoPackage;
@@ -25,35 +26,6 @@ fn report() -> (ConflictReport, ConflictRules) {
     let ctx = Context::new(&catalog);
     let r = conflicts(&ctx, &rules, &ConflictOptions::default()).unwrap();
     (r, rules)
-}
-
-/// One SQL statement over the sample shapefiles (GBK) through GDAL's SQLite dialect.
-fn sql(query: &str) -> Vec<Vec<String>> {
-    let out = gdal(
-        "ogr2ogr",
-        &[
-            "--config",
-            "SHAPE_ENCODING",
-            "CP936",
-            "-q",
-            "-f",
-            "CSV",
-            "/vsistdout/",
-            s(&sample()),
-            "-dialect",
-            "sqlite",
-            "-sql",
-            query,
-        ],
-    );
-    out.lines()
-        .skip(1)
-        .map(|l| {
-            l.split(',')
-                .map(|c| c.trim_matches('"').to_string())
-                .collect()
-        })
-        .collect()
 }
 
 fn num(s: &str) -> f64 {
@@ -121,7 +93,7 @@ const LAND_USE: [(&str, &str, &str, ClassSystem); 3] = [
 #[test]
 fn classes_and_differences_agree_with_gdal_and_sum_to_the_parks() {
     let (r, rules) = report();
-    let rows = sql(
+    let rows = sample_sql(
         "SELECT k.\"园区编号\", t.\"图斑编号\", t.\"地类编码\", g.\"地块编号\", g.\"用地代码\", \
          ST_Area(CollectionExtract(ST_Intersection(ST_Intersection(k.GEOMETRY, t.GEOMETRY), g.GEOMETRY), 3)), \
          ST_Area(k.GEOMETRY) \
@@ -146,9 +118,13 @@ fn classes_and_differences_agree_with_gdal_and_sum_to_the_parks() {
             (false, false) => "both_non_construction",
         };
         *classes.entry((row[0].clone(), class)).or_default() += area;
+        let category = |system, code: &str| lookup(system, code).map(|c| c.category);
+        let mismatch =
+            category(ClassSystem::Gbt21010, &row[2]) != category(ClassSystem::Gb50137, &row[4]);
         let kind = match class {
             "a_only_construction" => Some(ConflictType::AOnlyConstruction),
             "b_only_construction" => Some(ConflictType::BOnlyConstruction),
+            "both_construction" if mismatch => Some(ConflictType::CategoryMismatch),
             _ => None,
         };
         if let Some(kind) = kind {
@@ -223,9 +199,9 @@ fn red_line_conflicts_agree_with_gdal() {
     ] {
         let mut theirs = BTreeMap::new();
         for (layer, id, code, system) in LAND_USE {
-            let rows = sql(&format!(
+            let rows = sample_sql(&format!(
                 "SELECT p.\"{id}\", p.\"{code}\", r.\"编号\", \
-                 ST_Area(CollectionExtract(ST_Intersection(p.GEOMETRY, r.GEOMETRY), 3)) \
+                 ST_Area(CollectionExtract(ST_Intersection(ST_MakeValid(p.GEOMETRY), r.GEOMETRY), 3)) \
                  FROM {layer} p, {redline} r WHERE MbrIntersects(p.GEOMETRY, r.GEOMETRY)"
             ));
             for row in rows {
@@ -239,9 +215,9 @@ fn red_line_conflicts_agree_with_gdal() {
     }
     let mut theirs = BTreeMap::new();
     for (layer, id, code, system) in LAND_USE {
-        let rows = sql(&format!(
+        let rows = sample_sql(&format!(
             "SELECT p.\"{id}\", p.\"{code}\", \
-             ST_Area(CollectionExtract(ST_Difference(p.GEOMETRY, (SELECT ST_Union(GEOMETRY) FROM urban_boundary)), 3)) \
+             ST_Area(CollectionExtract(ST_Difference(ST_MakeValid(p.GEOMETRY), (SELECT ST_Union(GEOMETRY) FROM urban_boundary)), 3)) \
              FROM {layer} p"
         ));
         for row in rows {
@@ -262,9 +238,11 @@ fn red_line_conflicts_agree_with_gdal() {
 #[test]
 fn park_and_buffer_conflicts_agree_with_gdal() {
     let (r, rules) = report();
-    let rows = sql("SELECT p.\"宗地编号\", k.\"园区编号\", \
-         ST_Area(CollectionExtract(ST_Difference(p.GEOMETRY, k.GEOMETRY), 3)) \
-         FROM parcels p JOIN parks k ON p.\"所属园区\" = k.\"园区编号\"");
+    let rows = sample_sql(
+        "SELECT p.\"宗地编号\", k.\"园区编号\", \
+         ST_Area(CollectionExtract(ST_Difference(ST_MakeValid(p.GEOMETRY), k.GEOMETRY), 3)) \
+         FROM parcels p JOIN parks k ON p.\"所属园区\" = k.\"园区编号\"",
+    );
     let theirs: BTreeMap<_, _> = rows
         .iter()
         .filter(|row| num(&row[2]) > 1e-6)
@@ -286,21 +264,23 @@ fn park_and_buffer_conflicts_agree_with_gdal() {
     // inside the buffer within 1e-3, since GEOS (64 segments per quarter circle here) and
     // landwatch (0.02 rad steps) approximate the buffer's round corners differently.
     let d = rules.industrial_buffer.distance_m;
-    let rows = sql(&format!(
-        "SELECT i.\"宗地编号\" AS ind, h.\"宗地编号\" AS res, i.\"用地性质\" AS ind_code, h.\"用地性质\" AS res_code, \
-         ST_Distance(i.GEOMETRY, h.GEOMETRY) AS d, \
-         ST_Area(CollectionExtract(ST_Intersection(i.GEOMETRY, ST_Buffer(h.GEOMETRY, {d}, 64)), 3)) AS a \
-         FROM parcels i, parcels h \
-         WHERE i.\"用地性质\" IN ('100102', '100103') AND h.\"用地性质\" LIKE '07%' \
-         AND MbrIntersects(ST_Buffer(i.GEOMETRY, {d}), h.GEOMETRY) AND ST_Distance(i.GEOMETRY, h.GEOMETRY) < {d}"
+    // Materialised first: SQLite would otherwise rescan the shapefile for every pair.
+    let rows = sample_sql(&format!(
+        "WITH i AS MATERIALIZED (SELECT \"宗地编号\" AS id, ST_MakeValid(GEOMETRY) AS g FROM parcels \
+         WHERE \"用地性质\" IN ('100102', '100103')), \
+         h AS MATERIALIZED (SELECT \"宗地编号\" AS id, ST_MakeValid(GEOMETRY) AS g FROM parcels \
+         WHERE \"用地性质\" LIKE '07%') \
+         SELECT i.id AS ind, h.id AS res, ST_Distance(i.g, h.g) AS d, \
+         ST_Area(CollectionExtract(ST_Intersection(i.g, ST_Buffer(h.g, {d}, 64)), 3)) AS a \
+         FROM i, h WHERE ST_Distance(i.g, h.g) < {d}"
     ));
     let theirs: BTreeMap<_, _> = rows
         .iter()
-        .filter(|row| num(&row[5]) > 1e-6)
+        .filter(|row| num(&row[3]) > 1e-6)
         .map(|row| {
             (
                 ("parcels".to_string(), row[0].clone(), row[1].clone()),
-                num(&row[5]),
+                num(&row[3]),
             )
         })
         .collect();
@@ -328,7 +308,7 @@ fn park_and_buffer_conflicts_agree_with_gdal() {
             .iter()
             .find(|row| row[0] == c.feature_id && Some(&row[1]) == c.other_feature_id.as_ref())
             .unwrap();
-        assert!(near(c.distance_m.unwrap(), num(&row[4]), 1e-6), "{row:?}");
+        assert!(near(c.distance_m.unwrap(), num(&row[2]), 1e-6), "{row:?}");
     }
 }
 
