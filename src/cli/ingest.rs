@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::ValueEnum;
-use landwatch::ingest::{ingest, IngestRequest, OnError};
+use landwatch::ingest::{ingest, IngestRequest, OnError, MAX_VERTICES};
 use landwatch::model::{ClassSystem, Role};
 use std::path::PathBuf;
 
@@ -58,6 +58,9 @@ pub struct Args {
     /// CGCS2000 3-degree Gauss-Krüger zone of the data).
     #[arg(long)]
     analysis_crs: Option<String>,
+    /// Refuse polygons with more vertices than this (a runaway export or digitising fault).
+    #[arg(long, default_value_t = MAX_VERTICES)]
+    max_vertices: usize,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -82,6 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         kind: a.kind,
         land_system: a.land_system,
         analysis_crs: a.analysis_crs,
+        max_vertices: a.max_vertices,
         progress: true,
     };
     let report = ingest(&req)?;

@@ -1,6 +1,6 @@
 //! `landwatch serve`.
 
-use landwatch::server::{serve, ServeOptions};
+use landwatch::server::{default_max_connections, serve, Cors, ServeOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,14 +20,56 @@ pub struct Args {
     /// Seconds between looks for a changed store (an ingest swaps its layers in).
     #[arg(long, default_value_t = 1.0)]
     watch: f64,
+    /// The address users reach the server at (https://gis.example.gov.cn/landwatch behind a
+    /// reverse proxy): every link is built on it, never on the request's Host header.
+    #[arg(long, value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// Origins whose web pages may read the API (CORS): comma-separated
+    /// (https://a.example,https://b.example), '*' for any, or 'none'. Default: '*', or
+    /// 'none' with --private.
+    #[arg(long, value_parser = |s: &str| s.parse::<Cors>())]
+    cors: Option<Cors>,
+    /// The data is not for other web sites: no CORS unless --cors says so. (Reads are not
+    /// yet behind accounts: keep a private server on a private network or behind a proxy
+    /// that authenticates.)
+    #[arg(long)]
+    private: bool,
+    /// Connections served at once; more are answered 503 with Retry-After (default: what
+    /// the file-descriptor limit allows, less a reserve).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers; idle keep-alive connections close
+    /// after as long.
+    #[arg(long, default_value_t = 15.0)]
+    header_timeout: f64,
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() > "https://".len()
+        && !s.contains(['?', '#', ' ']);
+    if ok {
+        Ok(s.trim_end_matches('/').to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a base URL: give scheme://host[:port][/path], e.g. https://gis.example.gov.cn/landwatch"
+        ))
+    }
 }
 
 /// Serve until interrupted.
 pub fn run(a: Args) -> anyhow::Result<()> {
+    let cors = a
+        .cors
+        .unwrap_or(if a.private { Cors::None } else { Cors::Any });
     serve(ServeOptions {
         store: a.store,
         bind: a.bind,
         rules: a.rules,
         watch: Duration::from_secs_f64(a.watch.max(0.1)),
+        public_url: a.public_url,
+        cors,
+        max_connections: a.max_connections.unwrap_or_else(default_max_connections),
+        header_timeout: Duration::from_secs_f64(a.header_timeout.max(0.5)),
     })
 }

@@ -73,9 +73,15 @@ pub struct IngestRequest {
     pub land_system: Option<ClassSystem>,
     /// The analysis CRS, for the first layer of a store.
     pub analysis_crs: Option<String>,
+    /// Polygons with more vertices than this are refused as faults (`--max-vertices`).
+    pub max_vertices: usize,
     /// Show a progress bar (only ever on a terminal).
     pub progress: bool,
 }
+
+/// The default of `--max-vertices`: far above any surveyed parcel (a few thousand), low enough
+/// that a runaway export is refused within seconds.
+pub const MAX_VERTICES: usize = 1_000_000;
 
 const BATCH: usize = 2048;
 const SAMPLE: usize = 1000;
@@ -85,7 +91,7 @@ const REPORTED_SKIPS: usize = 100;
 /// Ingest one layer.
 pub fn ingest(req: &IngestRequest) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
-    let file = req.file.display().to_string();
+    let file = encoding::display_path(&req.file);
     let refuse = |problem: String, hint: &str| IngestError::Refused {
         file: file.clone(),
         problem,
@@ -108,6 +114,19 @@ pub fn ingest(req: &IngestRequest) -> Result<IngestReport, IngestError> {
                 why,
             }
         })?;
+    // A shapefile whose .dbf and .shx disagree loses the unpaired records silently in GDAL.
+    let unpaired = source.shapefile_counts.filter(|c| c.mismatched());
+    if let Some(c) = unpaired {
+        if req.on_error == OnError::Fail {
+            return Err(refuse(
+                format!(
+                    "{c}; {} of them have no partner and would be lost",
+                    c.shapes.max(c.dbf_held) - c.readable()
+                ),
+                "export the shapefile again (or copy all of its parts again); or pass --on-error skip to store the paired records and list the rows that are missing",
+            ));
+        }
+    }
     if req.role.needs_polygons() {
         if let Some(what) = source.declares_non_polygons() {
             return Err(refuse(
@@ -353,13 +372,20 @@ fn run(
     choice: &EncodingChoice,
     started: Instant,
 ) -> Result<IngestReport, Attempt> {
-    let file = req.file.display().to_string();
+    let file = encoding::display_path(&req.file);
     let refuse = |problem: String, hint: &str| IngestError::Refused {
         file: file.clone(),
         problem,
         hint: hint.to_string(),
     };
     let mut notes: Vec<String> = vec![];
+    let unpaired = source.shapefile_counts.filter(|c| c.mismatched());
+    if let Some(c) = unpaired {
+        notes.push(format!(
+            "{c}: only the first {} rows were stored; the others are listed as skipped",
+            c.readable()
+        ));
+    }
     if let Some(f) = &req.filter {
         notes.push(format!("only features matching --where {f}"));
     }
@@ -515,6 +541,7 @@ fn run(
         to_planar,
         use_area: UseArea::of(&crs),
         crs_label: crs.label.clone(),
+        max_vertices: req.max_vertices,
     };
     let new_layer = NewLayer {
         name: req.name.clone(),
@@ -527,6 +554,7 @@ fn run(
         .into(),
         srs: stored_srs(),
         also_register: vec![srs_def(4326).map_err(|e| refuse(e, "check the PROJ installation"))?],
+        source: file.clone(),
     };
 
     let progress = if req.progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -595,6 +623,21 @@ fn run(
     });
     progress.finish_and_clear();
     outcome?;
+    if let Some(c) = unpaired {
+        for row in c.readable() + 1..=c.shapes.max(c.dbf_held) {
+            stats.bad(vec![RowError {
+                row,
+                fid: row as i64 - 1,
+                field: None,
+                value: None,
+                problem: if row <= c.shapes {
+                    "the shape has no attribute record in the .dbf".into()
+                } else {
+                    "the .dbf record has no shape in the .shp/.shx".into()
+                },
+            }]);
+        }
+    }
 
     if stats.bad_rows > 0 && req.on_error == OnError::Fail {
         return Err(IngestError::Rows {

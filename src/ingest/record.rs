@@ -5,13 +5,13 @@ use super::extent::UseArea;
 use super::report::RowError;
 use crate::geom::{area, Transform};
 use crate::io::encoding::EncodingChoice;
-use crate::io::repair::make_valid;
+use crate::io::repair::repair_if_invalid;
 use crate::io::{RawRecord, RawValue};
 use crate::model::attr::{AttrValue, Column};
 use crate::model::value::parse;
 use crate::model::{Role, ValueKind};
 use geo::orient::{Direction, Orient};
-use geo::{BoundingRect, Geometry, MultiPolygon, Validation};
+use geo::{BoundingRect, CoordsIter, Geometry, MultiPolygon};
 
 /// A column that holds a canonical attribute.
 #[derive(Clone, Debug)]
@@ -46,6 +46,8 @@ pub struct Context {
     pub use_area: UseArea,
     /// The source CRS in words.
     pub crs_label: String,
+    /// Polygons with more vertices are refused (`--max-vertices`).
+    pub max_vertices: usize,
 }
 
 /// A record ready to store.
@@ -229,21 +231,38 @@ pub fn process(ctx: &Context, rec: RawRecord) -> Outcome {
                         ));
                         None
                     }
-                    Some(mp) if mp.is_valid() => Some(Geometry::MultiPolygon(mp)),
-                    Some(mp) => match make_valid(&Geometry::MultiPolygon(mp)) {
-                        Ok(fixed) => {
-                            repaired = true;
-                            Some(Geometry::MultiPolygon(fixed))
+                    Some(mp) if mp.coords_count() > ctx.max_vertices => {
+                        errors.push(err(
+                            None,
+                            None,
+                            format!(
+                                "the polygon has {} vertices, more than the limit of {} (a parcel boundary rarely has more than a few thousand): it is likely a digitising or export fault",
+                                mp.coords_count(),
+                                ctx.max_vertices
+                            ),
+                        ));
+                        None
+                    }
+                    Some(mp) => {
+                        let g = Geometry::MultiPolygon(mp);
+                        match repair_if_invalid(&g) {
+                            Ok(None) => Some(g),
+                            Ok(Some(fixed)) => {
+                                repaired = true;
+                                Some(Geometry::MultiPolygon(fixed))
+                            }
+                            Err(why) => {
+                                errors.push(err(
+                                    None,
+                                    None,
+                                    format!(
+                                        "the geometry is invalid and cannot be repaired: {why}"
+                                    ),
+                                ));
+                                None
+                            }
                         }
-                        Err(why) => {
-                            errors.push(err(
-                                None,
-                                None,
-                                format!("the geometry is invalid and cannot be repaired: {why}"),
-                            ));
-                            None
-                        }
-                    },
+                    }
                 }
             }
         },

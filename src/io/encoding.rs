@@ -149,9 +149,32 @@ pub fn decode_field_name(choice: &EncodingChoice, raw: &[u8], dbf: bool) -> (Str
     (name.trim().to_string(), cut)
 }
 
+/// A file or layer name as the user knows it: UTF-8 when it is, else GB18030 (the names
+/// Chinese Windows writes in zips and on FAT/NTFS disks copied to Linux).
+pub fn decode_name(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GB18030.decode(raw).0.into_owned(),
+    }
+}
+
+/// A path for messages and reports, decoded as [`decode_name`] does.
+pub fn display_path(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    decode_name(path.as_os_str().as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gbk_names_are_shown_decoded() {
+        use std::os::unix::ffi::OsStrExt;
+        let gbk = std::ffi::OsStr::from_bytes(b"/data/\xd7\xda\xb5\xd8.shp");
+        assert_eq!(display_path(std::path::Path::new(gbk)), "/data/宗地.shp");
+        assert_eq!(decode_name("宗地".as_bytes()), "宗地");
+    }
 
     #[test]
     fn gbk_without_any_hint_is_detected() {

@@ -4,7 +4,7 @@
 //! the bytes in the DBF and [`super::encoding`] decides how to decode them.
 
 use gdal::spatial_ref::SpatialRef;
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal::{Dataset, GdalOpenFlags};
 use gdal_sys::{OGRFieldType, OGRwkbGeometryType};
 use geo::Rect;
 use std::ffi::{CStr, CString};
@@ -98,6 +98,8 @@ pub struct Source {
     pub spatial_ref: Option<SpatialRef>,
     /// What the file says about its encoding.
     pub encoding_hint: EncodingHint,
+    /// Record counts of a shapefile's parts, when it is one and they can be read.
+    pub shapefile_counts: Option<ShapefileCounts>,
     next_row: u64,
 }
 
@@ -117,33 +119,49 @@ fn last_gdal_error() -> String {
     }
 }
 
-fn open(path: &str, options: &[&str]) -> Result<Dataset, String> {
-    Dataset::open_ex(
-        path,
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR
-                | GdalOpenFlags::GDAL_OF_READONLY
-                | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR,
-            open_options: if options.is_empty() {
-                None
+/// Open a dataset by the bytes of its path: file names need not be UTF-8 (a shapefile named
+/// in GBK on a disk written by Chinese Windows), and the gdal crate's paths must be.
+fn open(path: &[u8], options: &[&str]) -> Result<Dataset, String> {
+    let c_path = CString::new(path).map_err(|_| "the path holds a NUL byte".to_string())?;
+    let c_options: Vec<CString> = options
+        .iter()
+        .map(|o| CString::new(*o).expect("options are NUL-free"))
+        .collect();
+    let mut list: Vec<*const std::os::raw::c_char> = c_options.iter().map(|o| o.as_ptr()).collect();
+    list.push(std::ptr::null());
+    static DRIVERS: std::sync::Once = std::sync::Once::new();
+    DRIVERS.call_once(gdal::DriverManager::register_all);
+    let flags = GdalOpenFlags::GDAL_OF_VECTOR
+        | GdalOpenFlags::GDAL_OF_READONLY
+        | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR;
+    // SAFETY: every pointer handed over is NUL-terminated and outlives the call; a non-NULL
+    // handle is owned by the Dataset made from it.
+    unsafe {
+        let h = gdal_sys::GDALOpenEx(
+            c_path.as_ptr(),
+            flags.bits(),
+            std::ptr::null(),
+            if options.is_empty() {
+                std::ptr::null()
             } else {
-                Some(options)
+                list.as_ptr()
             },
-            ..Default::default()
-        },
-    )
-    .map_err(|e| {
-        let msg = last_gdal_error();
-        if msg.is_empty() {
-            e.to_string()
-        } else {
-            msg
+            std::ptr::null(),
+        );
+        if h.is_null() {
+            let msg = last_gdal_error();
+            return Err(if msg.is_empty() {
+                "GDAL cannot open it".into()
+            } else {
+                msg
+            });
         }
-    })
+        Ok(Dataset::from_c_dataset(h))
+    }
 }
 
 /// Entries of a directory or archive as GDAL's virtual file system sees it.
-fn read_dir(path: &str) -> Vec<String> {
+fn read_dir(path: &[u8]) -> Vec<String> {
     let Ok(c) = CString::new(path) else {
         return vec![];
     };
@@ -191,46 +209,134 @@ fn read_vsi(path: &str, max: usize) -> Option<Vec<u8>> {
     }
 }
 
-/// The GDAL path of a user's file: zips go through /vsizip/, with the shapefile or .gdb
-/// inside them found when they are not at the top.
-fn gdal_path(path: &Path) -> String {
+/// The size of a file through GDAL's virtual file system (works inside zips).
+fn vsi_size(path: &str) -> Option<u64> {
+    let c = CString::new(path).ok()?;
+    let mode = CString::new("rb").ok()?;
+    // SAFETY: the handle is checked for NULL and closed on every path.
+    unsafe {
+        let f = gdal_sys::VSIFOpenL(c.as_ptr(), mode.as_ptr());
+        if f.is_null() {
+            return None;
+        }
+        let ok = gdal_sys::VSIFSeekL(f, 0, SEEK_END) == 0;
+        let size = gdal_sys::VSIFTellL(f);
+        gdal_sys::VSIFCloseL(f);
+        ok.then_some(size)
+    }
+}
+
+/// `whence` of a seek from the end of the file.
+const SEEK_END: c_int = 2;
+
+/// How many records the parts of a shapefile hold, read from their headers: a .dbf that
+/// does not hold one record per shape (an interrupted export, a .dbf cut short by a copy)
+/// makes GDAL stop at the last record they share, and the other shapes would be lost
+/// without a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShapefileCounts {
+    /// Shapes, from the index: (.shx length − 100) / 8.
+    pub shapes: u64,
+    /// Records the .dbf header declares.
+    pub dbf_declared: u64,
+    /// Whole records the .dbf file actually holds.
+    pub dbf_held: u64,
+}
+
+impl ShapefileCounts {
+    /// Read the counts from the .shx and .dbf headers; `None` when either cannot be read.
+    fn read(shx: &str, dbf: &str) -> Option<ShapefileCounts> {
+        let shx_len = vsi_size(shx)?;
+        let dbf_len = vsi_size(dbf)?;
+        let head = read_vsi(dbf, 12).filter(|h| h.len() == 12)?;
+        let declared = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
+        let header_len = u16::from_le_bytes([head[8], head[9]]) as u64;
+        let record_len = u16::from_le_bytes([head[10], head[11]]) as u64;
+        let held = dbf_len
+            .saturating_sub(header_len)
+            .checked_div(record_len)
+            .unwrap_or(0);
+        Some(ShapefileCounts {
+            shapes: shx_len.saturating_sub(100) / 8,
+            dbf_declared: declared,
+            dbf_held: held.min(declared),
+        })
+    }
+
+    /// The records GDAL will pair with shapes.
+    pub fn readable(&self) -> u64 {
+        self.shapes.min(self.dbf_held)
+    }
+
+    /// Whether some shapes or records have no partner.
+    pub fn mismatched(&self) -> bool {
+        self.shapes != self.dbf_held
+    }
+}
+
+impl std::fmt::Display for ShapefileCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the .shp holds {} shapes (by its .shx) but the .dbf holds {} attribute records",
+            self.shapes, self.dbf_held
+        )?;
+        if self.dbf_held < self.dbf_declared {
+            write!(
+                f,
+                " (its header declares {}: the file was cut short)",
+                self.dbf_declared
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The GDAL path of a user's file, as bytes: zips go through /vsizip/, with the shapefile
+/// or .gdb inside them found when they are not at the top. Entry names inside zips made on
+/// Chinese Windows are GBK without the UTF-8 flag; GDAL recodes them ([`zip_names_in_gbk`]).
+fn gdal_path(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let s = abs.to_string_lossy().to_string();
-    if !s.to_ascii_lowercase().ends_with(".zip") {
+    let s = abs.as_os_str().as_bytes().to_vec();
+    if !s.to_ascii_lowercase().ends_with(b".zip") {
         return s;
     }
-    let root = format!("/vsizip/{s}");
+    zip_names_in_gbk();
+    let join = |a: &[u8], b: &str| [a, b"/", b.as_bytes()].concat();
+    let root = [b"/vsizip/".as_slice(), &s].concat();
     let entries = read_dir(&root);
-    if let Some(gdb) = entries
-        .iter()
-        .find(|e| e.to_ascii_lowercase().ends_with(".gdb"))
-    {
-        return format!("{root}/{gdb}");
+    let ends = |e: &str, ext: &str| e.to_ascii_lowercase().ends_with(ext);
+    if let Some(gdb) = entries.iter().find(|e| ends(e, ".gdb")) {
+        return join(&root, gdb);
     }
-    if entries
-        .iter()
-        .any(|e| e.to_ascii_lowercase().ends_with(".shp"))
-    {
+    if entries.iter().any(|e| ends(e, ".shp")) {
         return root;
     }
     // One folder level down (zips made by right-click → compress).
     for dir in &entries {
-        let sub = format!("{root}/{dir}");
+        let sub = join(&root, dir);
         let inner = read_dir(&sub);
-        if inner
-            .iter()
-            .any(|e| e.to_ascii_lowercase().ends_with(".shp"))
-        {
+        if inner.iter().any(|e| ends(e, ".shp")) {
             return sub;
         }
-        if let Some(gdb) = inner
-            .iter()
-            .find(|e| e.to_ascii_lowercase().ends_with(".gdb"))
-        {
-            return format!("{sub}/{gdb}");
+        if let Some(gdb) = inner.iter().find(|e| ends(e, ".gdb")) {
+            return join(&sub, gdb);
         }
     }
     root
+}
+
+/// Zip entry names without the UTF-8 flag are read as GBK (CP936), the code page of the
+/// Chinese Windows that made them, unless `CPL_ZIP_ENCODING` says otherwise.
+fn zip_names_in_gbk() {
+    if std::env::var_os("CPL_ZIP_ENCODING").is_none()
+        && gdal::config::get_config_option("CPL_ZIP_ENCODING", "")
+            .unwrap_or_default()
+            .is_empty()
+    {
+        let _ = gdal::config::set_config_option("CPL_ZIP_ENCODING", "CP936");
+    }
 }
 
 fn raw_type(t: OGRFieldType::Type) -> RawType {
@@ -248,7 +354,10 @@ impl Source {
     /// features matching `filter` (an OGR SQL WHERE clause), when given.
     pub fn open(path: &Path, layer: Option<&str>, filter: Option<&str>) -> Result<Source, String> {
         if !path.exists() {
-            return Err(format!("{} does not exist", path.display()));
+            return Err(match super::unreachable(path) {
+                Some(why) => why,
+                None => format!("{} does not exist", path.display()),
+            });
         }
         let gpath = gdal_path(path);
         let probe = open(&gpath, &[]).map_err(|e| {
@@ -272,9 +381,17 @@ impl Source {
             probe
         };
         let count = dataset.layer_count();
-        let names: Vec<String> = dataset
-            .layers()
-            .map(|l| gdal::vector::LayerAccess::name(&l))
+        let names: Vec<String> = (0..count)
+            .map(|i| {
+                // SAFETY: the index is below the layer count; the name is borrowed from the
+                // layer while the dataset lives.
+                unsafe {
+                    let l = gdal_sys::GDALDatasetGetLayer(dataset.c_dataset(), i as c_int);
+                    super::encoding::decode_name(
+                        CStr::from_ptr(gdal_sys::OGR_L_GetName(l)).to_bytes(),
+                    )
+                }
+            })
             .collect();
         let layer_index = match layer {
             Some(want) => names.iter().position(|n| n == want).ok_or_else(|| {
@@ -313,6 +430,7 @@ impl Source {
             extent: None,
             spatial_ref: None,
             encoding_hint: EncodingHint::Utf8Format,
+            shapefile_counts: None,
             next_row: 1,
         };
         if let Some(f) = filter {
@@ -333,6 +451,7 @@ impl Source {
                 return Err("the shapefile has no attribute table: its .dbf is not beside the .shp (or has no fields), so ids, names, codes and dates would be lost. Copy the .dbf that belongs to it — a shapefile is its .shp, .shx, .dbf, .prj and .cpg together".into());
             }
             source.encoding_hint = source.shapefile_hint();
+            source.shapefile_counts = source.read_shapefile_counts();
         }
         Ok(source)
     }
@@ -388,19 +507,33 @@ impl Source {
         }
     }
 
-    fn shapefile_hint(&self) -> EncodingHint {
-        let files = self.file_list();
+    /// The dataset's file with the layer's name and this extension (`.dbf`, `.shx`).
+    fn shapefile_part(&self, files: &[String], ext: &str) -> Option<String> {
         let stem = self.layer_name.to_ascii_lowercase();
-        let part = |ext: &str| {
-            files.iter().find(|f| {
+        files
+            .iter()
+            .find(|f| {
                 let l = f.to_ascii_lowercase();
                 l.ends_with(ext)
                     && Path::new(&l)
                         .file_stem()
                         .is_some_and(|s| s.to_string_lossy() == stem)
             })
-        };
-        let cpg = part(".cpg").cloned().or_else(|| {
+            .cloned()
+    }
+
+    fn read_shapefile_counts(&self) -> Option<ShapefileCounts> {
+        let files = self.file_list();
+        ShapefileCounts::read(
+            &self.shapefile_part(&files, ".shx")?,
+            &self.shapefile_part(&files, ".dbf")?,
+        )
+    }
+
+    fn shapefile_hint(&self) -> EncodingHint {
+        let files = self.file_list();
+        let part = |ext: &str| self.shapefile_part(&files, ext);
+        let cpg = part(".cpg").or_else(|| {
             // GDAL lists a .cpg only when it read one; look beside the .dbf as well.
             part(".dbf").map(|d| format!("{}.cpg", &d[..d.len() - 4]))
         });
@@ -410,7 +543,7 @@ impl Source {
                 return EncodingHint::Cpg(label);
             }
         }
-        match part(".dbf").and_then(|p| read_vsi(p, 32)) {
+        match part(".dbf").and_then(|p| read_vsi(&p, 32)) {
             Some(h) if h.len() > 29 => EncodingHint::Ldid(h[29]),
             _ => EncodingHint::Ldid(0),
         }

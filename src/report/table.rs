@@ -177,7 +177,20 @@ pub fn write_text(out: &mut dyn Write, tables: &[Table]) -> std::io::Result<()> 
     Ok(())
 }
 
+/// A text cell as a spreadsheet will take it literally: text beginning with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return would be run as a formula by Excel (`=HYPERLINK(…)`,
+/// `=cmd|…`), so it gets a leading apostrophe, as OWASP advises for CSV injection. Numbers
+/// are written by landwatch and stay numbers (a negative figure is not text).
+fn inert_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
 /// Write the first table as CSV, UTF-8 with a byte-order mark so Excel reads the Chinese.
+/// Text that a spreadsheet would read as a formula is neutralised ([`inert_text`]).
 pub fn write_csv(out: &mut dyn Write, table: &Table) -> std::io::Result<()> {
     out.write_all("\u{feff}".as_bytes())?;
     let mut w = csv::Writer::from_writer(out);
@@ -185,6 +198,7 @@ pub fn write_csv(out: &mut dyn Write, table: &Table) -> std::io::Result<()> {
     for r in &table.rows {
         w.write_record(r.iter().map(|c| match c {
             Cell::Number(v, _) => v.to_string(),
+            Cell::Text(s) => inert_text(s).into_owned(),
             other => other.display(),
         }))?;
     }
@@ -346,6 +360,41 @@ mod tests {
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with('\u{feff}'));
         assert!(s.contains("甲-1,15.123456,2020-03-05"), "{s}");
+    }
+
+    #[test]
+    fn csv_text_that_excel_would_run_is_neutralised_numbers_stay_numbers() {
+        let mut t = Table::new("t", &["业主", "面积"]);
+        for (owner, v) in [
+            ("=HYPERLINK(\"http://x\",\"点击\")", -3.5),
+            ("=cmd|' /C calc'!A0", 1.0),
+            ("+1+1", 2.0),
+            ("-2+3", 3.0),
+            ("@SUM(A1:A9)", 4.0),
+            ("\t=1", 5.0),
+            ("\r=1", 6.0),
+            ("某某有限公司", 7.0),
+        ] {
+            t.push(vec![owner.into(), Cell::Number(v, 2)]);
+        }
+        let mut out = vec![];
+        write_csv(&mut out, &t).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        let mut r = csv::Reader::from_reader(s.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<(String, String)> = r
+            .records()
+            .map(|x| {
+                let x = x.unwrap();
+                (x[0].to_string(), x[1].to_string())
+            })
+            .collect();
+        for (cell, _) in &rows[..7] {
+            assert!(cell.starts_with('\''), "{cell:?}");
+        }
+        assert_eq!(rows[0].0, "'=HYPERLINK(\"http://x\",\"点击\")");
+        assert_eq!(rows[7].0, "某某有限公司");
+        // A negative figure is a number, not text to neutralise.
+        assert_eq!(rows[0].1, "-3.5");
     }
 
     #[test]

@@ -4,6 +4,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// Seconds a client told 503 should wait before retrying.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 /// An error a request ends in.
 #[derive(Debug)]
 pub struct ApiError {
@@ -30,6 +33,15 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             code: "NotFound",
+            description: description.into(),
+        }
+    }
+
+    /// 503: the server is saturated; the answer says when to retry (`Retry-After`).
+    pub fn busy(description: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "ServiceUnavailable",
             description: description.into(),
         }
     }
@@ -67,12 +79,19 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"code": self.code, "description": self.description});
-        (
+        let mut res = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        res
     }
 }
 

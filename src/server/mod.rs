@@ -4,6 +4,7 @@
 mod collections;
 mod error;
 mod html;
+mod listen;
 mod ogc;
 mod openapi;
 mod params;
@@ -12,6 +13,7 @@ mod state;
 mod tiles;
 mod web;
 
+pub use listen::default_max_connections;
 pub use state::AppState;
 
 use crate::catalog::Catalog;
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -44,6 +46,149 @@ pub struct ServeOptions {
     pub rules: Option<PathBuf>,
     /// How often to look for a changed store.
     pub watch: Duration,
+    /// The base of every link the server writes (`https://gis.example.gov.cn/landwatch`),
+    /// instead of one built from the request's `Host` header.
+    pub public_url: Option<String>,
+    /// Origins allowed to read the API from a browser page (CORS).
+    pub cors: Cors,
+    /// Connections served at once; more are answered 503.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (idle connections close after it).
+    pub header_timeout: Duration,
+}
+
+/// Which web pages of other origins may read the API (CORS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cors {
+    /// None: only pages served by landwatch itself.
+    None,
+    /// Any origin (`*`).
+    Any,
+    /// These origins (`https://gis.example.gov.cn`).
+    Origins(Vec<String>),
+}
+
+impl std::str::FromStr for Cors {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cors, String> {
+        match s.trim() {
+            "" | "none" => Ok(Cors::None),
+            "*" => Ok(Cors::Any),
+            list => {
+                let origins: Vec<String> = list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                for o in &origins {
+                    if !(o.starts_with("http://") || o.starts_with("https://"))
+                        || HeaderValue::from_str(o).is_err()
+                        || o["https://".len().min(o.len())..].contains('/')
+                    {
+                        return Err(format!(
+                            "'{o}' is not an origin: give scheme://host[:port], e.g. https://gis.example.gov.cn (comma-separated for several), '*' for any, or 'none'"
+                        ));
+                    }
+                }
+                Ok(Cors::Origins(origins))
+            }
+        }
+    }
+}
+
+impl Cors {
+    fn layer(&self) -> Option<CorsLayer> {
+        let base = CorsLayer::new()
+            .allow_methods([Method::GET, Method::HEAD])
+            .allow_headers(Any)
+            .expose_headers([
+                header::ETAG,
+                HeaderName::from_static("content-crs"),
+                header::CONTENT_DISPOSITION,
+            ]);
+        match self {
+            Cors::None => None,
+            Cors::Any => Some(base.allow_origin(Any)),
+            Cors::Origins(list) => Some(base.allow_origin(AllowOrigin::list(
+                list.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+            ))),
+        }
+    }
+}
+
+/// Which `Host` headers are answered: a page on another name that resolves to this server
+/// (DNS rebinding) must not read it. A server on a loopback address without a public URL
+/// answers loopback names only.
+#[derive(Clone, Debug)]
+struct HostPolicy {
+    /// `None`: any host (a server bound to the network without a public URL).
+    allowed: Option<Vec<String>>,
+}
+
+impl HostPolicy {
+    fn new(bind: SocketAddr, public_url: Option<&str>) -> HostPolicy {
+        let loopback = ["localhost", "127.0.0.1", "[::1]"]
+            .map(String::from)
+            .to_vec();
+        let public_host = public_url.and_then(|u| {
+            u.split_once("://")
+                .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_ascii_lowercase())
+        });
+        match public_host {
+            Some(h) => {
+                let mut allowed = loopback;
+                allowed.push(h);
+                HostPolicy {
+                    allowed: Some(allowed),
+                }
+            }
+            None if bind.ip().is_loopback() => HostPolicy {
+                allowed: Some(loopback),
+            },
+            None => HostPolicy { allowed: None },
+        }
+    }
+
+    fn admits(&self, host: Option<&str>) -> bool {
+        let Some(allowed) = &self.allowed else {
+            return true;
+        };
+        let Some(host) = host.map(str::to_ascii_lowercase) else {
+            // HTTP/1.0 clients may send none; links then use the loopback address.
+            return true;
+        };
+        // The name without its port ("[::1]:8080" → "[::1]", "localhost:8080" → "localhost").
+        let name = match host.rfind(':') {
+            Some(i) if !host[i..].contains(']') => &host[..i],
+            _ => host.as_str(),
+        };
+        allowed
+            .iter()
+            .any(|a| a == name || a == &host || (a == "127.0.0.1" && name.starts_with("127.")))
+    }
+}
+
+async fn check_host(
+    axum::extract::State(policy): axum::extract::State<Arc<HostPolicy>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if policy.admits(host) {
+        return next.run(req).await;
+    }
+    let mut e = ApiError::bad(format!(
+        "this server does not answer for the host '{}': it answers for {}; behind a proxy, pass serve --public-url",
+        host.unwrap_or(""),
+        policy.allowed.as_deref().unwrap_or_default().join(", ")
+    ));
+    e.status = StatusCode::MISDIRECTED_REQUEST;
+    e.code = "MisdirectedRequest";
+    e.into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -64,12 +209,17 @@ async fn method_not_allowed() -> impl IntoResponse {
     e
 }
 
-/// The router over a state.
+/// The router over a state, open to pages of any origin (CORS `*`).
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, &Cors::Any)
+}
+
+/// The router over a state, with this CORS policy.
+fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
     let panic_to_json = |_: Box<dyn std::any::Any + Send + 'static>| {
         ApiError::internal("the server failed on this request; it has been logged").into_response()
     };
-    Router::new()
+    let app = Router::new()
         .route("/", get(web::landing))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(web::api))
@@ -96,16 +246,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::map_response(vary_by_accept))
         .layer(CatchPanicLayer::custom(panic_to_json))
         // A request that runs this long is the server's failure, not the client's.
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
-        .layer(
-            CorsLayer::new()
-                .allow_methods([Method::GET, Method::HEAD])
-                .allow_origin(Any)
-                .allow_headers(Any)
-                .expose_headers([header::ETAG, HeaderName::from_static("content-crs"), header::CONTENT_DISPOSITION]),
-        )
-        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(60),
+        ))
+        .layer(RequestBodyLimitLayer::new(64 * 1024));
+    let app = match cors.layer() {
+        Some(layer) => app.layer(layer),
+        None => app,
+    };
+    app.layer(CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
@@ -123,6 +273,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let rules = Rules::load(opts.rules.as_deref())?;
     let started = std::time::Instant::now();
     let store = GeoPackage::open(&opts.store)?;
+    let stamp = store.stamp()?;
     let catalog = Catalog::load(&store)?;
     drop(store);
     let features: usize = catalog.layers.iter().map(|l| l.features.len()).sum();
@@ -136,13 +287,33 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if maplibre.is_none() {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
     }
-    let state = Arc::new(AppState::new(catalog, rules, opts.store.clone(), maplibre));
+    let state = Arc::new(AppState::new(
+        catalog,
+        Some(stamp),
+        rules,
+        opts.store.clone(),
+        maplibre,
+    ));
+    if let Some(url) = &opts.public_url {
+        ogc::set_public_base(url);
+    } else if !opts.bind.ip().is_loopback() {
+        tracing::warn!("serving the network without --public-url: links are built from each request's Host header; behind a reverse proxy pass --public-url https://…");
+    }
+    let host_policy = Arc::new(HostPolicy::new(opts.bind, opts.public_url.as_deref()));
+    let app = router_with(Arc::clone(&state), &opts.cors).layer(
+        axum::middleware::from_fn_with_state(host_policy, check_host),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     state.warm(runtime.handle());
     Arc::clone(&state).watch(opts.watch, runtime.handle().clone());
-    runtime.block_on(async move {
+    let limits = listen::Limits {
+        max_connections: opts.max_connections,
+        header_read: opts.header_timeout,
+        grace: Duration::from_secs(5),
+    };
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
             .map_err(|e| {
@@ -158,19 +329,10 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             state.catalog.load().layers.len(),
             started.elapsed().as_secs_f64()
         );
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let ctrl_c = tokio::signal::ctrl_c();
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("SIGTERM handler");
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-                tracing::info!("shutting down: finishing requests under way");
-            })
-            .await?;
-        Ok(())
-    })
+        listen::serve(listener, app, limits).await?;
+        anyhow::Ok(())
+    });
+    // Analyses still computing are abandoned: nobody is left to answer.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served
 }

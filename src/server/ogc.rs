@@ -39,8 +39,20 @@ pub const CONFORMANCE: [&str; 7] = [
 /// The link relation of a collection's queryables (OGC API – Features Part 3).
 const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
-/// The absolute base URL of this request (`http://host:port`).
+/// The base of every link when `serve --public-url` gives one.
+static PUBLIC_BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Fix the base of every link (`serve --public-url`), instead of the request's Host header.
+pub fn set_public_base(url: &str) {
+    let _ = PUBLIC_BASE.set(url.trim_end_matches('/').to_string());
+}
+
+/// The absolute base URL of links: `serve --public-url`, or this request's
+/// (`http://host:port`).
 pub fn base(headers: &HeaderMap) -> String {
+    if let Some(b) = PUBLIC_BASE.get() {
+        return b.clone();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -7,11 +7,12 @@ use crate::analysis::{self, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
 use crate::rules::Rules;
-use crate::store::{GeoPackage, Store};
+use crate::store::{GeoPackage, StoreStamp};
 use arc_swap::ArcSwap;
 use chrono::NaiveDate;
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,14 +38,48 @@ pub struct AppState {
     /// since (the old snapshot is still served), for `/health`.
     pub reload: Mutex<Reload>,
     results: Mutex<VecDeque<(Key, Slot)>>,
-    /// One permit per core: analyses for many different dates or parks queue for these
-    /// instead of all running at once (each takes seconds and memory on a large store).
+    /// One permit per core for analyses of other dates and parks: when all are taken, a new
+    /// one is answered 503 with Retry-After at once instead of queueing behind them (each
+    /// takes seconds and memory on a large store).
     computing: Arc<tokio::sync::Semaphore>,
+    /// A lane of its own for today's whole-store analyses, which `/collections`, `/api`, the
+    /// tiles and the web map need: they are never starved by other dates.
+    current: Arc<tokio::sync::Semaphore>,
+    /// Requests waiting for one of the `computing` permits.
+    queued: AtomicUsize,
+}
+
+/// At most this many analyses wait for a slot; more are answered 503 at once.
+const QUEUE_LENGTH: usize = 8;
+
+/// How long an analysis waits for a slot before it is answered 503.
+const QUEUE_WAIT: Duration = Duration::from_secs(15);
+
+/// A place in the analysis queue, given up when dropped.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn join(count: &'a AtomicUsize) -> Option<Queued<'a>> {
+        count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < QUEUE_LENGTH).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Queued(count))
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The state of the store watch.
 #[derive(Clone, Debug)]
 pub struct Reload {
+    /// What the snapshot in service was loaded from.
+    pub stamp: Option<StoreStamp>,
     /// When the snapshot in service was loaded.
     pub loaded_at: chrono::DateTime<chrono::Utc>,
     /// The last failure to load a changed store, while the previous snapshot is served.
@@ -55,6 +90,7 @@ impl AppState {
     /// State over a loaded catalog.
     pub fn new(
         catalog: Catalog,
+        stamp: Option<StoreStamp>,
         rules: Rules,
         store: PathBuf,
         maplibre: Option<PathBuf>,
@@ -65,6 +101,7 @@ impl AppState {
             store,
             maplibre,
             reload: Mutex::new(Reload {
+                stamp,
                 loaded_at: chrono::Utc::now(),
                 problem: None,
             }),
@@ -72,6 +109,8 @@ impl AppState {
             computing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            current: Arc::new(tokio::sync::Semaphore::new(1)),
+            queued: AtomicUsize::new(0),
         }
     }
 
@@ -147,12 +186,7 @@ impl AppState {
         let layer = slot
             .get_or_try_init(|| async {
                 let rules = Arc::clone(&self.rules);
-                // A request that gives up while queued (timeout) frees its place; once running,
-                // the computation keeps the permit until it ends.
-                let permit = Arc::clone(&self.computing)
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| ApiError::internal(format!("analysis queue closed: {e}")))?;
+                let permit = self.permit(query.as_of, query.park.is_some()).await?;
                 tokio::task::spawn_blocking(move || {
                     let ctx = Context::new(&catalog);
                     let report = checks::run(check, &ctx, &rules, &query);
@@ -167,6 +201,40 @@ impl AppState {
             })
             .await?;
         Ok(Arc::clone(layer))
+    }
+
+    /// A place to compute an analysis in. Today's whole-store analyses queue for their own
+    /// lane; others take a free permit, or wait in a short queue, or are answered 503 with
+    /// Retry-After at once when it is full. Once running, a computation keeps its permit
+    /// until it ends.
+    async fn permit(
+        &self,
+        as_of: NaiveDate,
+        for_park: bool,
+    ) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+        if as_of == analysis::today() && !for_park {
+            return Arc::clone(&self.current)
+                .acquire_owned()
+                .await
+                .map_err(|e| ApiError::internal(format!("analysis queue closed: {e}")));
+        }
+        if let Ok(p) = Arc::clone(&self.computing).try_acquire_owned() {
+            return Ok(p);
+        }
+        let busy = || {
+            ApiError::busy(
+                "every analysis slot is computing other dates or parks and the queue is full; retry in a few seconds (a result once computed is kept, and a retry of the same request is answered from it)",
+            )
+        };
+        // A short queue (the web map asks for a park's four reports at once); beyond it,
+        // 503 at once. A request that gives up while queued frees its place.
+        let queued = Queued::join(&self.queued).ok_or_else(busy)?;
+        let permit = tokio::time::timeout(QUEUE_WAIT, Arc::clone(&self.computing).acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|e| ApiError::internal(format!("analysis queue closed: {e}")))?;
+        drop(queued);
+        Ok(permit)
     }
 
     /// Compute today's analysis collections in the background, so that the first
@@ -194,14 +262,20 @@ impl AppState {
             .spawn(move || loop {
                 std::thread::sleep(every);
                 let current = self.catalog.load_full();
-                let version = GeoPackage::open(&self.store).and_then(|s| s.version().map(|v| (s, v)));
-                match version {
-                    Ok((store, v)) if v != current.version => {
+                let served = self.reload.lock().expect("reload lock").stamp.clone();
+                let opened = GeoPackage::open(&self.store).and_then(|s| s.stamp().map(|v| (s, v)));
+                match opened {
+                    Ok((store, stamp)) if Some(&stamp) != served.as_ref() => {
                         let started = std::time::Instant::now();
-                        match Catalog::reload(&store, Some(&current)) {
+                        // Another file (a restored backup, a copy built elsewhere): nothing
+                        // of the old snapshot is reused.
+                        let same_file = served.as_ref().is_some_and(|s| s.file == stamp.file && s.token.is_some());
+                        let previous = same_file.then_some(&*current);
+                        match Catalog::reload(&store, previous) {
                             Ok(next) => {
-                                tracing::info!(version = v, seconds = started.elapsed().as_secs_f64(), "store changed: new snapshot in service");
+                                tracing::info!(version = stamp.generation, token = stamp.token.as_deref().unwrap_or("-"), seconds = started.elapsed().as_secs_f64(), "store changed: new snapshot in service");
                                 *self.reload.lock().expect("reload lock") = Reload {
+                                    stamp: Some(stamp),
                                     loaded_at: chrono::Utc::now(),
                                     problem: None,
                                 };

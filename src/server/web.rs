@@ -136,8 +136,11 @@ pub async fn health(State(st): State<Arc<AppState>>) -> Response {
         "problem": reload.problem,
         "snapshot_loaded_at": reload.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "version": env!("CARGO_PKG_VERSION"),
-        "store": st.store.display().to_string(),
+        // The file's name only: where it lies on the server is nobody's business.
+        "store": st.store.file_name().map(|n| n.to_string_lossy().into_owned()),
         "store_version": c.version,
+        // Unique per write: which snapshot is served, even between copies of one store.
+        "store_version_token": reload.stamp.as_ref().and_then(|s| s.token.clone()),
         "layers": c.layers.len(),
         "features": c.layers.iter().map(|l| l.features.len()).sum::<usize>(),
     });

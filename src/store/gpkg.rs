@@ -5,7 +5,7 @@
 //! refused, failed or killed ingest leaves it byte-for-byte as it was. A store that does not
 //! exist yet is built in a temporary file and renamed into place when the first layer commits.
 
-use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoredFeature};
+use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoreStamp, StoredFeature};
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrType, AttrValue, Column};
@@ -42,6 +42,8 @@ pub struct NewLayer {
     pub srs: SrsDef,
     /// Other SRS rows the store must hold (GeoPackage requires WGS 84, EPSG:4326).
     pub also_register: Vec<SrsDef>,
+    /// The source file, for the note that says who writes the store.
+    pub source: String,
 }
 
 /// A GeoPackage store file.
@@ -135,10 +137,58 @@ impl GeoPackage {
         }
     }
 
-    /// Open an existing store for reading and writing.
+    /// Open an existing store to read it. A store that cannot be written here (read-only
+    /// media, a file without write permission) is opened read-only, and as an immutable
+    /// file when SQLite cannot even keep its shared-memory index beside it.
     pub fn open(path: &Path) -> Result<GeoPackage, StoreError> {
+        match GeoPackage::open_writable(path) {
+            Err(StoreError::ReadOnly { why, .. }) => {
+                let store = GeoPackage::open_read_only(path, false)
+                    .or_else(|_| GeoPackage::open_read_only(path, true))?;
+                tracing::debug!(store = %path.display(), "opened read-only: {why}");
+                Ok(store)
+            }
+            other => other,
+        }
+    }
+
+    fn open_read_only(path: &Path, immutable: bool) -> Result<GeoPackage, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if immutable {
+            Connection::open_with_flags(
+                sqlite_uri(path, "immutable=1"),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let store = GeoPackage {
+            path: path.to_path_buf(),
+            conn,
+            building: None,
+        };
+        store.check_is_geopackage()?;
+        Ok(store)
+    }
+
+    /// Open an existing store for reading and writing; a store that cannot be written here
+    /// is refused with [`StoreError::ReadOnly`].
+    fn open_writable(path: &Path) -> Result<GeoPackage, StoreError> {
         if !path.exists() {
-            return Err(StoreError::Missing(path.to_path_buf()));
+            return Err(match crate::io::unreachable(path) {
+                Some(why) => StoreError::Unreachable(path.to_path_buf(), why),
+                None => StoreError::Missing(path.to_path_buf()),
+            });
+        }
+        if let Some(why) = not_writable(path) {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+                why,
+            });
         }
         let conn = Connection::open_with_flags(
             path,
@@ -164,7 +214,10 @@ impl GeoPackage {
     /// layer commits.
     pub fn open_for_writing(path: &Path) -> Result<GeoPackage, StoreError> {
         if path.exists() {
-            return GeoPackage::open(path);
+            return GeoPackage::open_writable(path);
+        }
+        if let Some(why) = crate::io::unreachable(path) {
+            return Err(StoreError::Unreachable(path.to_path_buf(), why));
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -246,6 +299,20 @@ impl GeoPackage {
             });
         }
         Ok(())
+    }
+
+    /// What identifies the store's content now (see [`StoreStamp`]).
+    pub fn stamp(&self) -> Result<StoreStamp, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(StoreStamp {
+            generation: self.version()?,
+            token: self.meta("version_token")?,
+            file: (meta.dev(), meta.ino()),
+        })
     }
 
     /// The store's file (the temporary one while a new store is being built).
@@ -380,7 +447,18 @@ impl GeoPackage {
             path: self.path.clone(),
             source,
         };
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let note = if self.building.is_some() {
+            // A store being built is private to this process: nobody else can hold it.
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+            None
+        } else {
+            Some(super::lock::begin_write(
+                conn,
+                &self.path,
+                &layer.name,
+                &layer.source,
+            )?)
+        };
         // landwatch's own tables join the store with its first layer written by landwatch.
         if let Err(e) = conn.execute_batch(SCHEMA_LANDWATCH) {
             let _ = conn.execute_batch("ROLLBACK");
@@ -400,6 +478,7 @@ impl GeoPackage {
             extent: None,
             replaced: false,
             done: false,
+            _note: note,
         };
         writer.prepare(layer)?;
         Ok(writer)
@@ -437,11 +516,34 @@ impl GeoPackage {
             std::fs::rename(&tmp, &dest).map_err(io)?;
             return Ok(dest);
         }
-        // Fold the write-ahead log into the main file so the .gpkg alone is complete.
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        self.fold_log()?;
         Ok(path)
+    }
+
+    /// Fold the write-ahead log into the main file, so that the .gpkg alone is complete
+    /// (bureaus copy and mail .gpkg files). Readers that hold an old snapshot (a server
+    /// reloading) are waited for by the busy timeout; a checkpoint that still cannot finish
+    /// (a full disk, a reader that never lets go) is an error, not a silent half-store.
+    pub fn fold_log(&self) -> Result<(), StoreError> {
+        let not_folded = |why: String| StoreError::NotFolded {
+            path: self.path.clone(),
+            why,
+        };
+        for _ in 0..3 {
+            let (busy, log, done): (i64, i64, i64) = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(|e| not_folded(e.to_string()))?;
+            if busy == 0 && done >= log {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        Err(not_folded(
+            "other programs kept reading the old snapshot".into(),
+        ))
     }
 }
 
@@ -451,6 +553,41 @@ impl Drop for GeoPackage {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// Why the store file, or the directory that must hold its `-wal` and `-shm` files, cannot
+/// be written by this process; `None` when both can.
+fn not_writable(path: &Path) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    for (p, what) in [(path, "the file"), (dir, "its directory")] {
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?;
+        // SAFETY: access reads the NUL-terminated path and returns a status.
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
+            return Some(format!("{what}: {}", std::io::Error::last_os_error()));
+        }
+    }
+    None
+}
+
+/// An SQLite `file:` URI for `path` with a query (`immutable=1`).
+fn sqlite_uri(path: &Path, query: &str) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for &b in abs.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
 }
 
 fn building_path(path: &Path, pid: u32) -> PathBuf {
@@ -504,6 +641,9 @@ pub struct LayerWriter<'a> {
     extent: Option<Rect>,
     replaced: bool,
     done: bool,
+    /// Says who holds the write lock while this write runs (removed after the commit or
+    /// the rollback).
+    _note: Option<super::lock::WriterNote>,
 }
 
 impl<'a> LayerWriter<'a> {
@@ -742,6 +882,13 @@ BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
             "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
              ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
             [],
+        )
+        .map_err(self.err())?;
+        // Unique per write: a copy with the same generation is still told apart.
+        c.execute(
+            "INSERT INTO landwatch_meta (key, value) VALUES ('version_token', ?1) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [format!("{:032x}", rand::random::<u128>())],
         )
         .map_err(self.err())?;
         c.execute(
@@ -1075,6 +1222,7 @@ mod tests {
             geometry_type: "MULTIPOLYGON".into(),
             srs: srs(),
             also_register: vec![],
+            source: "t.shp".into(),
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod blob;
 mod gpkg;
+mod lock;
 
 pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
 
@@ -41,6 +42,27 @@ pub enum StoreError {
         "store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)"
     )]
     Missing(PathBuf),
+    /// The path cannot be followed (a symbolic link loop, a link to nothing).
+    #[error("store {0}: {1}")]
+    Unreachable(PathBuf, String),
+    /// The store cannot be written here (read-only media, no permission).
+    #[error("store {path} is read-only ({why}): it can be served and read, not written. Ingest into a writable copy (cp {path} /somewhere/writable/), then copy it back")]
+    ReadOnly {
+        /// The store file.
+        path: PathBuf,
+        /// What the system said.
+        why: String,
+    },
+    /// Another program holds the store's write lock and does not let go.
+    #[error("store {path} is being written by {holder}; waited {waited_s} s. Run this ingest again when it is done")]
+    Locked {
+        /// The store file.
+        path: PathBuf,
+        /// Who holds the lock, as far as is known.
+        holder: String,
+        /// How long this ingest waited.
+        waited_s: u64,
+    },
     /// No layer of that name.
     #[error("no layer named '{name}' in {path}; layers: {available}")]
     NoLayer {
@@ -71,6 +93,15 @@ pub enum StoreError {
         path: PathBuf,
         /// The error.
         source: std::io::Error,
+    },
+    /// A write committed into the write-ahead log that could not be folded into the main
+    /// file: the store is whole only together with its `-wal` file.
+    #[error("store {path}: the layer was committed, but the write-ahead log {path}-wal could not be folded into the .gpkg ({why}). The store is whole only together with its -wal file: do not copy or mail the .gpkg alone; free disk space (or stop the programs reading it) and run `landwatch info --store {path}`, which folds it in")]
+    NotFolded {
+        /// The store file.
+        path: PathBuf,
+        /// Why the checkpoint did not complete.
+        why: String,
     },
     /// Registry content that does not parse.
     #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
@@ -129,6 +160,20 @@ pub struct LayerInfo {
     pub ingested_at: String,
     /// Warnings the ingest raised.
     pub notes: Vec<String>,
+}
+
+/// What identifies the content of a store file: the generation counter every write raises,
+/// the random token every write sets (a restored backup or a copy built elsewhere may share
+/// the counter, never the token) and the file itself (device, inode), which changes when the
+/// file is replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreStamp {
+    /// The generation counter.
+    pub generation: i64,
+    /// The token of the last write (`None` in stores written before tokens).
+    pub token: Option<String>,
+    /// Device and inode of the file.
+    pub file: (u64, u64),
 }
 
 /// One stored feature as read back.
