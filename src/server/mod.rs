@@ -219,6 +219,13 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
     let panic_to_json = |_: Box<dyn std::any::Any + Send + 'static>| {
         ApiError::internal("the server failed on this request; it has been logged").into_response()
     };
+    // Reports are read with GET; a site to review is POSTed, its body limited on this route.
+    let report_or_review =
+        get(reports::report)
+            .post(reports::review)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                crate::checks::MAX_SITE_BYTES,
+            ));
     let app = Router::new()
         .route("/", get(web::landing))
         .route("/conformance", get(ogc::conformance))
@@ -231,12 +238,7 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{collection}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis", get(reports::list))
-        .route(
-            "/analysis/{check}",
-            get(reports::report)
-                .post(reports::review)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::checks::MAX_SITE_BYTES)),
-        )
+        .route("/analysis/{check}", report_or_review)
         .route("/health", get(web::health))
         .route("/assets/{file}", get(web::asset))
         .route("/favicon.ico", get(web::favicon))
