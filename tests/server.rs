@@ -6,7 +6,7 @@ mod common;
 use common::server::{get, Reply, Server};
 use common::*;
 use rand::{RngExt, SeedableRng};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -104,13 +104,13 @@ fn landing_conformance_api_and_collections() {
         let items = srv.json(&format!("/collections/{name}/items?limit=1"));
         assert_eq!(items["numberMatched"].as_u64(), Some(*n), "{name}");
     }
-    for analysis in ["idle", "underused", "zoning"] {
+    for analysis in ["idle", "underused", "zoning", "conflicts"] {
         assert!(
             ids.contains(&analysis),
             "no {analysis} collection in {ids:?}"
         );
     }
-    assert_eq!(ids.len(), counts.len() + 3);
+    assert_eq!(ids.len(), counts.len() + 4);
     // An analysis collection's extent is that of its features: inside the layer they come from.
     let bbox = |id: &str| -> Vec<f64> {
         serde_json::from_value(
@@ -474,6 +474,8 @@ fn every_check_is_listed_wherever_checks_are() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
+    let takes_site =
+        |c: &dyn landwatch::checks::Analysis| c.params().contains(&landwatch::checks::Param::Site);
     let collections = srv.json("/collections");
     for c in landwatch::checks::CHECKS {
         let id = c.id();
@@ -484,7 +486,30 @@ fn every_check_is_listed_wherever_checks_are() {
             .find(|x| x["id"] == id)
             .unwrap_or_else(|| panic!("{id} is not in /analysis"));
         assert_eq!(entry["title"], c.title_zh());
-        assert!(enum_ids.contains(&id), "{id} is not in the /api enum");
+        // Read with GET, or reviewing a site sent with POST; each with its own path.
+        let own = &api["paths"][format!("/analysis/{id}")];
+        if takes_site(*c) {
+            assert!(
+                own["post"]["requestBody"].is_object(),
+                "{id}: no POST in /api"
+            );
+            assert_eq!(entry["method"], "POST");
+        } else {
+            assert!(enum_ids.contains(&id), "{id} is not in the /api enum");
+            assert!(own["get"].is_object(), "{id}: no GET in /api");
+        }
+        for p in c
+            .params()
+            .iter()
+            .filter(|p| **p != landwatch::checks::Param::Site)
+        {
+            let declared = own.as_object().unwrap().values().next().unwrap()["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["name"] == p.name());
+            assert!(declared, "{id}: /api does not declare {}", p.name());
+        }
         if let Some(spec) = c.collection() {
             let col = collections["collections"]
                 .as_array()
@@ -871,6 +896,197 @@ fn vector_tiles_open_in_gdal_mvt_driver() {
     assert_eq!(again.status, 304);
 }
 
+/// The conflict ledger served as a collection of polygons no layer holds: items, one item by
+/// its ledger id, filters, tiles; and the compliance review of a site sent with POST.
+#[test]
+fn conflicts_collection_tiles_and_compliance_reviews() {
+    let store = sample_store();
+    let srv = Server::start(store);
+    let cli = json(&ok(&[
+        "check",
+        "conflicts",
+        "--store",
+        s(store),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(srv.json("/analysis/conflicts"), cli);
+    let rows = cli["conflicts"].as_array().unwrap();
+    assert_exception(
+        &srv.get("/analysis/conflicts?as_of=2026-01-01"),
+        400,
+        "as_of",
+    );
+
+    let items = srv.json("/collections/conflicts/items?limit=10000");
+    assert_eq!(
+        items["numberMatched"].as_u64().unwrap() as usize,
+        rows.len()
+    );
+    let features = items["features"].as_array().unwrap();
+    for f in features {
+        // The feature's id is its ledger id: a string, and its own polygon.
+        assert_eq!(f["id"], f["properties"]["id"], "{f}");
+        assert!(f["id"].is_string());
+        let t = f["geometry"]["type"].as_str().unwrap();
+        assert!(t == "MultiPolygon" || t == "Polygon", "{t}");
+    }
+    let outside = rows.iter().find(|r| r["type"] == "outside_park").unwrap();
+    let id = outside["id"].as_str().unwrap();
+    let one = srv.get(&format!("/collections/conflicts/items/{id}"));
+    assert_eq!(one.status, 200, "{}", one.text());
+    let one = one.json();
+    assert_eq!(one["id"], id);
+    assert_eq!(one["properties"]["type"], "outside_park");
+    assert_eq!(one["properties"]["area_m2"], outside["area_m2"]);
+    assert!(one["links"][0]["href"].as_str().unwrap().ends_with(id));
+    let html = srv.get(&format!("/collections/conflicts/items/{id}?f=html"));
+    assert!(html.text().contains("宗地超出园区四至"), "{}", html.text());
+    assert_exception(&srv.get("/collections/conflicts/items/nope"), 404, "nope");
+    // Filters by type, park and layer agree with the ledger.
+    for (q, keep) in [
+        ("type=outside_park", ("type", "outside_park")),
+        ("park_id=GXQ01", ("park_id", "GXQ01")),
+        ("layer=parcels", ("layer", "parcels")),
+    ] {
+        let n = srv.json(&format!("/collections/conflicts/items?{q}&limit=10000"))["numberMatched"]
+            .as_u64()
+            .unwrap() as usize;
+        let expected = rows.iter().filter(|r| r[keep.0] == keep.1).count();
+        assert!(expected > 0, "{q}");
+        assert_eq!(n, expected, "{q}");
+    }
+    let slivers = srv.json("/collections/conflicts/items?sliver=true&limit=10000")["numberMatched"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(slivers, rows.iter().filter(|r| r["sliver"] == true).count());
+    let q = srv.json("/collections/conflicts/queryables");
+    for k in ["type", "park_id", "layer", "sliver"] {
+        assert!(q["properties"][k].is_object(), "{q}");
+    }
+
+    // A tile over the outside piece holds it, with its type.
+    let ring = &one["geometry"]["coordinates"];
+    let first = if one["geometry"]["type"] == "MultiPolygon" {
+        &ring[0][0][0]
+    } else {
+        &ring[0][0]
+    };
+    let (lon, lat) = (first[0].as_f64().unwrap(), first[1].as_f64().unwrap());
+    let (x, y) = tile_of(lon, lat, 15);
+    let tile = srv.get(&format!("/tiles/conflicts/15/{x}/{y}.mvt"));
+    assert_eq!(tile.status, 200, "{}", String::from_utf8_lossy(&tile.body));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("conflicts/15/{x}"));
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join(format!("{y}.mvt")), &tile.body).unwrap();
+    let (info, _) = gdal_tool(
+        "ogrinfo",
+        &["-ro", "-al", s(&path.join(format!("{y}.mvt")))],
+        &[],
+    );
+    assert!(info.contains("Layer name: conflicts"), "{info}");
+    assert!(info.contains("type (String) = outside_park"), "{info}");
+    let tj = srv.json("/tiles/conflicts.json");
+    assert!(tj["tiles"][0]
+        .as_str()
+        .unwrap()
+        .contains("/tiles/conflicts/"));
+    assert!(!tj["tiles"][0].as_str().unwrap().contains("as_of"), "{tj}");
+
+    // A site over the outside piece: the same review as the command line.
+    let site =
+        json!({"type": "Feature", "properties": {}, "geometry": one["geometry"]}).to_string();
+    let file = dir.path().join("site.geojson");
+    std::fs::write(&file, &site).unwrap();
+    let r = srv.post("/analysis/compliance", site.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let served = r.json();
+    let cli = json(&ok(&[
+        "check",
+        "compliance",
+        "--store",
+        s(store),
+        "--site",
+        s(&file),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(served, cli);
+    for key in ["site_area_m2", "layers", "redlines", "conclusion"] {
+        assert!(served.get(key).is_some(), "{key}");
+    }
+    let csv = srv.post(
+        "/analysis/compliance?f=csv&table=2&use=industrial",
+        site.as_bytes(),
+    );
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    assert!(csv.text().contains("符合面积"), "{}", csv.text());
+    // The same site in the analysis CRS (GK zone 35), with crs=.
+    let out = dir.path().join("site_4523.geojson");
+    gdal(
+        "ogr2ogr",
+        &["-f", "GeoJSON", "-t_srs", "EPSG:4523", s(&out), s(&file)],
+    );
+    let projected = std::fs::read(&out).unwrap();
+    let r = srv.post("/analysis/compliance", &projected);
+    assert_eq!(r.status, 200, "the file names its CRS: {}", r.text());
+    let area = r.json()["site_area_m2"].as_f64().unwrap();
+    assert!(
+        (area - served["site_area_m2"].as_f64().unwrap()).abs() < 1.0,
+        "{area}"
+    );
+
+    // Bad sites: 4xx that say why.
+    let bad = |body: &str, q: &str, status: u16, words: &str| {
+        assert_exception(
+            &srv.post(&format!("/analysis/compliance{q}"), body.as_bytes()),
+            status,
+            words,
+        );
+    };
+    bad(
+        r#"{"type":"Point","coordinates":[104.5,30.1]}"#,
+        "",
+        400,
+        "not a polygon",
+    );
+    bad("{", "", 400, "not JSON");
+    bad(
+        r#"{"type":"Polygon","coordinates":[[[104.52,30.05],[104.53,30.06],[104.52,30.06],[104.53,30.05],[104.52,30.05]]]}"#,
+        "",
+        400,
+        "invalid",
+    );
+    bad(
+        r#"{"type":"Polygon","coordinates":[[[80,40],[80.01,40],[80.01,40.01],[80,40]]]}"#,
+        "",
+        400,
+        "outside every",
+    );
+    bad(
+        r#"{"type":"Polygon","coordinates":[[[35500000,3320000],[35500100,3320000],[35500100,3320100],[35500000,3320000]]]}"#,
+        "",
+        400,
+        "longitude/latitude",
+    );
+    bad(&site, "?crs=EPSG:99999", 400, "EPSG:99999");
+    bad(&site, "?use=castle", 400, "industrial");
+    bad(&site, "?park=GXQ01", 400, "park");
+    bad("", "", 400, "no site");
+    assert_exception(&srv.get("/analysis/compliance"), 405, "POST");
+    assert_exception(&srv.post("/analysis/idle", site.as_bytes()), 405, "GET");
+    let huge = format!(
+        r#"{{"type":"Polygon","coordinates":[[{}[104.5,30.0]]]}}"#,
+        "[104.5,30.0],".repeat(8000)
+    );
+    assert_exception(
+        &srv.post("/analysis/compliance", huge.as_bytes()),
+        413,
+        "larger than 65536 bytes",
+    );
+}
+
 #[test]
 fn the_web_map_renders_in_headless_chromium() {
     let srv = Server::start(sample_store());
@@ -908,8 +1124,50 @@ fn the_web_map_renders_in_headless_chromium() {
         report["indicators"].as_u64().unwrap() >= 5,
         "no indicators: {report}"
     );
+    // The conflicts layer draws the ledger's polygons coloured by type, with its legend and
+    // the park's counts in the panel.
+    assert!(
+        report["conflicts"]["rendered"].as_u64().unwrap() > 0,
+        "no conflict drawn: {report}"
+    );
+    assert!(
+        report["legend"]
+            .as_str()
+            .unwrap()
+            .contains("宗地超出园区四至"),
+        "{report}"
+    );
+    assert!(report["parkConflicts"].as_u64().unwrap() > 2, "{report}");
+    // The drawn site was reviewed layer by layer with a conclusion; the point was refused.
+    let conclusion = report["review"]["conclusion"].as_str().unwrap();
+    assert!(
+        ["conforming", "partly", "nonconforming"].contains(&conclusion),
+        "{report}"
+    );
+    assert!(
+        ["符合", "部分符合", "不符合"].contains(&report["review"]["text"].as_str().unwrap()),
+        "{report}"
+    );
+    assert!(
+        report["review"]["layers"].as_u64().unwrap() >= 2,
+        "{report}"
+    );
+    assert!(
+        report["refused"]
+            .as_str()
+            .unwrap()
+            .contains("not a polygon"),
+        "{report}"
+    );
     let layers = report["layers"].as_array().unwrap();
-    for l in ["parcels", "parks", "idle", "underused", "zoning"] {
+    for l in [
+        "parcels",
+        "parks",
+        "idle",
+        "underused",
+        "zoning",
+        "conflicts",
+    ] {
         assert!(
             layers.iter().any(|x| x == l),
             "{l} missing from the map: {report}"
@@ -947,6 +1205,11 @@ fn random_requests_never_get_a_server_error() {
         "/analysis/idle",
         "/analysis/zoning",
         "/analysis/mujun",
+        "/analysis/conflicts",
+        "/analysis/compliance",
+        "/collections/conflicts/items",
+        "/collections/conflicts/items/0123456789abcdef",
+        "/tiles/conflicts/13/6546/3376.mvt",
         "/health",
         "/collections/%E5%AE%97%E5%9C%B0",
         "/tiles/parcels/-1/0/0.mvt",
@@ -973,6 +1236,12 @@ fn random_requests_never_get_a_server_error() {
         "",
         "%ff",
         "filter",
+        "type",
+        "layer",
+        "compare",
+        "kind",
+        "use",
+        "sliver",
     ];
     let values = [
         "json",
@@ -1008,6 +1277,10 @@ fn random_requests_never_get_a_server_error() {
         "%C3%28",
         "中文",
         "'; DROP TABLE parcels; --",
+        "outside_park",
+        "plan_tugui,plan_kongui",
+        "land_use,urban",
+        "industrial",
     ];
     let started = Instant::now();
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
@@ -1052,6 +1325,43 @@ fn random_requests_never_get_a_server_error() {
             "random requests took too long"
         );
     }
+    // Sites: random bytes, broken and odd GeoJSON, under random parameters.
+    let bodies = [
+        "",
+        "{",
+        "null",
+        "[]",
+        r#"{"type":"Polygon"}"#,
+        r#"{"type":"Polygon","coordinates":[]}"#,
+        r#"{"type":"Polygon","coordinates":[[[1e308,1e308],[0,0],[1,1]]]}"#,
+        r#"{"type":"Polygon","coordinates":[[[104.5,30.0],[104.6,30.1],[104.5,30.1],[104.6,30.0],[104.5,30.0]]]}"#,
+        r#"{"type":"MultiPolygon","coordinates":[[[[104.52,30.05],[104.53,30.05],[104.53,30.06],[104.52,30.05]]]]}"#,
+        r#"{"type":"GeometryCollection","geometries":[]}"#,
+        r#"{"type":"Feature","geometry":null,"properties":{}}"#,
+    ];
+    for _ in 0..200 {
+        let mut body: Vec<u8> = bodies[rng.random_range(0..bodies.len())].into();
+        if rng.random_range(0..4) == 0 {
+            body = (0..rng.random_range(0..400))
+                .map(|_| rng.random_range(0..=255u8))
+                .collect();
+        }
+        let q = match rng.random_range(0..4) {
+            0 => String::new(),
+            1 => "?crs=EPSG:4523".into(),
+            2 => format!("?use={}", values[rng.random_range(0..values.len())]),
+            _ => "?f=csv&crs=http://www.opengis.net/def/crs/EPSG/0/99999".into(),
+        };
+        let url = format!("{}/analysis/compliance{q}", srv.base);
+        let r = common::server::post(&url, "application/geo+json", &body);
+        assert!(
+            r.status < 500,
+            "POST {url} {body:?} → {}: {}",
+            r.status,
+            r.text()
+        );
+        *statuses.entry(r.status).or_default() += 1;
+    }
     // Both kinds of answer were exercised.
     assert!(
         statuses.get(&200).copied().unwrap_or(0) > 100,
@@ -1083,6 +1393,9 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
     let base = srv.base.clone();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = std::sync::Arc::clone(&stop);
+    // The count of the reader's latest whole page.
+    let last = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let last_read = std::sync::Arc::clone(&last);
     let reader = std::thread::spawn(move || {
         let mut seen = BTreeSet::new();
         let mut n = 0;
@@ -1100,6 +1413,7 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
                 "a partial layer"
             );
             seen.insert(matched);
+            last_read.store(matched, std::sync::atomic::Ordering::Relaxed);
             n += 1;
         }
         (seen, n)
@@ -1121,10 +1435,18 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // The reader reads whole pages of 3,000 parcels: let it finish one of the new layer
+    // (however loaded the machine), plus a couple more reads.
+    while last.load(std::sync::atomic::Ordering::Relaxed) != after {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the reader never saw the new layer"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (seen, n) = reader.join().expect("the reader saw only whole layers");
-    assert!(n > 3, "too few reads during the ingest: {n}");
+    assert!(n > 1, "too few reads during the ingest: {n}");
     assert!(seen.is_subset(&BTreeSet::from([before, after])), "{seen:?}");
     assert!(seen.contains(&after));
     // Monitoring sees the new snapshot, and no problem.

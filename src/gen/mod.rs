@@ -12,7 +12,7 @@ mod story;
 pub use story::anchor;
 
 use geo::{Area, BooleanOps, BoundingRect, Coord, Geometry, MultiPolygon, Polygon, Rect};
-use layout::{buildings_in, lay_out, ParkLayout, ParkType};
+use layout::{buildings_in, lay_out, BlockUse, ParkLayout, ParkType};
 use rand::{RngExt, SeedableRng};
 use shapefile::{FieldType, ShapeWriter, Val};
 use std::fmt;
@@ -270,8 +270,10 @@ pub fn generate(opts: &GenOptions) -> anyhow::Result<GenSummary> {
 }
 
 /// The 控规 (GB 50137) and 土规 (GB/T 21010) of a park, with the disagreements 多规合一
-/// exists to find: blocks the 土规 keeps as farmland (旱地) that the 控规 builds on, and a
-/// block the 控规 leaves as 农林用地 where the 土规 allows industry.
+/// exists to find: blocks the 土规 keeps as farmland (旱地) that the 控规 builds on, a
+/// block the 控规 leaves as 农林用地 where the 土规 allows industry, and a service block
+/// (public service, commercial or housing in the 控规) the 土规 still gives to industry — both
+/// construction land, different uses.
 fn write_plans(
     rng: &mut impl rand::Rng,
     kongui: &mut ShapeWriter,
@@ -290,6 +292,12 @@ fn write_plans(
         .map(|_| built[rng.random_range(0..built.len())])
         .collect();
     let agri_in_kongui = built.get(built.len() / 2).copied();
+    let industry_in_tugui = park.blocks.iter().position(|b| {
+        matches!(
+            b.use_,
+            BlockUse::A1 | BlockUse::A33 | BlockUse::A51 | BlockUse::B1 | BlockUse::R2
+        )
+    });
     for (i, block) in park.blocks.iter().enumerate() {
         let g = Geometry::Polygon(block.rect.to_polygon());
         let (ucode, uname) = if Some(i) == agri_in_kongui {
@@ -307,6 +315,8 @@ fn write_plans(
         )?;
         let (lcode, lname) = if farmland_in_tugui.contains(&i) {
             ("0103", "旱地")
+        } else if Some(i) == industry_in_tugui {
+            ("0601", "工业用地")
         } else {
             block.use_.land_code()
         };

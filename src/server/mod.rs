@@ -203,10 +203,27 @@ async fn vary_by_accept(mut res: axum::response::Response) -> axum::response::Re
 }
 
 async fn method_not_allowed() -> impl IntoResponse {
-    let mut e = ApiError::bad("only GET (and HEAD) are served");
-    e.status = StatusCode::METHOD_NOT_ALLOWED;
-    e.code = "MethodNotAllowed";
-    e
+    ApiError::method_not_allowed(
+        "only GET (and HEAD) are served, and POST of a site to /analysis/compliance",
+    )
+}
+
+/// The largest request body taken (a site to review is the only body read).
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The body limit's plain-text 413 as an exception that says what the limit is.
+async fn body_limit_as_json(res: axum::response::Response) -> axum::response::Response {
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return ApiError::payload_too_large(format!(
+            "the request body is larger than {BODY_LIMIT} bytes, the most this server takes: simplify the site polygon (e.g. ogr2ogr -simplify 0.5)"
+        ))
+        .into_response();
+    }
+    res
 }
 
 /// The router over a state, open to pages of any origin (CORS `*`).
@@ -219,6 +236,13 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
     let panic_to_json = |_: Box<dyn std::any::Any + Send + 'static>| {
         ApiError::internal("the server failed on this request; it has been logged").into_response()
     };
+    // Reports are read with GET; a site to review is POSTed, its body limited on this route.
+    let report_or_review =
+        get(reports::report)
+            .post(reports::review)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                crate::checks::MAX_SITE_BYTES,
+            ));
     let app = Router::new()
         .route("/", get(web::landing))
         .route("/conformance", get(ogc::conformance))
@@ -231,12 +255,7 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{collection}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis", get(reports::list))
-        .route(
-            "/analysis/{check}",
-            get(reports::report)
-                .post(reports::review)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::checks::MAX_SITE_BYTES)),
-        )
+        .route("/analysis/{check}", report_or_review)
         .route("/health", get(web::health))
         .route("/assets/{file}", get(web::asset))
         .route("/favicon.ico", get(web::favicon))
@@ -250,7 +269,8 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(60),
         ))
-        .layer(RequestBodyLimitLayer::new(64 * 1024));
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::map_response(body_limit_as_json));
     let app = match cors.layer() {
         Some(layer) => app.layer(layer),
         None => app,

@@ -4,6 +4,7 @@
 
 use super::collections::Collection;
 use super::ogc::{CONFORMANCE, MAX_LIMIT};
+use crate::checks::Param;
 use serde_json::{json, Map, Value};
 
 fn param(name: &str, description: &str, schema: Value) -> Value {
@@ -198,20 +199,63 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
         json!({"get": {"summary": "the checks landwatch runs", "operationId": "getAnalyses", "tags": ["analysis"], "parameters": [reference("f")],
             "responses": responses(json!({"type": "object"}), "application/json")}}),
     );
+    let report_formats = param(
+        "f",
+        "json (the report), csv (its main table, or the one `table` names) or xlsx (every table, one sheet each), or html",
+        json!({"type": "string", "enum": ["json", "csv", "xlsx", "html"]}),
+    );
+    let table = param(
+        "table",
+        "with f=csv: the table, by number (1 = the main one) or name",
+        json!({"type": "string"}),
+    );
+    let report_responses = json!({
+        "200": {"description": "the report", "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
+        "400": {"description": "bad parameter, or a site that cannot be reviewed (the description says why)", "content": {"application/json": {"schema": schema("exception")}}},
+        "404": {"description": "no such check", "content": {"application/json": {"schema": schema("exception")}}},
+    });
+    let read_with_get: Vec<&str> = crate::checks::CHECKS
+        .iter()
+        .filter(|c| !c.params().contains(&Param::Site))
+        .map(|c| c.id())
+        .collect();
     paths.insert(
         "/analysis/{check}".into(),
-        json!({"get": {"summary": format!("a check's report: {}, as JSON, CSV or XLSX", crate::checks::ids()),
+        json!({"get": {"summary": format!("a check's report: {}; each check's own parameters are under /analysis/<check>", read_with_get.join(", ")),
             "operationId": "getAnalysis", "tags": ["analysis"],
             "parameters": [
-                {"name": "check", "in": "path", "required": true, "schema": {"type": "string", "enum": crate::checks::CHECKS.iter().map(|c| c.id()).collect::<Vec<_>>()}},
-                param("f", "json (the report), csv (its main table) or xlsx (every table, one sheet each), or html", json!({"type": "string", "enum": ["json", "csv", "xlsx", "html"]})),
-                reference("as_of"), reference("park")],
-            "responses": {"200": {"description": "the report", "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string"}},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
-                "400": {"description": "bad parameter", "content": {"application/json": {"schema": schema("exception")}}}}}}),
+                {"name": "check", "in": "path", "required": true, "schema": {"type": "string", "enum": read_with_get}},
+                report_formats, table],
+            "responses": report_responses}}),
     );
+    for c in crate::checks::CHECKS {
+        let id = c.id();
+        let mut parameters = vec![report_formats.clone(), table.clone()];
+        parameters.extend(
+            c.params()
+                .iter()
+                .filter(|p| **p != Param::Site)
+                .map(|p| param(p.name(), p.description(), json!({"type": "string"}))),
+        );
+        let op = json!({"summary": format!("{}: {}", c.title_zh(), c.description()),
+            "operationId": format!("analysis_{id}"), "tags": ["analysis"],
+            "parameters": parameters, "responses": report_responses});
+        let item = if c.params().contains(&Param::Site) {
+            let mut op = op;
+            op["requestBody"] = json!({"required": true, "description": Param::Site.description(),
+                "content": {"application/geo+json": {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}});
+            op["responses"]["413"] = json!({"description": format!("a site larger than {} bytes", crate::checks::MAX_SITE_BYTES),
+                "content": {"application/json": {"schema": schema("exception")}}});
+            json!({"post": op})
+        } else {
+            json!({"get": op})
+        };
+        paths.insert(format!("/analysis/{id}"), item);
+    }
     paths.insert(
         "/health".into(),
         json!({"get": {"summary": "liveness and the store version served", "operationId": "getHealth", "tags": ["capabilities"],

@@ -57,10 +57,12 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
         let rows: String = CHECKS
             .iter()
             .map(|c| {
-                format!(
-                    r#"<tr><td>{}</td><td><a href="/analysis/{c}?f=html">网页</a> · <a href="/analysis/{c}?f=xlsx">Excel</a> · <a href="/analysis/{c}?f=csv">CSV</a> · <a href="/analysis/{c}">JSON</a></td></tr>"#,
-                    c.title_zh()
-                )
+                let how = if c.params().contains(&Param::Site) {
+                    format!("POST 一个 GeoJSON 面到 <code>/analysis/{c}</code>（投影坐标加 <code>?crs=EPSG:…</code>），或在地图上使用审查工具")
+                } else {
+                    format!(r#"<a href="/analysis/{c}?f=html">网页</a> · <a href="/analysis/{c}?f=xlsx">Excel</a> · <a href="/analysis/{c}?f=csv">CSV</a> · <a href="/analysis/{c}">JSON</a>"#)
+                };
+                format!("<tr><td>{}</td><td>{how}</td></tr>", c.title_zh())
             })
             .collect();
         let body = format!("<p>评价日期默认今天，可加 <code>?as_of=YYYY-MM-DD</code>；单个园区加 <code>&park=园区编号</code>。</p><table><tbody>{rows}</tbody></table>");
@@ -76,6 +78,8 @@ pub async fn list(headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult<Respon
             "title": c.title_zh(),
             "description": c.description(),
             "collection": c.collection().is_some(),
+            "method": if c.params().contains(&Param::Site) { "POST" } else { "GET" },
+            "params": c.params().iter().map(|p| p.name()).collect::<Vec<_>>(),
             "links": [
                 link(format!("{b}/analysis/{c}"), "describedby", "application/json", "report (JSON)"),
                 link(format!("{b}/analysis/{c}?f=csv"), "describedby", "text/csv", "main table (CSV)"),

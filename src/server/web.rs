@@ -67,7 +67,10 @@ pub async fn api(
         let mut body = String::from("<p>The machine-readable definition is <a href=\"/api?f=json\">/api?f=json</a> (OpenAPI 3.0).</p>");
         if let Some(paths) = doc["paths"].as_object() {
             for (path, ops) in paths {
-                let get = &ops["get"];
+                let (method, get) = match ops.get("get") {
+                    Some(op) => ("GET", op),
+                    None => ("POST", &ops["post"]),
+                };
                 let params: Vec<String> = get["parameters"]
                     .as_array()
                     .map(|ps| {
@@ -87,7 +90,7 @@ pub async fn api(
                     })
                     .unwrap_or_default();
                 body.push_str(&format!(
-                    "<h2><code>GET {}</code></h2><p>{}</p><p>parameters: <code>{}</code></p>",
+                    "<h2><code>{method} {}</code></h2><p>{}</p><p>parameters: <code>{}</code></p>",
                     path.replace('<', "&lt;"),
                     get["summary"].as_str().unwrap_or(""),
                     params.join(", ")

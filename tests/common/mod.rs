@@ -124,20 +124,28 @@ pub fn gdal(tool: &str, args: &[&str]) -> String {
 /// Run one SQL statement through GDAL's SQLite dialect and return the CSV rows (header
 /// dropped) as columns of text.
 pub fn gdal_sql(dataset: &Path, sql: &str) -> Vec<Vec<String>> {
-    let out = gdal(
-        "ogr2ogr",
-        &[
-            "-q",
-            "-f",
-            "CSV",
-            "/vsistdout/",
-            dataset.to_str().expect("utf-8"),
-            "-dialect",
-            "sqlite",
-            "-sql",
-            sql,
-        ],
-    );
+    gdal_sql_with(dataset, sql, &[])
+}
+
+/// The same over the bundled sample's GBK shapefiles, read as GBK (they carry no `.cpg`).
+pub fn sample_sql(sql: &str) -> Vec<Vec<String>> {
+    gdal_sql_with(&sample(), sql, &["--config", "SHAPE_ENCODING", "CP936"])
+}
+
+fn gdal_sql_with(dataset: &Path, sql: &str, config: &[&str]) -> Vec<Vec<String>> {
+    let mut args = config.to_vec();
+    args.extend_from_slice(&[
+        "-q",
+        "-f",
+        "CSV",
+        "/vsistdout/",
+        dataset.to_str().expect("utf-8"),
+        "-dialect",
+        "sqlite",
+        "-sql",
+        sql,
+    ]);
+    let out = gdal("ogr2ogr", &args);
     out.lines()
         .skip(1)
         .map(|l| {

@@ -104,6 +104,15 @@ impl Server {
         get(&format!("{}{path}", self.base), headers)
     }
 
+    /// POST a GeoJSON body to `path`.
+    pub fn post(&self, path: &str, body: &[u8]) -> Reply {
+        post(
+            &format!("{}{path}", self.base),
+            "application/geo+json",
+            body,
+        )
+    }
+
     /// GET `path`.
     pub fn get(&self, path: &str) -> Reply {
         self.get_with(path, &[])
@@ -175,6 +184,23 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => panic!("GET {url}: {e}"),
     };
+    reply(resp)
+}
+
+/// POST a body to an absolute URL; any status is an answer, only a transport failure panics.
+pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
+    let req = ureq::post(url)
+        .timeout(Duration::from_secs(120))
+        .set("Content-Type", content_type);
+    let resp = match req.send_bytes(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    reply(resp)
+}
+
+fn reply(resp: ureq::Response) -> Reply {
     let status = resp.status();
     let headers = resp
         .headers_names()

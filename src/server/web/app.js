@@ -8,6 +8,13 @@ const CATEGORY = {
   agricultural_facility: ["#c5e1a5", "农业设施建设用地"], special: ["#8c564b", "特殊用地"], reserve: ["#d9d9d9", "留白用地"],
   unclassified: ["#9e9e9e", "未分类"],
 };
+const CONFLICT = {
+  a_only_construction: ["#e377c2", "土规建设·城规非建设"], b_only_construction: ["#17becf", "城规建设·土规非建设"],
+  category_mismatch: ["#bcbd22", "用地性质不一致"], ecological_redline: ["#b71c1c", "占用生态保护红线"],
+  basic_farmland: ["#f9a825", "占用永久基本农田"], outside_urban_boundary: ["#ff6f00", "超出城镇开发边界"],
+  outside_park: ["#6a1b9a", "宗地超出园区四至"], industrial_buffer: ["#5d4037", "产业过渡区内二/三类工业"],
+};
+const CONCLUSION = { conforming: "pass", partly: "partly", nonconforming: "fail", not_checked: "unknown" };
 const FINDING = { not_started: ["#d32f2f", "未动工开发满一年"], stalled: ["#f57c00", "已动工但中止开发"], approved_not_supplied: ["#7b1fa2", "批而未供"] };
 const LABELS = {
   id: "编号", park_id: "所属园区", holder: "权利人", finding: "认定类型", finding_zh: "认定类型", track: "处置路径", track_zh: "处置路径",
@@ -21,15 +28,26 @@ const LABELS = {
   disposal_status: "处置状态", inputs_cause_note: "原因说明", inputs_fee_note: "闲置费说明", inputs_area_basis: "面积口径",
   inputs_developed_area_m2: "已开发面积(㎡)", inputs_planned_dev_area_m2: "应开发面积(㎡)", inputs_footprint_m2: "建筑基底面积(㎡)",
   inputs_footprint_source: "基底面积来源", inputs_invested_wan: "已投资(万元)", inputs_total_investment_wan: "总投资(万元)",
-  inputs_supply_status: "供地状态", straddling: "跨界宗地数", overlaps: "重叠宗地对数", buffer_conflicts: "产业过渡区冲突数",
+  inputs_supply_status: "供地状态", overlaps: "重叠宗地对数",
+  type_zh: "差异类型", other_layer: "对比图层", area_m2: "面积(㎡)", measured: "面积口径", sliver: "碎图斑",
+  feature_id: "要素编号", other_feature_id: "对比要素编号", system: "分类体系", category_zh: "用地类别", other_code: "对比用地代码",
+  other_name: "对比用地名称", other_system: "对比分类体系", other_category_zh: "对比用地类别", parcel_id: "宗地编号",
+  redline_id: "红线要素编号", redline_name: "红线要素名称", distance_m: "距离(m)", required_m: "要求距离(m)", suggestion: "建议调整",
+  coordination: "协调方式", adjustment_reason: "调整缘由",
 };
+// The bureau's columns of a ledger row: shown even while empty, to be filled in.
+const LEDGER_WORK = ["coordination", "adjustment_reason", "disposal_status"];
 // Properties a popup does not list: internal ids, codes shown by their Chinese label, and
 // per-category figures drawn as bars instead.
-const HIDDEN = (k) => ["layer", "fid", "finding", "track"].includes(k) || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_");
+const HIDDEN = (k, props) => ["layer", "fid", "finding", "track", "category", "other_category"].includes(k) || (k === "type" && "type_zh" in props)
+  || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_") || k.startsWith("code_parse");
 const ROLE_ORDER = ["plan", "parcels", "buildings", "redline", "parks", "other"];
 // The checks come from the server (/analysis); these are shown when the map opens.
 const SHOWN_AT_START = ["idle"];
-const state = { asOf: new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10), park: null, collections: [], checks: [], map: null, errors: [] };
+const state = {
+  asOf: new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10), park: null, collections: [], checks: [], map: null, errors: [],
+  drawing: false, sitePoints: [], site: null,
+};
 window.__landwatch = state;
 
 const $ = (id) => document.getElementById(id);
@@ -98,6 +116,15 @@ function styleLayers(c) {
         { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#ffb300", "fill-opacity": 0.75 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#8d5a00", "line-width": 1 } },
       ];
+    case "conflicts": {
+      const m = ["match", ["get", "type"]];
+      for (const [k, [col]] of Object.entries(CONFLICT)) m.push(k, col);
+      m.push("#555");
+      return [
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": m, "fill-opacity": ["case", ["get", "sliver"], 0.25, 0.6] } },
+        { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": m, "line-width": 1.5 } },
+      ];
+    }
     case "zoning":
       return [{ id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": ["case", ["get", "pass"], "#2e7d32", "#c62828"], "line-width": 5, "line-opacity": 0.8 } }];
     default:
@@ -105,14 +132,20 @@ function styleLayers(c) {
   }
 }
 
+// The evaluation date, for the checks that take one.
+function dated(id, sep = "?") {
+  const c = state.checks.find((x) => x.id === id);
+  return c && c.params.includes("as_of") ? `${sep}as_of=${state.asOf}` : "";
+}
+
 function tileUrl(c) {
-  return c.analysis ? `/tiles/${c.id}.json?as_of=${state.asOf}` : `/tiles/${c.id}.json`;
+  return `/tiles/${c.id}.json${c.analysis ? dated(c.id) : ""}`;
 }
 
 // The analysis collections' counts on the chosen evaluation date.
 async function refreshCounts() {
   await Promise.all(state.collections.filter((c) => c.analysis).map(async (c) => {
-    c.count = (await getJSON(`/collections/${c.id}?as_of=${state.asOf}`)).count;
+    c.count = (await getJSON(`/collections/${c.id}${dated(c.id)}`)).count;
   }));
   renderToggles();
 }
@@ -156,6 +189,7 @@ function renderLegend() {
   if (on("parcels") || on("plan")) for (const [, [col, name]] of Object.entries(CATEGORY)) items.push([col, name]);
   if (on("idle")) for (const [, [col, name]] of Object.entries(FINDING)) items.push([col, name]);
   if (on("underused")) items.push(["#ffb300", "低效用地"]);
+  if (on("conflicts")) for (const [, [col, name]] of Object.entries(CONFLICT)) items.push([col, name]);
   if (on("redline")) items.push(["#c62828", "生态保护红线"], ["#f9a825", "永久基本农田"], ["#ff6f00", "城镇开发边界"]);
   if (on("parks")) items.push(["#0d47a1", "园区四至"]);
   $("legend").innerHTML = items.map(([c, n]) => `<div><i style="background:${c}"></i>${esc(n)}</div>`).join("");
@@ -164,7 +198,8 @@ function renderLegend() {
 function renderDownloads() {
   const park = state.park ? `&park=${encodeURIComponent(state.park)}` : "";
   $("downloads").innerHTML = state.checks
-    .map((c) => `<a href="/analysis/${c.id}?f=xlsx&as_of=${state.asOf}${park}" download>${esc(c.title)} Excel</a>`)
+    .filter((c) => c.method === "GET")
+    .map((c) => `<a href="/analysis/${c.id}?f=xlsx${dated(c.id, "&")}${c.params.includes("park") ? park : ""}" download>${esc(c.title)} Excel</a>`)
     .join("") + `<a href="/analysis/idle?f=csv&table=1&as_of=${state.asOf}${park}" download>闲置土地 CSV</a>`;
 }
 
@@ -190,9 +225,11 @@ async function showPark(id) {
   renderDownloads();
   const q = `park=${encodeURIComponent(id)}&as_of=${state.asOf}`;
   try {
-    const [zoning, indicators, idle, underused] = await Promise.all([
+    const [zoning, indicators, idle, underused, conflicts] = await Promise.all([
       getJSON(`/analysis/zoning?${q}`), getJSON(`/analysis/indicators?${q}`), getJSON(`/analysis/idle?${q}`), getJSON(`/analysis/underused?${q}`),
+      getJSON(`/analysis/conflicts?park=${encodeURIComponent(id)}`),
     ]);
+    renderParkConflicts(conflicts);
     const z = zoning.parks[0];
     $("park-panel").classList.remove("hidden");
     $("park-title").textContent = `${z.name ?? z.id}（${z.type}）`;
@@ -226,7 +263,7 @@ async function renderParks() {
   // The zoning collection carries every park with its canonical id, name and type, whatever
   // the park layer's own field names are.
   if (!state.collections.some((c) => c.role === "parks")) return;
-  const fc = await getJSON(`/collections/zoning/items?limit=1000&as_of=${state.asOf}`);
+  const fc = await getJSON(`/collections/zoning/items?limit=1000${dated("zoning", "&")}`);
   const box = $("parks");
   box.innerHTML = "";
   for (const f of fc.features) {
@@ -248,24 +285,46 @@ async function renderParks() {
 
 function rows(props) {
   return Object.entries(props)
-    .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && !HIDDEN(k))
+    .filter(([k, v]) => v !== null && v !== "" && typeof v !== "object" && !HIDDEN(k, props))
     .map(([k, v]) => `<tr><th>${esc(LABELS[k] ?? k)}</th><td>${esc(fmt(v))}</td></tr>`)
     .join("");
+}
+
+// A park's conflicts: counts and areas by type, and the four classes of the two plans.
+function renderParkConflicts(r) {
+  const types = r.summary.by_type.filter((t) => t.count > 0 || t.slivers > 0);
+  const classes = r.comparisons[0]?.classes;
+  const ha = (m2) => (m2 / 10000).toFixed(2);
+  $("park-conflicts").innerHTML = (types.length
+    ? `<tr><th>差异类型</th><th>图斑</th><th>面积(亩)</th></tr>` + types
+      .map((t) => `<tr><td><i class="dot" style="background:${CONFLICT[t.type]?.[0] ?? "#555"}"></i>${esc(t.type_zh)}</td><td class="num">${t.count}${t.slivers ? `（碎 ${t.slivers}）` : ""}</td><td class="num">${t.area_mu.toFixed(2)}</td></tr>`)
+      .join("")
+    : `<tr><td>无差异图斑</td></tr>`)
+    + (classes ? `<tr><th colspan="3">两规比对（${esc(r.comparisons[0].a)} × ${esc(r.comparisons[0].b)}，公顷）</th></tr>`
+      + [["两规均为建设用地", classes.both_construction], ["土规建设·城规非建设", classes.a_only_construction],
+        ["城规建设·土规非建设", classes.b_only_construction], ["两规均为非建设用地", classes.both_non_construction]]
+        .map(([k, v]) => `<tr><td>${k}</td><td></td><td class="num">${ha(v)}</td></tr>`).join("") : "")
+    + r.summary.not_checked.map((n) => `<tr><td colspan="3" class="muted">未检查：${esc(n)}</td></tr>`).join("");
 }
 
 async function popup(e) {
   const features = state.map.queryRenderedFeatures(e.point).filter((f) => state.collections.some((c) => c.id === f.source));
   if (!features.length) return;
+  if (state.drawing) return;
   const order = state.checks.map((c) => c.id);
   features.sort((a, b) => (order.includes(b.source) ? 1 : 0) - (order.includes(a.source) ? 1 : 0));
   const f = features[0];
   const c = state.collections.find((x) => x.id === f.source);
   const pop = new maplibregl.Popup({ maxWidth: "380px" }).setLngLat(e.lngLat).setHTML(`<div class="popup"><h4>${esc(c.label)}</h4>读取中…</div>`).addTo(state.map);
   try {
-    const q = c.analysis ? `?as_of=${state.asOf}` : "";
-    const full = await getJSON(`/collections/${c.id}/items/${f.id}${q}`);
+    const q = c.analysis ? dated(c.id) : "";
+    // Tiles carry a number for every feature; the ledger's own polygons are addressed by their id.
+    const fid = c.id === "conflicts" ? f.properties.id : f.id;
+    const full = await getJSON(`/collections/${c.id}/items/${encodeURIComponent(fid)}${q}`);
     const p = full.properties;
-    let html = `<div class="popup"><h4>${esc(c.label)}</h4><table>${rows(p)}</table>`;
+    let html = `<div class="popup"><h4>${esc(c.id === "conflicts" ? `差异图斑 ${p.id}` : c.label)}</h4><table>${rows(p)}`;
+    if (c.id === "conflicts") html += LEDGER_WORK.map((k) => `<tr><th>${esc(LABELS[k])}</th><td class="muted">${esc(p[k] ?? "（待填）")}</td></tr>`).join("");
+    html += "</table>";
     if (p.rule) html += `<div class="rule">${esc(p.rule)}</div>`;
     if (c.id === "zoning") {
       const z = (await getJSON(`/analysis/zoning?park=${encodeURIComponent(p.id)}&as_of=${state.asOf}`)).parks[0];
@@ -280,6 +339,127 @@ async function popup(e) {
   } catch (err) {
     pop.setHTML(`<div class="popup">${esc(err.message)}</div>`);
   }
+}
+
+// 合规性审查: a site drawn on the map (click the corners, then 完成) or read from a GeoJSON file.
+function siteGeoJSON() {
+  const pts = state.sitePoints.map((p) => [p.lng, p.lat]);
+  if (state.site) return state.site;
+  if (pts.length >= 3) return { type: "Polygon", coordinates: [[...pts, pts[0]]] };
+  if (pts.length >= 2) return { type: "LineString", coordinates: pts };
+  return null;
+}
+
+function showSite() {
+  const map = state.map;
+  const g = siteGeoJSON();
+  const data = { type: "FeatureCollection", features: g && g.type !== "Point" ? [{ type: "Feature", properties: {}, geometry: g }] : [] };
+  if (map.getSource("site")) map.getSource("site").setData(data);
+  else {
+    map.addSource("site", { type: "geojson", data });
+    map.addLayer({ id: "site-fill", type: "fill", source: "site", filter: ["==", ["geometry-type"], "Polygon"], paint: { "fill-color": "#1565c0", "fill-opacity": 0.2 } });
+    map.addLayer({ id: "site-line", type: "line", source: "site", paint: { "line-color": "#1565c0", "line-width": 2.5, "line-dasharray": [2, 1] } });
+  }
+  $("review-site").disabled = !(state.site || state.sitePoints.length >= 3 || state.siteText);
+  $("finish-site").disabled = !(state.drawing && state.sitePoints.length >= 3);
+}
+
+function startDrawing() {
+  state.drawing = true;
+  state.site = null;
+  state.siteText = null;
+  state.sitePoints = [];
+  $("site-file").value = "";
+  $("review-result").innerHTML = `<p class="muted">在地图上依次点击用地范围的拐点，再点“完成”。</p>`;
+  state.map.getCanvas().style.cursor = "crosshair";
+  showSite();
+}
+
+function finishDrawing() {
+  if (state.sitePoints.length < 3) return;
+  state.site = siteGeoJSON();
+  state.drawing = false;
+  state.map.getCanvas().style.cursor = "";
+  showSite();
+}
+
+function clearSite() {
+  state.drawing = false;
+  state.site = null;
+  state.siteText = null;
+  state.sitePoints = [];
+  $("site-file").value = "";
+  $("review-result").innerHTML = "";
+  showSite();
+}
+
+async function readSiteFile(file) {
+  clearSite();
+  state.siteText = await file.text();
+  // Lon/lat files are drawn; a projected one is reviewed by the server from the CRS it names.
+  try {
+    const v = JSON.parse(state.siteText);
+    const g = v.type === "FeatureCollection" ? v.features?.[0]?.geometry : v.type === "Feature" ? v.geometry : v;
+    const c = JSON.stringify(g?.coordinates ?? []).match(/-?\d+(\.\d+)?/g)?.map(Number) ?? [];
+    if (g && c.length && c.every((x) => Math.abs(x) <= 180)) state.site = g;
+  } catch (e) {
+    // The server says what is wrong with the file.
+  }
+  $("review-result").innerHTML = `<p class="muted">已读取 ${esc(file.name)}</p>`;
+  showSite();
+}
+
+function renderReview(r) {
+  const m2 = (v) => (v == null ? "—" : `${v.toFixed(1)} ㎡`);
+  const line = (name, l) => `<tr><td>${name}</td><td class="num">${l.checked ? m2(l.inside_m2) : "未审查（无此图层）"}</td></tr>`;
+  $("review-result").innerHTML = `
+    <div class="conclusion ${CONCLUSION[r.conclusion] ?? ""}" data-conclusion="${esc(r.conclusion)}">${esc(r.conclusion_zh)}</div>
+    <p>用地面积 ${r.site_area_m2.toFixed(1)} ㎡（${r.site_area_mu.toFixed(2)} 亩）${r.intended_use ? "，拟用途 " + esc(r.intended_use) : ""}</p>
+    <table class="indicators review-layers"><tr><th>图层</th><th>符合</th><th>不符合</th><th>结论</th></tr>${r.layers
+      .map((l) => `<tr><td>${esc(l.layer)}</td><td class="num">${m2(l.conforming_m2)}</td><td class="num">${m2(l.nonconforming_m2)}</td><td>${esc(l.conclusion_zh)}</td></tr>`)
+      .join("")}</table>
+    <table class="indicators"><tr><th>控制线</th><th>占用 / 线内面积</th></tr>${line("生态保护红线", r.redlines.ecological)}${line("永久基本农田", r.redlines.farmland)}${line("城镇开发边界内", r.redlines.urban_boundary)}</table>
+    <div class="rule">${esc(r.rule)}</div>
+    ${r.reasons.map((x) => `<div class="reason">${esc(x)}</div>`).join("")}
+    ${r.not_checked.map((x) => `<div class="reason muted">未审查：${esc(x)}</div>`).join("")}
+    <p class="muted">${esc(r.measured)}；各图层面积口径独立，不可相加。</p>`;
+}
+
+async function reviewSite() {
+  const body = state.siteText ?? JSON.stringify(siteGeoJSON());
+  const use = $("site-use").value;
+  $("review-result").innerHTML = `<p class="muted">审查中…</p>`;
+  try {
+    const r = await fetch(`/analysis/compliance${use ? `?use=${encodeURIComponent(use)}` : ""}`, {
+      method: "POST", headers: { "Content-Type": "application/geo+json", Accept: "application/json" }, body,
+    });
+    const v = await r.json();
+    if (!r.ok) {
+      $("review-result").innerHTML = `<div class="conclusion fail">无法审查</div><p>${esc(v.description ?? r.status)}</p>`;
+      return;
+    }
+    renderReview(v);
+  } catch (e) {
+    $("review-result").innerHTML = `<p>${esc(e.message)}</p>`;
+  }
+}
+
+function initReview() {
+  $("site-use").innerHTML = `<option value="">建设用地（不限用途）</option>` + Object.entries(CATEGORY)
+    .filter(([k]) => k !== "unclassified")
+    .map(([k, [, name]]) => `<option value="${k}">${esc(name)}</option>`)
+    .join("");
+  $("draw-site").addEventListener("click", startDrawing);
+  $("finish-site").addEventListener("click", finishDrawing);
+  $("clear-site").addEventListener("click", clearSite);
+  $("review-site").addEventListener("click", reviewSite);
+  $("site-file").addEventListener("change", (e) => e.target.files[0] && readSiteFile(e.target.files[0]));
+  state.map.on("click", (e) => {
+    if (!state.drawing) return;
+    state.sitePoints.push(e.lngLat);
+    showSite();
+  });
+  showSite();
 }
 
 async function main() {
@@ -317,6 +497,7 @@ async function main() {
   });
   map.on("load", () => {
     for (const c of state.collections) addCollection(c);
+    initReview();
     map.once("idle", () => {
       const n = map.queryRenderedFeatures().length;
       document.body.dataset.rendered = String(n);
@@ -326,13 +507,14 @@ async function main() {
   });
   map.on("click", popup);
   map.on("mousemove", (e) => {
+    if (state.drawing) return;
     const hit = map.queryRenderedFeatures(e.point).some((f) => state.collections.some((c) => c.id === f.source));
     map.getCanvas().style.cursor = hit ? "pointer" : "";
   });
   $("asof").addEventListener("change", (e) => {
     if (!e.target.value) return;
     state.asOf = e.target.value;
-    for (const c of state.collections.filter((x) => x.analysis)) {
+    for (const c of state.collections.filter((x) => x.analysis && dated(x.id))) {
       removeCollection(c);
       addCollection(c);
     }
