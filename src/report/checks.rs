@@ -137,12 +137,14 @@ fn underused_tables(r: &UnderusedReport) -> Vec<Table> {
             "权利人",
             "行业代码",
             "面积(亩)",
+            "结论",
             "指标",
             "数值",
             "阈值",
             "单位",
             "依据",
             "说明",
+            "假定",
         ],
     );
     for p in &r.parcels {
@@ -153,12 +155,14 @@ fn underused_tables(r: &UnderusedReport) -> Vec<Table> {
                 Cell::text(p.holder.clone()),
                 Cell::text(p.industry_code.clone()),
                 Cell::num(Some(p.area_mu), 2),
+                p.verdict.label_zh().into(),
                 reason.indicator.as_str().into(),
                 value_cell(&reason.value),
                 value_cell(&reason.threshold),
                 reason.unit.into(),
                 reason.rule.as_str().into(),
                 Cell::text(reason.note.clone()),
+                Cell::text(reason.assumption.clone()),
             ]);
         }
     }
@@ -172,8 +176,21 @@ fn underused_tables(r: &UnderusedReport) -> Vec<Table> {
         "低效宗地面积(亩)".into(),
         Cell::num(Some(r.summary.flagged_area_mu), 2),
     ]);
+    s.push(vec![
+        "需补充数据宗地（仅凭假定，不计入低效）".into(),
+        Cell::Int(r.summary.needs_data as i64),
+    ]);
     for (k, n) in &r.summary.by_reason {
-        s.push(vec![format!("原因：{k}").into(), Cell::Int(*n as i64)]);
+        let name = r
+            .parcels
+            .iter()
+            .flat_map(|p| &p.reasons)
+            .find(|x| x.key == *k)
+            .map_or(*k, |x| x.indicator.as_str());
+        s.push(vec![
+            format!("原因：{name}（{k}）").into(),
+            Cell::Int(*n as i64),
+        ]);
     }
     vec![t, s]
 }
@@ -341,7 +358,7 @@ fn zoning_tables(r: &ZoningReport) -> Vec<Table> {
             &p.id,
             &p.name,
             "现状(宗地)",
-            "parcels",
+            &p.layers.join("、"),
             &p.categories,
         );
         for LayerShares {
@@ -418,10 +435,13 @@ fn indicator_tables(r: &IndicatorsReport) -> Vec<Table> {
             "全国参考值",
             "计算式",
             "计算依据",
+            "说明",
         ],
     );
     for p in &r.parks {
         for i in &p.indicators {
+            let note = (!i.missing.is_empty())
+                .then(|| format!("未记录{}，数值未知", i.missing.join("、")));
             let inputs: Vec<String> = i
                 .inputs
                 .iter()
@@ -441,6 +461,7 @@ fn indicator_tables(r: &IndicatorsReport) -> Vec<Table> {
                 Cell::num(i.benchmark, 4),
                 i.formula.into(),
                 inputs.join("; ").into(),
+                Cell::text(note),
             ]);
         }
     }
@@ -454,7 +475,7 @@ fn quality_tables(r: &QualityReport) -> Vec<Table> {
     );
     for i in &r.issues {
         t.push(vec![
-            i.kind.into(),
+            crate::analysis::quality::kind_zh(i.kind).into(),
             i.layer.as_str().into(),
             i.id.as_str().into(),
             Cell::text(i.park_id.clone()),
@@ -463,7 +484,10 @@ fn quality_tables(r: &QualityReport) -> Vec<Table> {
     }
     let mut s = Table::new("汇总", &["问题类型", "数量"]);
     for (k, n) in &r.summary {
-        s.push(vec![(*k).into(), Cell::Int(*n as i64)]);
+        s.push(vec![
+            crate::analysis::quality::kind_zh(k).into(),
+            Cell::Int(*n as i64),
+        ]);
     }
     vec![t, s]
 }
@@ -549,6 +573,7 @@ pub fn map_features(r: &CheckReport, catalog: &Catalog) -> Vec<MapFeature> {
                 let mut props = flat(json!({
                     "id": p.id, "park_id": p.park_id, "holder": p.holder, "industry_code": p.industry_code,
                     "area_mu": p.area_mu, "reason_count": p.reasons.len(),
+                    "verdict": p.verdict, "verdict_zh": p.verdict.label_zh(),
                 }));
                 props.insert("reasons".into(), json!(p.reasons.iter().map(|x| x.indicator.clone()).collect::<Vec<_>>().join("；")));
                 props.insert("reasons_json".into(), json!(serde_json::to_string(&p.reasons).expect("serialisable")));
@@ -589,6 +614,9 @@ pub fn map_features(r: &CheckReport, catalog: &Catalog) -> Vec<MapFeature> {
                 let mut props = flat(json!({"id": p.id, "name": p.name, "type": p.park_type}));
                 for i in &p.indicators {
                     props.insert(i.key.into(), json!(i.value));
+                    if !i.missing.is_empty() {
+                        props.insert(format!("{}_missing", i.key), json!(i.missing.join("、")));
+                    }
                 }
                 Some(MapFeature { layer, fid, properties: props })
             })

@@ -216,7 +216,7 @@ async function showPark(id) {
     $("indicators").innerHTML = `<tr><th>指标</th><th>数值</th><th>参考值</th></tr>` + p.indicators
       .map((i) => {
         const pct = i.unit === "比例";
-        const v = i.value == null ? "—" : pct ? `${(i.value * 100).toFixed(1)}%` : `${i.value.toFixed(2)}${i.unit ? " " + i.unit : ""}`;
+        const v = i.value == null ? (i.missing?.length ? `未知（未记录${i.missing.join("、")}）` : "—") : pct ? `${(i.value * 100).toFixed(1)}%` : `${i.value.toFixed(2)}${i.unit ? " " + i.unit : ""}`;
         const b = i.benchmark == null ? "" : pct ? `${(i.benchmark * 100).toFixed(1)}%` : i.benchmark.toFixed(2);
         return `<tr><td title="${esc(i.formula)}">${esc(i.name)}</td><td class="num">${esc(v)}</td><td class="num">${esc(b)}</td></tr>`;
       })
