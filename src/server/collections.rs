@@ -1,6 +1,7 @@
 //! Collections (要素集合): every stored layer, and the analysis results served as layers —
 //! `idle`, `underused` and `zoning` — behind one interface for the OGC API and the tiles.
 
+use super::filter::{Filter, Kind, Property, Value};
 use super::params::{CrsRef, Interval};
 use crate::analysis::{Check, CheckReport};
 use crate::catalog::{Catalog, IndexEntry, Layer};
@@ -82,11 +83,31 @@ fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
     }
 }
 
-fn queryable_keys(check: Check) -> &'static [&'static str] {
+fn queryable_keys(check: Check) -> &'static [(&'static str, Kind)] {
     match check {
-        Check::Idle => &["park_id", "finding", "track", "holder"],
-        Check::Underused => &["park_id", "holder", "industry_code"],
-        Check::Zoning => &["id", "type", "pass"],
+        Check::Idle => &[
+            ("park_id", Kind::String),
+            ("finding", Kind::String),
+            ("track", Kind::String),
+            ("holder", Kind::String),
+            ("idle_since", Kind::Date),
+            ("years_idle", Kind::Number),
+            ("fee_wan", Kind::Number),
+        ],
+        Check::Underused => &[
+            ("park_id", Kind::String),
+            ("holder", Kind::String),
+            ("industry_code", Kind::String),
+            ("verdict", Kind::String),
+            ("reason_count", Kind::Integer),
+            ("area_mu", Kind::Number),
+        ],
+        Check::Zoning => &[
+            ("id", Kind::String),
+            ("type", Kind::String),
+            ("pass", Kind::Boolean),
+            ("area_ha", Kind::Number),
+        ],
         _ => &[],
     }
 }
@@ -116,7 +137,7 @@ impl AnalysisLayer {
                 let index = source.by_fid(f.fid)?;
                 let filters = keys
                     .iter()
-                    .filter_map(|k| {
+                    .filter_map(|(k, _)| {
                         let v = f.properties.get(*k)?;
                         let text = match v {
                             serde_json::Value::String(s) => s.clone(),
@@ -196,50 +217,106 @@ pub struct Queryable {
     pub key: &'static str,
     /// Chinese description.
     pub title: String,
-    /// Whether its values are true/false (written `true`, `false`, `1` or `0`).
-    pub boolean: bool,
+    /// Its type: how values are read and compared.
+    pub kind: Kind,
 }
 
 impl Queryable {
-    /// Its JSON Schema type.
-    pub fn json_type(&self) -> &'static str {
-        if self.boolean {
-            "boolean"
-        } else {
-            "string"
-        }
-    }
-
-    /// A filter value as the features carry it: booleans normalised to `true`/`false`.
-    pub fn value(&self, v: String) -> Result<String, String> {
-        if !self.boolean {
-            return Ok(v);
-        }
-        match v.trim() {
-            "true" | "1" => Ok("true".into()),
-            "false" | "0" => Ok("false".into()),
-            _ => Err(format!("{}: '{v}' is not true, false, 1 or 0", self.name)),
+    /// As a property filters and sorts name.
+    pub fn property(&self) -> Property {
+        Property {
+            name: self.name.clone(),
+            key: self.key,
+            kind: self.kind,
         }
     }
 }
 
-fn layer_queryable_keys(role: Role) -> &'static [&'static str] {
+fn layer_queryable_keys(role: Role) -> &'static [(&'static str, Kind)] {
     match role {
         Role::Parcels => &[
-            "id",
-            "park_id",
-            "land_use_code",
-            "supply_status",
-            "disposal_status",
-            "industry_code",
-            "holder",
+            ("id", Kind::String),
+            ("park_id", Kind::String),
+            ("land_use_code", Kind::String),
+            ("supply_status", Kind::String),
+            ("disposal_status", Kind::String),
+            ("industry_code", Kind::String),
+            ("holder", Kind::String),
+            ("approval_date", Kind::Date),
+            ("contract_date", Kind::Date),
+            ("agreed_start", Kind::Date),
+            ("agreed_completion", Kind::Date),
+            ("actual_start", Kind::Date),
+            ("actual_completion", Kind::Date),
+            ("recorded_area", Kind::Number),
+            ("land_price", Kind::Number),
+            ("total_investment", Kind::Number),
+            ("invested", Kind::Number),
+            ("floor_area", Kind::Number),
+            ("far", Kind::Number),
+            ("coverage", Kind::Number),
+            ("tax", Kind::Number),
         ],
-        Role::Parks => &["id", "name", "park_type", "level"],
-        Role::Buildings => &["parcel_id", "use"],
-        Role::Plan => &["id", "land_use_code"],
-        Role::Redline => &["kind"],
+        Role::Parks => &[
+            ("id", Kind::String),
+            ("name", Kind::String),
+            ("park_type", Kind::String),
+            ("level", Kind::String),
+            ("approval_date", Kind::Date),
+            ("approved_area", Kind::Number),
+            ("tax", Kind::Number),
+        ],
+        Role::Buildings => &[
+            ("parcel_id", Kind::String),
+            ("use", Kind::String),
+            ("floors", Kind::Number),
+            ("floor_area", Kind::Number),
+            ("height", Kind::Number),
+        ],
+        Role::Plan => &[("id", Kind::String), ("land_use_code", Kind::String)],
+        Role::Redline => &[("kind", Kind::String)],
         Role::Other => &[],
     }
+}
+
+/// A typed value of a stored feature's record (dates and figures; text through
+/// [`record_text`]).
+fn record_value<'a>(layer: &'a Layer, i: usize, key: &str) -> Value<'a> {
+    let n = |v: Option<f64>| v.map_or(Value::Null, Value::Number);
+    let d = |v: Option<NaiveDate>| v.map_or(Value::Null, Value::Date);
+    match (&layer.records, key) {
+        (Records::Parcels(v), _) => {
+            let p = &v[i];
+            match key {
+                "approval_date" => d(p.approval_date),
+                "contract_date" => d(p.contract_date),
+                "agreed_start" => d(p.agreed_start),
+                "agreed_completion" => d(p.agreed_completion),
+                "actual_start" => d(p.actual_start),
+                "actual_completion" => d(p.actual_completion),
+                "recorded_area" => n(p.recorded_area),
+                "land_price" => n(p.land_price),
+                "total_investment" => n(p.total_investment),
+                "invested" => n(p.invested),
+                "floor_area" => n(p.floor_area),
+                "far" => n(p.far),
+                "coverage" => n(p.coverage),
+                "tax" => n(p.tax),
+                _ => text_value(record_text(layer, i, key)),
+            }
+        }
+        (Records::Parks(v), "approval_date") => d(v[i].approval_date),
+        (Records::Parks(v), "approved_area") => n(v[i].approved_area),
+        (Records::Parks(v), "tax") => n(v[i].tax),
+        (Records::Buildings(v), "floors") => n(v[i].floors),
+        (Records::Buildings(v), "floor_area") => n(v[i].floor_area),
+        (Records::Buildings(v), "height") => n(v[i].height),
+        _ => text_value(record_text(layer, i, key)),
+    }
+}
+
+fn text_value(t: Option<Cow<'_, str>>) -> Value<'_> {
+    t.map_or(Value::Null, Value::Text)
 }
 
 fn record_text<'a>(layer: &'a Layer, i: usize, key: &str) -> Option<Cow<'a, str>> {
@@ -332,8 +409,8 @@ pub struct Selection {
     pub boxes: Vec<Rect>,
     /// A date interval on the collection's date property.
     pub datetime: Option<Interval>,
-    /// (canonical key, value) equality filters.
-    pub filters: Vec<(&'static str, String)>,
+    /// A CQL2 filter (with the queryables given as query parameters folded in).
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Collection {
@@ -483,7 +560,7 @@ impl Collection {
         match self {
             Collection::Layer(l) => {
                 let mut out = vec![];
-                for key in layer_queryable_keys(l.info.role) {
+                for (key, kind) in layer_queryable_keys(l.info.role) {
                     let Some(column) = l.info.mapping.get(*key) else {
                         continue;
                     };
@@ -493,14 +570,14 @@ impl Collection {
                         name: column.clone(),
                         key,
                         title: title.clone(),
-                        boolean: false,
+                        kind: *kind,
                     });
                     if column != key {
                         out.push(Queryable {
                             name: key.to_string(),
                             key,
                             title,
-                            boolean: false,
+                            kind: *kind,
                         });
                     }
                 }
@@ -508,11 +585,11 @@ impl Collection {
             }
             Collection::Analysis(a) => queryable_keys(a.check)
                 .iter()
-                .map(|k| Queryable {
+                .map(|(k, kind)| Queryable {
                     name: k.to_string(),
                     key: k,
                     title: k.to_string(),
-                    boolean: *k == "pass",
+                    kind: *kind,
                 })
                 .collect(),
         }
@@ -542,14 +619,22 @@ impl Collection {
         }
     }
 
-    fn filter_value(&self, i: usize, key: &str) -> Option<Cow<'_, str>> {
+    /// A feature's typed value of a queryable key, for filters and sorting.
+    pub fn value(&self, i: usize, key: &str) -> Value<'_> {
         match self {
-            Collection::Layer(l) => record_text(l, i, key),
-            Collection::Analysis(a) => a.features[i]
-                .filters
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| Cow::Borrowed(v.as_str())),
+            Collection::Layer(l) => record_value(l, i, key),
+            Collection::Analysis(a) => {
+                let kind = queryable_keys(a.check)
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(Kind::String, |(_, kind)| *kind);
+                a.features[i]
+                    .filters
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .and_then(|(_, v)| kind.read(v))
+                    .unwrap_or(Value::Null)
+            }
         }
     }
 
@@ -576,15 +661,15 @@ impl Collection {
 
     /// The features a selection picks, in order; numberMatched is its length.
     pub fn select(&self, s: &Selection) -> Matched {
-        if s.boxes.is_empty() && s.datetime.is_none() && s.filters.is_empty() {
+        if s.boxes.is_empty() && s.datetime.is_none() && s.filter.is_none() {
             return Matched::All(self.len());
         }
         let keep = |i: usize| {
             s.datetime
                 .is_none_or(|iv| self.date(i).is_some_and(|d| iv.contains(d)))
-                && s.filters
-                    .iter()
-                    .all(|(k, v)| self.filter_value(i, k).is_some_and(|x| x == v.as_str()))
+                && s.filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&|k| self.value(i, k), self.geometry(i)))
         };
         let mut out: Vec<usize> = if s.boxes.is_empty() {
             (0..self.len()).filter(|&i| keep(i)).collect()

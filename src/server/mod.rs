@@ -3,6 +3,7 @@
 
 mod collections;
 mod error;
+pub mod filter;
 mod html;
 mod ogc;
 mod openapi;

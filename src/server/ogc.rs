@@ -3,6 +3,7 @@
 
 use super::collections::{Collection, Matched, Selection, ANALYSIS_COLLECTIONS};
 use super::error::{ApiError, ApiResult};
+use super::filter::{self, Filter, Lang};
 use super::html;
 use super::params::{self, CrsRef, Format, Params, Path};
 use super::state::AppState;
@@ -26,7 +27,7 @@ const CHUNK: usize = 500;
 pub const MAX_LIMIT: usize = 10_000;
 
 /// OGC API conformance classes this server implements.
-pub const CONFORMANCE: [&str; 7] = [
+pub const CONFORMANCE: [&str; 17] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
@@ -34,10 +35,20 @@ pub const CONFORMANCE: [&str; 7] = [
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 ];
 
 /// The link relation of a collection's queryables (OGC API – Features Part 3).
-const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+pub const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 /// The absolute base URL of this request (`http://host:port`).
 pub fn base(headers: &HeaderMap) -> String {
@@ -301,24 +312,34 @@ pub async fn queryables(
 ) -> ApiResult<Response> {
     // JSON Schema only, whatever a browser's Accept prefers.
     let (_, c) = described(&st, &id, q, None, &[Format::Json]).await?;
-    let properties: serde_json::Map<String, Value> = c
-        .queryables()
-        .iter()
-        .map(|q| {
-            let description = format!(
-                "items?{}=VALUE keeps the features whose {} ({}) equals VALUE",
-                q.name, q.title, q.key
-            );
-            (
-                q.name.clone(),
-                json!({"title": q.title, "description": description, "type": q.json_type()}),
-            )
-        })
-        .collect();
+    // The geometry first: clients that take the last property as a sample take a value.
+    let mut properties = serde_json::Map::new();
+    properties.insert(
+        filter::GEOMETRY.into(),
+        json!({"title": "几何", "description": "the feature's geometry, for the spatial functions of filter (S_INTERSECTS …), in lon/lat unless filter-crs says otherwise", "format": "geometry-any", "x-ogc-role": "primary-geometry"}),
+    );
+    for q in c.queryables() {
+        let description = format!(
+            "{} ({}): items?{}=VALUE keeps the features whose value equals VALUE; filter compares it as {}",
+            q.title,
+            q.key,
+            q.name,
+            q.kind.json_type()
+        );
+        let mut schema =
+            json!({"title": q.title, "description": description, "type": q.kind.json_type()});
+        if let Some(format) = q.kind.format() {
+            schema["format"] = json!(format);
+        }
+        if c.temporal_property() == Some(q.key) {
+            schema["x-ogc-role"] = json!("primary-instant");
+        }
+        properties.insert(q.name.clone(), schema);
+    }
     let b = base(&headers);
     Ok(json_response(
         &json!({
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": format!("{b}/collections/{id}/queryables"),
             "type": "object",
             "title": c.title(),
@@ -355,18 +376,42 @@ fn output(crs: CrsRef) -> ApiResult<Output> {
     })
 }
 
+/// What of each feature a page shows (`properties`, `skipGeometry`).
+#[derive(Clone, Debug, Default)]
+struct View {
+    /// Only these properties, when given.
+    properties: Option<Vec<String>>,
+    /// No geometry (`"geometry": null`).
+    skip_geometry: bool,
+}
+
+impl View {
+    fn properties<'a>(&self, json: &'a str) -> std::borrow::Cow<'a, str> {
+        let Some(keep) = &self.properties else {
+            return json.into();
+        };
+        let all: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
+        let kept: serde_json::Map<String, Value> = all
+            .into_iter()
+            .filter(|(k, _)| keep.iter().any(|w| w == k))
+            .collect();
+        Value::Object(kept).to_string().into()
+    }
+}
+
 fn write_one(
     out: &mut String,
     c: &Collection,
     i: usize,
     how: &Output,
+    view: &View,
 ) -> Result<(), TransformError> {
+    let props = view.properties(c.properties(i));
+    let geometry = c.geometry(i).filter(|_| !view.skip_geometry);
     match how {
-        Output::LonLat(axes) => {
-            write_feature_axes(out, c.fid(i), c.geometry(i), c.properties(i), *axes)
-        }
+        Output::LonLat(axes) => write_feature_axes(out, c.fid(i), geometry, &props, *axes),
         Output::Projected(t, axes) => {
-            let g = match c.geometry(i) {
+            let g = match geometry {
                 Some(g) => {
                     let mut g = g.clone();
                     t.geometry(&mut g)?;
@@ -374,10 +419,61 @@ fn write_one(
                 }
                 None => None,
             };
-            write_feature_axes(out, c.fid(i), g.as_ref(), c.properties(i), *axes);
+            write_feature_axes(out, c.fid(i), g.as_ref(), &props, *axes);
         }
     }
     Ok(())
+}
+
+fn bad(e: filter::FilterError) -> ApiError {
+    ApiError::bad(e.to_string())
+}
+
+/// How geometry literals of a filter in `crs` come to lon/lat.
+fn to_lonlat(crs: CrsRef) -> ApiResult<Box<filter::ToLonLat<'static>>> {
+    fn swap(g: &mut geo::Geometry) {
+        use geo::MapCoordsInPlace;
+        g.map_coords_in_place(|c| geo::Coord { x: c.y, y: c.x });
+    }
+    Ok(match crs {
+        CrsRef::Crs84 => Box::new(|_| Ok(())),
+        CrsRef::Epsg(4490) => Box::new(|g| {
+            swap(g);
+            Ok(())
+        }),
+        other => {
+            let def = other.definition();
+            let yx = authority_order_is_yx(&def);
+            let t =
+                Transform::new(&def, "EPSG:4490").map_err(|e| ApiError::internal(e.to_string()))?;
+            Box::new(move |g| {
+                if yx {
+                    swap(g);
+                }
+                t.geometry(g)
+                    .map_err(|e| format!("cannot be transformed from {}: {e}", other.uri()))
+            })
+        }
+    })
+}
+
+/// A `Link` header value (RFC 8288) of these links, each URI percent-encoded where a header
+/// cannot carry it or the list would be ambiguous.
+fn link_header(links: &[(String, &str, &str)]) -> HeaderValue {
+    let encode = |href: &str| -> String {
+        href.bytes()
+            .map(|b| match b {
+                b'!'..=b'~' if !b",;<>\"\\".contains(&b) => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let v = links
+        .iter()
+        .map(|(href, rel, kind)| format!("<{}>; rel=\"{rel}\"; type=\"{kind}\"", encode(href)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    HeaderValue::from_str(&v).expect("an ASCII header")
 }
 
 /// The lon/lat boxes of a `bbox` given in `crs`.
@@ -473,18 +569,51 @@ pub async fn items(
             }
             (d, _) => d,
         },
-        filters: vec![],
+        filter: None,
     };
     let queryables = c.queryables();
-    for qy in &queryables {
-        if let Some(v) = p.take(&qy.name) {
-            sel.filters
-                .push((qy.key, qy.value(v).map_err(ApiError::bad)?));
+    let properties: Vec<filter::Property> = queryables.iter().map(|q| q.property()).collect();
+    let lang = Lang::parse(p.take("filter-lang").as_deref()).map_err(bad)?;
+    let filter_crs = params::crs("filter-crs", p.take("filter-crs"), &crs_list)?;
+    let cql = match p.take("filter") {
+        Some(text) => {
+            let to_lonlat = to_lonlat(filter_crs)?;
+            Some(Filter::parse(&text, lang, &properties, &*to_lonlat).map_err(bad)?)
         }
-    }
+        None => None,
+    };
+    let equalities: Vec<(filter::Property, String)> = properties
+        .iter()
+        .filter_map(|q| p.take(&q.name).map(|v| (q.clone(), v)))
+        .collect();
+    sel.filter = filter::with_equalities(cql, &equalities)
+        .map_err(bad)?
+        .map(Arc::new);
+    let sort = match p.take("sortby") {
+        Some(v) => filter::sortby(&v, &properties).map_err(bad)?,
+        None => vec![],
+    };
+    let view = View {
+        properties: p
+            .take("properties")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect()),
+        skip_geometry: params::boolean("skipGeometry", p.take("skipGeometry"))?,
+    };
     allowed.extend(
         [
-            "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime",
+            "f",
+            "limit",
+            "offset",
+            "bbox",
+            "bbox-crs",
+            "crs",
+            "datetime",
+            "filter",
+            "filter-lang",
+            "filter-crs",
+            "sortby",
+            "properties",
+            "skipGeometry",
         ]
         .map(String::from),
     );
@@ -498,46 +627,53 @@ pub async fn items(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    let matched = c.select(&sel);
+    let mut matched = c.select(&sel);
+    if !sort.is_empty() {
+        let mut order: Vec<usize> = (0..matched.len()).map(|k| matched.at(k)).collect();
+        order.sort_by(|&a, &b| filter::order(&sort, &|k| c.value(a, k), &|k| c.value(b, k)));
+        matched = Matched::Some(order);
+    }
     let total = matched.len();
     let start = offset.min(total);
     let end = (start + limit).min(total);
+    let b = base(&headers);
+    let path = format!("{b}/collections/{id}/items");
+    let this_page = with_offset(q.as_deref(), &c, start);
+    let self_href = format!("{path}?{this_page}");
+    let html_href = format!(
+        "{path}?{}",
+        query_with(Some(&this_page), &[("f", "html".into())])
+    );
+    // Part 3: every filterable resource links to its queryables in a header.
+    let link_values = link_header(&[
+        (self_href.clone(), "self", "application/geo+json"),
+        (html_href.clone(), "alternate", "text/html"),
+        (
+            href(&format!("{b}/collections/{id}/queryables"), &[&selector]),
+            REL_QUERYABLES,
+            "application/schema+json",
+        ),
+    ]);
     if f == Format::Html {
         let rows: Vec<(i64, String)> = (start..end)
             .map(|k| {
                 let i = matched.at(k);
-                (c.fid(i), c.properties(i).to_string())
+                (c.fid(i), view.properties(c.properties(i)).into_owned())
             })
             .collect();
-        return Ok(html_response(html::items(
+        let mut r = html_response(html::items(
             &c,
             &rows,
             total,
             start,
             &with_offset(q.as_deref(), &c, end),
-        )));
+        ));
+        r.headers_mut().insert(header::LINK, link_values);
+        return Ok(r);
     }
-    let b = base(&headers);
-    let path = format!("{b}/collections/{id}/items");
     let mut links = vec![
-        link(
-            format!("{path}?{}", with_offset(q.as_deref(), &c, start)),
-            "self",
-            "application/geo+json",
-            "this page",
-        ),
-        link(
-            format!(
-                "{path}?{}",
-                query_with(
-                    Some(&with_offset(q.as_deref(), &c, start)),
-                    &[("f", "html".into())]
-                )
-            ),
-            "alternate",
-            "text/html",
-            "this page as HTML",
-        ),
+        link(self_href, "self", "application/geo+json", "this page"),
+        link(html_href, "alternate", "text/html", "this page as HTML"),
         link(
             href(&format!("{b}/collections/{id}"), &[&selector]),
             "collection",
@@ -578,13 +714,13 @@ pub async fn items(
             if k > start {
                 body.push(',');
             }
-            write_one(&mut body, &c, matched.at(k), &how)
+            write_one(&mut body, &c, matched.at(k), &how, &view)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
         }
         body.push_str("]}");
         Response::new(Body::from(body))
     } else {
-        stream(head, c, matched, start, end, how)
+        stream(head, c, matched, start, end, how, view)
     };
     let h = response.headers_mut();
     h.insert(
@@ -599,6 +735,7 @@ pub async fn items(
         header::ETAG,
         HeaderValue::from_str(&tag).expect("ASCII tag"),
     );
+    h.insert(header::LINK, link_values);
     Ok(response)
 }
 
@@ -610,6 +747,7 @@ fn stream(
     start: usize,
     end: usize,
     how: Output,
+    view: View,
 ) -> Response {
     let chunks = (start..end)
         .step_by(CHUNK)
@@ -621,7 +759,7 @@ fn stream(
             if k > start {
                 s.push(',');
             }
-            if let Err(e) = write_one(&mut s, &c, matched.at(k), &how) {
+            if let Err(e) = write_one(&mut s, &c, matched.at(k), &how, &view) {
                 return Err(std::io::Error::other(e.to_string()));
             }
         }
@@ -661,7 +799,8 @@ pub async fn item(
         return Ok(html_response(html::item(&c, n, c.properties(i))));
     }
     let mut s = String::new();
-    write_one(&mut s, &c, i, &output(out_crs)?).map_err(|e| ApiError::internal(e.to_string()))?;
+    write_one(&mut s, &c, i, &output(out_crs)?, &View::default())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let mut v: Value = serde_json::from_str(&s).map_err(|e| ApiError::internal(e.to_string()))?;
     let b = base(&headers);
     let sel = c.selector();

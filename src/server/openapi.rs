@@ -158,7 +158,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 param(
                     &q.name,
                     &format!("equal to {} ({})", q.title, q.key),
-                    json!({"type": q.json_type()}),
+                    json!({"type": q.kind.json_type()}),
                 )
             })
             .collect();
