@@ -161,6 +161,55 @@ fn landing_conformance_api_and_collections() {
             "{p} not in {parcel_params:?}"
         );
     }
+    for p in [
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+        "skipGeometry",
+    ] {
+        assert!(parcel_params.iter().any(|x| x == p), "{p} not declared");
+    }
+    // as_of and park only where accepted: on analysis collections, not on stored layers.
+    assert!(!parcel_params.iter().any(|x| x == "as_of" || x == "park"));
+    let idle_params = api["paths"]["/collections/idle/items"]["get"]["parameters"].to_string();
+    assert!(idle_params.contains("/as_of") && idle_params.contains("/park"));
+    for path in [
+        "/collections/{collectionId}",
+        "/collections/{collectionId}/queryables",
+        "/collections/{collectionId}/items/{featureId}",
+        "/tiles/{collectionId}.json",
+    ] {
+        let op = &api["paths"][path]["get"];
+        let text = op["parameters"].to_string();
+        assert!(!text.contains("as_of"), "{path} declares as_of");
+        // Collection ids as an enum: the stored layers.
+        let ids = op["parameters"][0]["schema"]["enum"].as_array().unwrap();
+        assert_eq!(ids.len(), counts.len(), "{path}");
+        assert!(op["responses"]["404"].is_object(), "{path}");
+        let idle = path.replace("{collectionId}", "idle");
+        assert!(api["paths"][&idle]["get"]["parameters"]
+            .to_string()
+            .contains("as_of"));
+    }
+    // 404 only where something named may not exist; HTML among the reports' answers.
+    for path in [
+        "/",
+        "/conformance",
+        "/collections",
+        "/collections/parcels/items",
+    ] {
+        assert!(
+            api["paths"][path]["get"]["responses"]["404"].is_null(),
+            "{path}"
+        );
+    }
+    let report = &api["paths"]["/analysis/{check}"]["get"]["responses"];
+    assert!(report["200"]["content"]["text/html"].is_object());
+    assert!(report["404"].is_object());
+    assert_eq!(srv.get("/analysis/nothing").status, 404);
+    assert_eq!(srv.get("/analysis/zoning?f=html").status, 200);
 
     // Every collection's queryables (OGC API – Features Part 3) are filters items obeys.
     assert!(classes
@@ -933,6 +982,34 @@ fn vector_tiles_open_in_gdal_mvt_driver() {
     let tj = srv.json("/tiles/parcels.json");
     assert_eq!(tj["tilejson"], "3.0.0");
     assert!(tj["tiles"][0].as_str().unwrap().starts_with(&srv.base));
+    // minzoom is where tiles have data: minzoom itself answers 200, one zoom lower 204
+    // (3,000 parcels are light enough for the world tile).
+    let min = tj["minzoom"].as_u64().unwrap() as u32;
+    if min > 0 {
+        let (x, y) = tile_of(104.53, 30.06, min - 1);
+        let below = srv.get(&format!("/tiles/parcels/{}/{x}/{y}.mvt", min - 1));
+        assert_eq!(below.status, 204);
+    }
+    let (x, y) = tile_of(104.53, 30.06, min);
+    assert_eq!(
+        srv.get(&format!("/tiles/parcels/{min}/{x}/{y}.mvt")).status,
+        200
+    );
+    // The centre is [lon, lat, zoom] inside the bounds, never null.
+    let (c, b) = (&tj["center"], &tj["bounds"]);
+    assert_eq!(c.as_array().unwrap().len(), 3, "{tj}");
+    assert!(c[0].as_f64() > b[0].as_f64() && c[0].as_f64() < b[2].as_f64());
+    assert!(c[2].as_f64().unwrap() >= f64::from(min));
+    // Park boundaries and red lines show at every zoom, with data in the world tile.
+    for id in ["parks", "redline_ecology", "farmland"] {
+        let t = srv.json(&format!("/tiles/{id}.json"));
+        assert_eq!(t["minzoom"], 0, "{id}");
+        assert_eq!(
+            srv.get(&format!("/tiles/{id}/0/0/0.mvt")).status,
+            200,
+            "{id}"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     for (collection, z) in [("parcels", 14), ("parks", 10), ("idle", 13)] {
         let (x, y) = tile_of(104.53, 30.06, z);
