@@ -1119,6 +1119,21 @@ fn the_web_map_renders_in_headless_chromium() {
         report["indicators"].as_u64().unwrap() >= 5,
         "no indicators: {report}"
     );
+    // Park names are labelled, in Chinese.
+    let labels = report["labels"].as_array().unwrap();
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.as_str().is_some_and(|s| s.contains("开发区"))),
+        "no park label: {report}"
+    );
+    let glyphs = srv.get("/fonts/WenQuanYi%20Micro%20Hei/22272-22527.pbf");
+    assert_eq!(glyphs.status, 200);
+    assert_eq!(
+        glyphs.header("content-type"),
+        Some("application/x-protobuf")
+    );
+    assert_eq!(srv.get("/fonts/x/22272-22528.pbf").status, 404);
     let layers = report["layers"].as_array().unwrap();
     for l in ["parcels", "parks", "idle", "underused", "zoning"] {
         assert!(

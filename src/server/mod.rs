@@ -4,6 +4,7 @@
 mod collections;
 mod error;
 pub mod filter;
+mod glyphs;
 mod html;
 mod ogc;
 mod openapi;
@@ -85,6 +86,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/analysis/{check}", get(reports::report))
         .route("/health", get(web::health))
         .route("/assets/{file}", get(web::asset))
+        .route("/fonts/{stack}/{file}", get(glyphs::range))
         .route("/favicon.ico", get(web::favicon))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

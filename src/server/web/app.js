@@ -59,6 +59,14 @@ function categoryColor() {
   return m;
 }
 
+// Labels in the CJK font the server renders glyphs from (/fonts/{fontstack}/{range}.pbf).
+const LABEL_FONT = ["WenQuanYi Micro Hei"];
+const label = (src, field, size, color, minzoom = 0) => ({
+  id: `${src}-label`, type: "symbol", source: src, "source-layer": src, minzoom,
+  layout: { "text-field": field, "text-font": LABEL_FONT, "text-size": size, "text-max-width": 8 },
+  paint: { "text-color": color, "text-halo-color": "#ffffff", "text-halo-width": 1.5 },
+});
+
 function styleLayers(c) {
   const src = c.id, sl = c.id;
   switch (c.role) {
@@ -66,11 +74,13 @@ function styleLayers(c) {
       return [
         { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#0d47a1", "fill-opacity": 0.03 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#0d47a1", "line-width": 2.5 } },
+        label(src, ["coalesce", ["get", "name"], ["get", "id"]], 14, "#0d47a1"),
       ];
     case "parcels":
       return [
         { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": categoryColor(), "fill-opacity": 0.55 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, minzoom: 13, paint: { "line-color": "#4a4a4a", "line-width": 0.4 } },
+        label(src, ["get", "id"], 10, "#263238", 16),
       ];
     case "buildings":
       return [{ id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#5f6368", "fill-opacity": 0.75 } }];
@@ -124,7 +134,7 @@ function addCollection(c) {
   const map = state.map;
   map.addSource(c.id, { type: "vector", url: new URL(tileUrl(c), location.href).href });
   for (const l of styleLayers(c)) {
-    l.layout = { visibility: c.on ? "visible" : "none" };
+    l.layout = { ...l.layout, visibility: c.on ? "visible" : "none" };
     map.addLayer(l);
     c.mapLayers.push(l.id);
   }
@@ -161,7 +171,9 @@ function renderLegend() {
   if (on("underused")) items.push(["#ffb300", "低效用地"]);
   if (on("redline")) items.push(["#c62828", "生态保护红线"], ["#f9a825", "永久基本农田"], ["#ff6f00", "城镇开发边界"]);
   if (on("parks")) items.push(["#0d47a1", "园区四至"]);
-  $("legend").innerHTML = items.map(([c, n]) => `<div><i style="background:${c}"></i>${esc(n)}</div>`).join("");
+  if (on("zoning")) items.push(["#2e7d32", "用地结构达标园区（轮廓）", true], ["#c62828", "用地结构不达标园区（轮廓）", true]);
+  const swatch = (c, outline) => (outline ? `border:3px solid ${c};background:none` : `background:${c}`);
+  $("legend").innerHTML = items.map(([c, n, outline]) => `<div><i style="${swatch(c, outline)}"></i>${esc(n)}</div>`).join("");
 }
 
 function renderDownloads() {
@@ -305,7 +317,10 @@ async function main() {
   const bounds = parks?.bbox ? [[parks.bbox[0], parks.bbox[1]], [parks.bbox[2], parks.bbox[3]]] : [[73, 18], [135, 54]];
   const map = new maplibregl.Map({
     container: "map",
-    style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2ee" } }] },
+    style: {
+      version: 8, glyphs: `${location.origin}/fonts/{fontstack}/{range}.pbf`, sources: {},
+      layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2ee" } }],
+    },
     bounds,
     fitBoundsOptions: { padding: 30 },
     attributionControl: false,
