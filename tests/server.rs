@@ -556,6 +556,55 @@ fn cql2_filters_against_gdal_and_the_features() {
 }
 
 #[test]
+fn a_declared_schema_keeps_gdal_from_retyping_mixed_dates() {
+    let srv = Server::start(sample_store());
+    // Part 5: every property with the type all its values share.
+    let schema = srv.get("/collections/parcels/schema");
+    assert_eq!(
+        schema.header("content-type"),
+        Some("application/schema+json")
+    );
+    let p = &schema.json()["properties"];
+    assert_eq!(p["宗地面积"]["type"], "number");
+    assert_eq!(p["从业人数"]["type"], "integer");
+    assert_eq!(p["合同签订日"]["format"], "date");
+    // 批准日期 is text in several date formats: declared text, not a date.
+    assert_eq!(p["批准日期"], serde_json::json!({"type": "string"}));
+    let formats: BTreeSet<usize> = srv.json("/collections/parcels/items?limit=3000")["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["properties"]["批准日期"].as_str().map(str::len))
+        .collect();
+    assert!(
+        formats.len() > 1,
+        "the sample has one date format only: {formats:?}"
+    );
+    // GDAL paging three features at a time would guess Date from the first page; it reads
+    // the schema from the describedBy link instead.
+    let (info, _) = gdal_tool(
+        "ogrinfo",
+        &[
+            "-ro",
+            "-so",
+            "-oo",
+            "PAGE_SIZE=3",
+            &format!("OAPIF:{}", srv.base),
+            "parcels",
+        ],
+        &[],
+    );
+    assert!(info.contains("批准日期: String"), "{info}");
+    assert!(info.contains("合同签订日: Date"), "{info}");
+    assert!(info.contains("宗地面积: Real"), "{info}");
+    assert_exception(
+        &srv.get("/collections/parcels/schema?profile=x"),
+        400,
+        "profile",
+    );
+}
+
+#[test]
 fn bad_requests_get_ogc_exceptions() {
     let srv = Server::start(sample_store());
     let cases: &[(&str, u16, &str)] = &[

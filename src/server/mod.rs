@@ -80,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/collections/{id}/items", get(ogc::items))
         .route("/collections/{id}/items/{fid}", get(ogc::item))
         .route("/collections/{id}/queryables", get(ogc::queryables))
+        .route("/collections/{id}/schema", get(ogc::schema))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{collection}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis", get(reports::list))

@@ -177,6 +177,21 @@ fn collection_json(c: &Collection, b: &str) -> Value {
             "the properties items can be filtered by",
         ),
         link(
+            href(
+                &format!("{b}/collections/{id}/schema"),
+                &[sel, "profile=feature"],
+            ),
+            "describedBy",
+            "application/schema+json",
+            "the schema of the features: every property with its type",
+        ),
+        link(
+            href(&format!("{b}/collections/{id}/schema"), &[sel]),
+            "http://www.opengis.net/def/rel/ogc/1.0/schema",
+            "application/schema+json",
+            "the schema of the features (OGC API – Features Part 5)",
+        ),
+        link(
             href(&format!("{b}/tiles/{id}.json"), &[sel]),
             "tiles",
             "application/json",
@@ -348,6 +363,139 @@ pub async fn queryables(
         }),
         "application/schema+json",
     ))
+}
+
+/// The JSON type a property's values share across every feature of a collection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PropertyType {
+    /// Only nulls so far.
+    Unknown,
+    Boolean,
+    Integer,
+    Number,
+    /// Text that is an RFC 3339 date (YYYY-MM-DD) in every feature.
+    Date,
+    String,
+}
+
+impl PropertyType {
+    fn of(v: &Value) -> PropertyType {
+        match v {
+            Value::Null => PropertyType::Unknown,
+            Value::Bool(_) => PropertyType::Boolean,
+            Value::Number(n) if n.is_i64() || n.is_u64() => PropertyType::Integer,
+            Value::Number(_) => PropertyType::Number,
+            Value::String(s) if s.len() == 10 && s.parse::<chrono::NaiveDate>().is_ok() => {
+                PropertyType::Date
+            }
+            _ => PropertyType::String,
+        }
+    }
+
+    fn merge(self, other: PropertyType) -> PropertyType {
+        use PropertyType::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Unknown, b) => b,
+            (a, Unknown) => a,
+            (Integer, Number) | (Number, Integer) => Number,
+            _ => String,
+        }
+    }
+
+    fn schema(self) -> Value {
+        match self {
+            PropertyType::Boolean => json!({"type": "boolean"}),
+            PropertyType::Integer => json!({"type": "integer"}),
+            PropertyType::Number => json!({"type": "number"}),
+            PropertyType::Date => json!({"type": "string", "format": "date"}),
+            PropertyType::Unknown | PropertyType::String => json!({"type": "string"}),
+        }
+    }
+}
+
+/// The type of every property of a collection's features, from all their values: what a
+/// client that guesses from its first page (GDAL) would otherwise get wrong, e.g. date text
+/// of several formats.
+fn property_types(c: &Collection) -> Vec<(String, PropertyType)> {
+    let mut order: Vec<(String, PropertyType)> = vec![];
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for i in 0..c.len() {
+        let Ok(props) = serde_json::from_str::<serde_json::Map<String, Value>>(c.properties(i))
+        else {
+            continue;
+        };
+        for (k, v) in props {
+            let t = PropertyType::of(&v);
+            match index.get(&k) {
+                Some(&at) => order[at].1 = order[at].1.merge(t),
+                None => {
+                    index.insert(k.clone(), order.len());
+                    order.push((k, t));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// `/collections/{id}/schema` (OGC API – Features Part 5): every property of the features
+/// with its type, as JSON Schema 2020-12; with `profile=feature`, the schema of a whole
+/// GeoJSON feature, the form GDAL's OAPIF driver reads from the `describedBy` link.
+pub async fn schema(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let feature = match p.take("profile").as_deref() {
+        None => false,
+        Some("feature") => true,
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "profile: '{other}' is not offered; leave it out (the properties) or give feature (a whole GeoJSON feature)"
+            )))
+        }
+    };
+    let (as_of, park, mut allowed) = analysis_params(&id, &mut p)?;
+    allowed.push("profile".into());
+    p.finish(&allowed)?;
+    let c = st.collection(&id, as_of, park).await?;
+    let title = c.title();
+    let sel = c.selector();
+    let types = tokio::task::spawn_blocking(move || property_types(&c))
+        .await
+        .map_err(|e| ApiError::internal(format!("schema failed: {e}")))?;
+    let mut properties = serde_json::Map::new();
+    if !feature {
+        properties.insert(
+            filter::GEOMETRY.into(),
+            json!({"format": "geometry-any", "x-ogc-role": "primary-geometry"}),
+        );
+    }
+    for (name, t) in types {
+        properties.insert(name, t.schema());
+    }
+    let b = base(&headers);
+    let mut v = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href(&format!("{b}/collections/{id}/schema"), &[&sel, if feature { "profile=feature" } else { "" }]),
+        "type": "object",
+        "title": title,
+    });
+    if feature {
+        v["required"] = json!(["type", "geometry", "properties"]);
+        v["properties"] = json!({
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"$ref": "https://geojson.org/schema/Geometry.json"},
+            "properties": {"type": "object", "properties": properties},
+        });
+    } else {
+        v["properties"] = Value::Object(properties);
+    }
+    Ok(json_response(&v, "application/schema+json"))
 }
 
 /// How features are written in the requested CRS.

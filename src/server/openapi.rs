@@ -196,6 +196,10 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 json!({"get": {"summary": "the properties items can be filtered by, with their types (OGC API – Features Part 3)", "operationId": format!("{op}{suffix}"), "tags": ["capabilities"],
                 "parameters": parameters, "responses": schema_only.clone()}})
             }
+            "getSchema" => {
+                json!({"get": {"summary": "every property of the features with its type, from all their values (OGC API – Features Part 5); profile=feature gives a whole GeoJSON feature's schema", "operationId": format!("{op}{suffix}"), "tags": ["capabilities"],
+                "parameters": parameters, "responses": schema_only.clone()}})
+            }
             "getFeature" => {
                 json!({"get": {"summary": "one feature", "operationId": format!("{op}{suffix}"), "tags": ["data"],
                 "parameters": parameters, "responses": responses(schema("featureGeoJSON"), "application/geo+json", true)}})
@@ -236,6 +240,15 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 "/collections/{collectionId}/queryables",
                 "getQueryables",
                 vec![],
+            ),
+            (
+                "/collections/{collectionId}/schema",
+                "getSchema",
+                vec![param(
+                    "profile",
+                    "feature: the schema of a whole GeoJSON feature (as GDAL reads it)",
+                    json!({"type": "string", "enum": ["feature"]}),
+                )],
             ),
             (
                 "/collections/{collectionId}/items/{featureId}",
