@@ -477,6 +477,26 @@ fn cql2_filters_against_gdal_and_the_features() {
     let r = filtered(&srv, "idle", "track = 'fee'", &format!("&as_of={AS_OF}"));
     assert_eq!(r.json()["numberMatched"].as_u64().unwrap(), fee_idle);
 
+    // 低效 and 需补充数据 apart: the collection's verdicts add up to the report's counts.
+    let under = check(store, "underused", &[]);
+    let verdict = |v: &str| {
+        let r = filtered(
+            &srv,
+            "underused",
+            &format!("verdict = '{v}'"),
+            &format!("&as_of={AS_OF}"),
+        );
+        r.json()["numberMatched"].as_u64().unwrap()
+    };
+    assert_eq!(
+        verdict("underused"),
+        under["summary"]["flagged"].as_u64().unwrap()
+    );
+    assert_eq!(
+        verdict("needs_data"),
+        under["summary"]["needs_data"].as_u64().unwrap()
+    );
+
     // A bad expression is a 400 that says what and where.
     for (bad, words) in [
         ("park_id = = 'x'", "cql2-text"),

@@ -68,7 +68,15 @@ fn tile_keys(check: Check) -> &'static [&'static str] {
             "years_idle",
             "fee_wan",
         ],
-        Check::Underused => &["id", "park_id", "holder", "reason_count", "reasons"],
+        Check::Underused => &[
+            "id",
+            "park_id",
+            "holder",
+            "reason_count",
+            "reasons",
+            "verdict",
+            "verdict_zh",
+        ],
         Check::Zoning => &["id", "name", "type", "pass"],
         _ => &[],
     }

@@ -13,7 +13,7 @@ const LABELS = {
   id: "编号", park_id: "所属园区", holder: "权利人", finding: "认定类型", finding_zh: "认定类型", track: "处置路径", track_zh: "处置路径",
   idle_since: "闲置起算日", years_idle: "闲置年限(年)", idle_days: "闲置天数", fee_wan: "土地闲置费(万元)", rule: "依据", status: "状态",
   government_cause: "政府原因", layer: "图层", fid: "要素号", industry_code: "行业代码", area_mu: "面积(亩)", reason_count: "低效原因数",
-  reasons: "低效原因", name: "名称", type: "类型", pass: "结构达标", area_ha: "面积(公顷)", category: "用地类别", code: "用地代码", kind: "类型",
+  reasons: "低效原因", verdict_zh: "结论", name: "名称", type: "类型", pass: "结构达标", area_ha: "面积(公顷)", category: "用地类别", code: "用地代码", kind: "类型",
   inputs_area_m2: "面积(㎡)", inputs_area_mu: "面积(亩)", inputs_contract_date: "合同签订日期", inputs_agreed_start: "约定动工日期",
   inputs_actual_start: "实际动工日期", inputs_suspended_since: "停工日期", inputs_land_price_wan: "出让价款(万元)",
   inputs_developed_share: "已开发比例", inputs_invested_share: "投资比例", inputs_gov_cause: "政府原因", inputs_approval_date: "批准日期",
@@ -25,7 +25,7 @@ const LABELS = {
 };
 // Properties a popup does not list: internal ids, codes shown by their Chinese label, and
 // per-category figures drawn as bars instead.
-const HIDDEN = (k) => ["layer", "fid", "finding", "track"].includes(k) || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_");
+const HIDDEN = (k) => ["layer", "fid", "finding", "track", "verdict"].includes(k) || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_");
 const ROLE_ORDER = ["plan", "parcels", "buildings", "redline", "parks", "other"];
 const ANALYSIS = [
   { id: "idle", title: "疑似闲置土地", on: true },
@@ -108,7 +108,8 @@ function styleLayers(c) {
     }
     case "underused":
       return [
-        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#ffb300", "fill-opacity": 0.75 } },
+        // A flag resting only on assumptions (需补充数据) is not 低效: drawn pale.
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": ["match", ["get", "verdict"], "needs_data", "#fff3c4", "#ffb300"], "fill-opacity": 0.75 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#8d5a00", "line-width": 1 } },
       ];
     case "zoning":
@@ -168,7 +169,7 @@ function renderLegend() {
   const on = (role) => state.collections.some((c) => c.on && c.role === role);
   if (on("parcels") || on("plan")) for (const [, [col, name]] of Object.entries(CATEGORY)) items.push([col, name]);
   if (on("idle")) for (const [, [col, name]] of Object.entries(FINDING)) items.push([col, name]);
-  if (on("underused")) items.push(["#ffb300", "低效用地"]);
+  if (on("underused")) items.push(["#ffb300", "低效用地"], ["#fff3c4", "需补充数据（仅凭假定）"]);
   if (on("redline")) items.push(["#c62828", "生态保护红线"], ["#f9a825", "永久基本农田"], ["#ff6f00", "城镇开发边界"]);
   if (on("parks")) items.push(["#0d47a1", "园区四至"]);
   if (on("zoning")) items.push(["#2e7d32", "用地结构达标园区（轮廓）", true], ["#c62828", "用地结构不达标园区（轮廓）", true]);
@@ -289,7 +290,7 @@ async function popup(e) {
     }
     if (p.reasons_json) {
       html += JSON.parse(p.reasons_json)
-        .map((r) => `<div class="rule">${esc(r.indicator)}：${esc(fmt(r.value))}（阈值 ${esc(fmt(r.threshold))} ${esc(r.unit)}）<br>${esc(r.rule)}${r.note ? "<br>" + esc(r.note) : ""}</div>`)
+        .map((r) => `<div class="rule">${esc(r.indicator)}：${esc(fmt(r.value))}（阈值 ${esc(fmt(r.threshold))} ${esc(r.unit)}）<br>${esc(r.rule)}${r.note ? "<br>" + esc(r.note) : ""}${r.assumption ? "<br>假定：" + esc(r.assumption) : ""}</div>`)
         .join("");
     }
     pop.setHTML(html + "</div>");
