@@ -237,11 +237,7 @@ fn underused_mujun_indicators_and_quality_have_their_shapes() {
     let derived = parcels
         .iter()
         .flat_map(|p| p["reasons"].as_array().unwrap())
-        .filter(|r| {
-            r["note"]
-                .as_str()
-                .is_some_and(|n| n.contains("derived from"))
-        })
+        .filter(|r| r["note"].as_str().is_some_and(|n| n.contains("推算")))
         .count();
     assert!(derived > 0, "no reason was derived from buildings");
 

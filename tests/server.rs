@@ -161,6 +161,55 @@ fn landing_conformance_api_and_collections() {
             "{p} not in {parcel_params:?}"
         );
     }
+    for p in [
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+        "skipGeometry",
+    ] {
+        assert!(parcel_params.iter().any(|x| x == p), "{p} not declared");
+    }
+    // as_of and park only where accepted: on analysis collections, not on stored layers.
+    assert!(!parcel_params.iter().any(|x| x == "as_of" || x == "park"));
+    let idle_params = api["paths"]["/collections/idle/items"]["get"]["parameters"].to_string();
+    assert!(idle_params.contains("/as_of") && idle_params.contains("/park"));
+    for path in [
+        "/collections/{collectionId}",
+        "/collections/{collectionId}/queryables",
+        "/collections/{collectionId}/items/{featureId}",
+        "/tiles/{collectionId}.json",
+    ] {
+        let op = &api["paths"][path]["get"];
+        let text = op["parameters"].to_string();
+        assert!(!text.contains("as_of"), "{path} declares as_of");
+        // Collection ids as an enum: the stored layers.
+        let ids = op["parameters"][0]["schema"]["enum"].as_array().unwrap();
+        assert_eq!(ids.len(), counts.len(), "{path}");
+        assert!(op["responses"]["404"].is_object(), "{path}");
+        let idle = path.replace("{collectionId}", "idle");
+        assert!(api["paths"][&idle]["get"]["parameters"]
+            .to_string()
+            .contains("as_of"));
+    }
+    // 404 only where something named may not exist; HTML among the reports' answers.
+    for path in [
+        "/",
+        "/conformance",
+        "/collections",
+        "/collections/parcels/items",
+    ] {
+        assert!(
+            api["paths"][path]["get"]["responses"]["404"].is_null(),
+            "{path}"
+        );
+    }
+    let report = &api["paths"]["/analysis/{check}"]["get"]["responses"];
+    assert!(report["200"]["content"]["text/html"].is_object());
+    assert!(report["404"].is_object());
+    assert_eq!(srv.get("/analysis/nothing").status, 404);
+    assert_eq!(srv.get("/analysis/zoning?f=html").status, 200);
 
     // Every collection's queryables (OGC API – Features Part 3) are filters items obeys.
     assert!(classes
@@ -172,10 +221,27 @@ fn landing_conformance_api_and_collections() {
         assert_eq!(r.header("content-type"), Some("application/schema+json"));
         let schema = r.json();
         assert_eq!(schema["type"], "object");
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["properties"]["geometry"]["format"], "geometry-any");
         let first = srv.json(&format!("/collections/{id}/items?limit=1"));
         let first = &first["features"][0]["properties"];
         for (name, q) in schema["properties"].as_object().unwrap() {
-            assert!(["string", "boolean"].contains(&q["type"].as_str().unwrap()));
+            if name == "geometry" {
+                continue;
+            }
+            let kind = q["type"].as_str().unwrap();
+            assert!(
+                ["string", "boolean", "number", "integer"].contains(&kind),
+                "{id} {name}: {q}"
+            );
+            // Typed figures are written as the source has them (units, formats): their
+            // equality filters are checked in cql2_filters_against_gdal_and_the_features.
+            if !["string", "boolean"].contains(&kind) || q["format"] == "date" {
+                continue;
+            }
             let text = |v: &Value| v.as_str().map_or(v.to_string(), String::from);
             let Some(value) = first.get(name).filter(|v| !v.is_null()).map(text) else {
                 continue;
@@ -321,6 +387,241 @@ fn items_page_filter_and_reproject() {
     );
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
+}
+
+/// `items?filter=…` (cql2-text, or cql2-json when `json`), URL-encoded.
+fn filtered(srv: &Server, id: &str, filter: &str, extra: &str) -> Reply {
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("filter", filter)
+        .finish();
+    srv.get(&format!("/collections/{id}/items?{q}{extra}"))
+}
+
+#[test]
+fn cql2_filters_against_gdal_and_the_features() {
+    let srv = Server::start(sample_store());
+    let store = sample_store();
+    let count = |sql_where: &str| -> u64 {
+        gdal_sql(
+            store,
+            &format!("SELECT COUNT(*) FROM parcels WHERE {sql_where}"),
+        )[0][0]
+            .parse()
+            .unwrap()
+    };
+    let matched = |filter: &str, extra: &str| -> u64 {
+        let r = filtered(&srv, "parcels", filter, extra);
+        assert_eq!(r.status, 200, "{filter}: {}", r.text());
+        r.json()["numberMatched"].as_u64().unwrap()
+    };
+    // Comparison, LIKE, IN, BETWEEN, IS NULL and boolean logic, typed, against GDAL's SQLite.
+    for (cql, sql) in [
+        ("\"所属园区\" = 'GXQ01'", "所属园区 = 'GXQ01'"),
+        ("park_id = 'GXQ01' AND 税收 > 100", "所属园区 = 'GXQ01' AND 税收 > 100"),
+        ("tax >= 50.5 OR park_id <> 'GXQ01'", "税收 >= 50.5 OR 所属园区 <> 'GXQ01'"),
+        ("NOT (tax < 100)", "NOT (税收 < 100)"),
+        ("tax IS NULL", "税收 IS NULL"),
+        ("宗地编号 LIKE 'GX%'", "宗地编号 LIKE 'GX%'"),
+        ("park_id IN ('JKQ01', 'XX')", "所属园区 IN ('JKQ01', 'XX')"),
+        ("invested BETWEEN 1000 AND 5000", "已投资 BETWEEN 1000 AND 5000"),
+        (
+            "contract_date < DATE('2016-01-01')",
+            "合同签订日 < '2016-01-01'",
+        ),
+        (
+            "T_AFTER(合同签订日, DATE('2018-06-30'))",
+            "合同签订日 > '2018-06-30'",
+        ),
+        (
+            "T_DURING(contract_date, INTERVAL('2015-01-01', '2019-01-01'))",
+            "合同签订日 > '2015-01-01' AND 合同签订日 < '2019-01-01'",
+        ),
+        (
+            "S_INTERSECTS(geometry, POLYGON((104.48 30, 104.5 30, 104.5 30.02, 104.48 30.02, 104.48 30)))",
+            "ST_Intersects(geom, ST_GeomFromText('POLYGON((104.48 30, 104.5 30, 104.5 30.02, 104.48 30.02, 104.48 30))'))",
+        ),
+        (
+            "S_WITHIN(geometry, BBOX(104.48, 30, 104.5, 30.02))",
+            "ST_Within(geom, BuildMbr(104.48, 30, 104.5, 30.02))",
+        ),
+    ] {
+        let expected = count(sql);
+        assert_eq!(matched(cql, ""), expected, "{cql}");
+        assert!(expected < 3000, "{cql} selects everything");
+    }
+    // Some of those select something.
+    assert!(count("所属园区 = 'GXQ01' AND 税收 > 100") > 0);
+    // cql2-json, and GeoJSON literals, select the same.
+    let json = r#"{"op":"and","args":[{"op":"=","args":[{"property":"park_id"},"GXQ01"]},{"op":"s_intersects","args":[{"property":"geometry"},{"type":"Polygon","coordinates":[[[104.48,30],[104.5,30],[104.5,30.02],[104.48,30.02],[104.48,30]]]}]}]}"#;
+    let text = "park_id = 'GXQ01' AND S_INTERSECTS(geometry, POLYGON((104.48 30, 104.5 30, 104.5 30.02, 104.48 30.02, 104.48 30)))";
+    assert_eq!(matched(json, "&filter-lang=cql2-json"), matched(text, ""));
+    // filter-crs: the same window in EPSG:4490's own axis order (lat, lon).
+    assert_eq!(
+        matched(
+            "S_INTERSECTS(geometry, POLYGON((30 104.48, 30 104.5, 30.02 104.5, 30.02 104.48, 30 104.48)))",
+            "&filter-crs=http://www.opengis.net/def/crs/EPSG/0/4490"
+        ),
+        count("ST_Intersects(geom, BuildMbr(104.48, 30, 104.5, 30.02))")
+    );
+    // Query-parameter equalities fold in, and every page agrees with numberMatched.
+    let n = matched("tax > 100", "&park_id=GXQ01&limit=7");
+    assert_eq!(n, count("所属园区 = 'GXQ01' AND 税收 > 100"));
+    // Analysis collections filter too.
+    let idle = check(store, "idle", &[]);
+    let fee_idle = idle["parcels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["track"] == "fee")
+        .count() as u64;
+    let r = filtered(&srv, "idle", "track = 'fee'", &format!("&as_of={AS_OF}"));
+    assert_eq!(r.json()["numberMatched"].as_u64().unwrap(), fee_idle);
+
+    // 低效 and 需补充数据 apart: the collection's verdicts add up to the report's counts.
+    let under = check(store, "underused", &[]);
+    let verdict = |v: &str| {
+        let r = filtered(
+            &srv,
+            "underused",
+            &format!("verdict = '{v}'"),
+            &format!("&as_of={AS_OF}"),
+        );
+        r.json()["numberMatched"].as_u64().unwrap()
+    };
+    assert_eq!(
+        verdict("underused"),
+        under["summary"]["flagged"].as_u64().unwrap()
+    );
+    assert_eq!(
+        verdict("needs_data"),
+        under["summary"]["needs_data"].as_u64().unwrap()
+    );
+
+    // A bad expression is a 400 that says what and where.
+    for (bad, words) in [
+        ("park_id = = 'x'", "cql2-text"),
+        ("ooga = booga", "'ooga' is not a queryable"),
+        ("tax > 'lots'", "tax is a number"),
+        (
+            "S_INTERSECTS(geometry, POINT(500000 3300000))",
+            "filter-crs",
+        ),
+    ] {
+        assert_exception(&filtered(&srv, "parcels", bad, ""), 400, words);
+    }
+    assert_exception(
+        &filtered(&srv, "parcels", "tax > 1", "&filter-lang=ecql"),
+        400,
+        "cql2-json",
+    );
+
+    // sortby, properties and skipGeometry.
+    let sorted = filtered(
+        &srv,
+        "parcels",
+        "tax IS NOT NULL",
+        "&sortby=-tax&limit=20&properties=宗地编号,税收&skipGeometry=true",
+    )
+    .json();
+    let taxes: Vec<f64> = sorted["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert!(f["geometry"].is_null());
+            let keys: Vec<&String> = f["properties"].as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["宗地编号", "税收"]);
+            f["properties"]["税收"].as_f64().unwrap()
+        })
+        .collect();
+    let top = gdal_sql(
+        store,
+        "SELECT 税收 FROM parcels WHERE 税收 IS NOT NULL ORDER BY 税收 DESC LIMIT 20",
+    );
+    let expected: Vec<f64> = top.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(taxes, expected);
+    assert_exception(
+        &srv.get("/collections/parcels/items?sortby=nothing"),
+        400,
+        "sortby",
+    );
+
+    // Part 3: the items resource links to its queryables in a Link header.
+    let r = srv.get("/collections/parcels/items?limit=1&bbox=104,30,105,31");
+    let link = r.header("link").expect("Link header");
+    assert!(link.contains("rel=\"http://www.opengis.net/def/rel/ogc/1.0/queryables\""));
+    assert!(link.contains("/collections/parcels/queryables>"));
+    assert!(link.contains("rel=\"self\"; type=\"application/geo+json\""));
+    assert!(!link.contains("104,30"), "commas in a Link URI: {link}");
+    let conf = srv.json("/conformance");
+    for c in [
+        "ogcapi-features-3/1.0/conf/filter",
+        "ogcapi-features-3/1.0/conf/features-filter",
+        "cql2/1.0/conf/cql2-text",
+        "cql2/1.0/conf/cql2-json",
+        "cql2/1.0/conf/basic-cql2",
+        "cql2/1.0/conf/advanced-comparison-operators",
+        "cql2/1.0/conf/basic-spatial-functions",
+        "cql2/1.0/conf/temporal-functions",
+    ] {
+        assert!(
+            conf["conformsTo"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x.as_str().unwrap().ends_with(c)),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_schema_keeps_gdal_from_retyping_mixed_dates() {
+    let srv = Server::start(sample_store());
+    // Part 5: every property with the type all its values share.
+    let schema = srv.get("/collections/parcels/schema");
+    assert_eq!(
+        schema.header("content-type"),
+        Some("application/schema+json")
+    );
+    let p = &schema.json()["properties"];
+    assert_eq!(p["宗地面积"]["type"], "number");
+    assert_eq!(p["从业人数"]["type"], "integer");
+    assert_eq!(p["合同签订日"]["format"], "date");
+    // 批准日期 is text in several date formats: declared text, not a date.
+    assert_eq!(p["批准日期"], serde_json::json!({"type": "string"}));
+    let formats: BTreeSet<usize> = srv.json("/collections/parcels/items?limit=3000")["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["properties"]["批准日期"].as_str().map(str::len))
+        .collect();
+    assert!(
+        formats.len() > 1,
+        "the sample has one date format only: {formats:?}"
+    );
+    // GDAL paging three features at a time would guess Date from the first page; it reads
+    // the schema from the describedBy link instead.
+    let (info, _) = gdal_tool(
+        "ogrinfo",
+        &[
+            "-ro",
+            "-so",
+            "-oo",
+            "PAGE_SIZE=3",
+            &format!("OAPIF:{}", srv.base),
+            "parcels",
+        ],
+        &[],
+    );
+    assert!(info.contains("批准日期: String"), "{info}");
+    assert!(info.contains("合同签订日: Date"), "{info}");
+    assert!(info.contains("宗地面积: Real"), "{info}");
+    assert_exception(
+        &srv.get("/collections/parcels/schema?profile=x"),
+        400,
+        "profile",
+    );
 }
 
 #[test]
@@ -824,6 +1125,34 @@ fn vector_tiles_open_in_gdal_mvt_driver() {
     let tj = srv.json("/tiles/parcels.json");
     assert_eq!(tj["tilejson"], "3.0.0");
     assert!(tj["tiles"][0].as_str().unwrap().starts_with(&srv.base));
+    // minzoom is where tiles have data: minzoom itself answers 200, one zoom lower 204
+    // (3,000 parcels are light enough for the world tile).
+    let min = tj["minzoom"].as_u64().unwrap() as u32;
+    if min > 0 {
+        let (x, y) = tile_of(104.53, 30.06, min - 1);
+        let below = srv.get(&format!("/tiles/parcels/{}/{x}/{y}.mvt", min - 1));
+        assert_eq!(below.status, 204);
+    }
+    let (x, y) = tile_of(104.53, 30.06, min);
+    assert_eq!(
+        srv.get(&format!("/tiles/parcels/{min}/{x}/{y}.mvt")).status,
+        200
+    );
+    // The centre is [lon, lat, zoom] inside the bounds, never null.
+    let (c, b) = (&tj["center"], &tj["bounds"]);
+    assert_eq!(c.as_array().unwrap().len(), 3, "{tj}");
+    assert!(c[0].as_f64() > b[0].as_f64() && c[0].as_f64() < b[2].as_f64());
+    assert!(c[2].as_f64().unwrap() >= f64::from(min));
+    // Park boundaries and red lines show at every zoom, with data in the world tile.
+    for id in ["parks", "redline_ecology", "farmland"] {
+        let t = srv.json(&format!("/tiles/{id}.json"));
+        assert_eq!(t["minzoom"], 0, "{id}");
+        assert_eq!(
+            srv.get(&format!("/tiles/{id}/0/0/0.mvt")).status,
+            200,
+            "{id}"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     for (collection, z) in [("parcels", 14), ("parks", 10), ("idle", 13)] {
         let (x, y) = tile_of(104.53, 30.06, z);
@@ -1159,6 +1488,21 @@ fn the_web_map_renders_in_headless_chromium() {
             .contains("not a polygon"),
         "{report}"
     );
+    // Park names are labelled, in Chinese.
+    let labels = report["labels"].as_array().unwrap();
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.as_str().is_some_and(|s| s.contains("开发区"))),
+        "no park label: {report}"
+    );
+    let glyphs = srv.get("/fonts/WenQuanYi%20Micro%20Hei/22272-22527.pbf");
+    assert_eq!(glyphs.status, 200);
+    assert_eq!(
+        glyphs.header("content-type"),
+        Some("application/x-protobuf")
+    );
+    assert_eq!(srv.get("/fonts/x/22272-22528.pbf").status, 404);
     let layers = report["layers"].as_array().unwrap();
     for l in [
         "parcels",
@@ -1242,6 +1586,11 @@ fn random_requests_never_get_a_server_error() {
         "kind",
         "use",
         "sliver",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+        "skipGeometry",
     ];
     let values = [
         "json",
@@ -1281,6 +1630,13 @@ fn random_requests_never_get_a_server_error() {
         "plan_tugui,plan_kongui",
         "land_use,urban",
         "industrial",
+        "park_id%20%3D%20%27GXQ01%27",
+        "S_INTERSECTS(geometry,POINT(104.5%2030))",
+        "T_AFTER(contract_date,DATE(%272020-01-01%27))",
+        "cql2-json",
+        "%7B%22op%22%3A%22%3D%22%7D",
+        "-tax,id",
+        "true",
     ];
     let started = Instant::now();
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();

@@ -76,6 +76,9 @@ pub struct BuiltFigures {
     pub floor_area_m2: f64,
     /// How many buildings contributed.
     pub buildings: usize,
+    /// How many of them record neither 层数 nor 建筑面积 and were counted as one storey: an
+    /// assumption, not a record.
+    pub assumed_one_storey: usize,
 }
 
 /// Shared lookups over one catalog snapshot.
@@ -171,8 +174,15 @@ impl<'a> Context<'a> {
     }
 
     /// Footprint and floor area of the buildings on a parcel, from every building layer
-    /// (exact intersection with the parcel); `None` when there is no building layer.
-    pub fn built_figures(&self, p: &ParcelRef<'a>) -> Option<BuiltFigures> {
+    /// (exact intersection with the parcel); `None` when there is no building layer. A
+    /// building whose part inside the parcel is at most `sliver_tolerance_m2` is a drawing
+    /// sliver of a neighbour's building, not a building on the parcel (the rule pack's
+    /// `building_sliver_tolerance_m2`).
+    pub fn built_figures(
+        &self,
+        p: &ParcelRef<'a>,
+        sliver_tolerance_m2: f64,
+    ) -> Option<BuiltFigures> {
         let mut layers = self.catalog.by_role(Role::Buildings).peekable();
         layers.peek()?;
         let f = &p.layer.features[p.index];
@@ -189,13 +199,16 @@ impl<'a> Context<'a> {
                     continue;
                 };
                 let inside = intersection_area(parcel_geom, g);
-                if inside <= 0.0 {
+                if inside <= sliver_tolerance_m2.max(0.0) {
                     continue;
                 }
                 let total = layer.features[i].area_m2.max(f64::MIN_POSITIVE);
                 let b = &records[i];
                 // 计容建筑面积: the recorded floor area, else footprint × storeys; a single
                 // storey taller than 8 m counts twice (《工业项目建设用地控制指标》).
+                if b.floors.is_none() && b.floor_area.is_none() {
+                    out.assumed_one_storey += 1;
+                }
                 let storeys = b.floors.unwrap_or(1.0).max(1.0);
                 let tall_single = storeys <= 1.0 && b.height.is_some_and(|h| h > 8.0);
                 let base = b.floor_area.unwrap_or(total * storeys);

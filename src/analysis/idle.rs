@@ -188,8 +188,7 @@ pub fn assess(
         let Some(approved) = p.approval_date else {
             return Assessment::CannotAssess {
                 missing: vec!["批准日期"],
-                reason: "the parcel is not supplied (未供) but its approval date is not recorded"
-                    .into(),
+                reason: "宗地未供，但未记录批准日期，无法计算批而未供年限".into(),
             };
         };
         if !full_years_passed(approved, ans.years, as_of) {
@@ -225,7 +224,7 @@ pub fn assess(
             let Some(start) = p.agreed_start else {
                 return Assessment::CannotAssess {
                     missing: vec!["约定动工日期"],
-                    reason: "not started, but without the agreed start date the idle period cannot be counted".into(),
+                    reason: "宗地未动工，但未记录约定动工日期，无法计算闲置期".into(),
                 };
             };
             (
@@ -274,7 +273,8 @@ pub fn assess(
                 }
                 return Assessment::CannotAssess {
                     missing,
-                    reason: "construction is suspended for a full year, and the share of the developed area or of the investment that is not recorded could be below the Art. 2 threshold".into(),
+                    reason: "停工已满一年，未记录的已开发面积比例或已投资比例可能低于第二条标准"
+                        .into(),
                 };
             }
             (
@@ -304,9 +304,9 @@ pub fn assess(
             }
             AreaBasis::Footprint => {
                 let (footprint, source) = match (p.footprint_area, built) {
-                    (Some(f), _) => (Some(f), "recorded (建筑基底面积)"),
-                    (None, Some(b)) => (Some(b.footprint_m2), "derived from the buildings layer"),
-                    (None, None) => (None, "not recorded"),
+                    (Some(f), _) => (Some(f), "宗地记录（建筑基底面积）"),
+                    (None, Some(b)) => (Some(b.footprint_m2), "由建筑图层推算"),
+                    (None, None) => (None, "未记录"),
                 };
                 inputs.insert("footprint_m2".into(), num(footprint));
                 inputs.insert("footprint_source".into(), json!(source));
@@ -324,7 +324,7 @@ pub fn assess(
             inputs.insert(
                 "cause_note".into(),
                 json!(format!(
-                    "recorded reason「{text}」names no 第八条 government cause: check it before choosing the negotiated track"
+                    "记录的原因「{text}」不属于第八条所列政府原因：选择协商处置前请核实"
                 )),
             );
             None
@@ -345,7 +345,7 @@ pub fn assess(
     if track == Track::Fee && p.land_price.is_none() {
         inputs.insert(
             "fee_note".into(),
-            json!("出让价款 not recorded: the fee cannot be computed"),
+            json!("未记录出让价款，无法计算土地闲置费"),
         );
     }
     inputs.insert("land_price_wan".into(), num(p.land_price));
@@ -489,7 +489,9 @@ pub fn idle(
             let p = r.parcel();
             let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none()
             {
-                ctx.built_figures(&r)
+                // Every square metre of footprint counts as development here: a sliver can
+                // only lower a Case B finding, never make one.
+                ctx.built_figures(&r, 0.0)
             } else {
                 None
             };
@@ -844,14 +846,12 @@ mod tests {
                 footprint_m2: m2,
                 floor_area_m2: m2,
                 buildings: 1,
+                assumed_one_storey: 0,
             })
         };
         let f = finding(assess(&p, 9_000.0, built(2_000.0), &r, d("2022-01-01")));
         assert_eq!(f.inputs["footprint_m2"], 2_000.0);
-        assert_eq!(
-            f.inputs["footprint_source"],
-            "derived from the buildings layer"
-        );
+        assert_eq!(f.inputs["footprint_source"], "由建筑图层推算");
         // 4,000 / 9,000 ≥ 1/3, and the investment unrecorded: open.
         assert!(matches!(
             assess(&p, 9_000.0, built(4_000.0), &r, d("2022-01-01")),

@@ -34,8 +34,13 @@ pub struct Indicator {
     pub name: &'static str,
     /// The formula in words.
     pub formula: &'static str,
-    /// Its value (none when the denominator is zero).
+    /// Its value: none when the denominator is zero, or when no input it sums was recorded
+    /// (then `missing` names the fields).
     pub value: Option<f64>,
+    /// The fields that would be needed for a value that is missing because nothing was
+    /// recorded (缺少字段): a park without records is unknown, not 0.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<&'static str>,
     /// Unit.
     pub unit: &'static str,
     /// The figures it is computed from.
@@ -91,17 +96,46 @@ struct Tallies {
     industrial_investment: f64,
     industrial_tax: f64,
     total_tax: f64,
+    /// Built industrial parcels inside the park recording 已投资 or 出让价款.
+    investment_recorded: usize,
+    /// Whether any industrial parcel (or the park) records a tax.
+    industrial_tax_recorded: bool,
+    /// Whether any parcel (or the park) records a tax.
+    tax_recorded: bool,
+}
+
+/// The missing fields of a sum with no recorded input.
+const INVESTMENT_FIELDS: &[&str] = &["已投资（宗地）", "出让价款（宗地）"];
+const INDUSTRIAL_TAX_FIELDS: &[&str] = &["税收（工业宗地）", "工业税收（园区）"];
+const TAX_FIELDS: &[&str] = &["税收（宗地）", "税收总额（园区）"];
+
+/// A ratio of a sum that is unknown when none of its inputs was recorded.
+fn recorded_ratio(
+    recorded: bool,
+    a: f64,
+    b: f64,
+    fields: &'static [&'static str],
+) -> (Option<f64>, Vec<&'static str>) {
+    if recorded {
+        (ratio(a, b), vec![])
+    } else {
+        (None, fields.to_vec())
+    }
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| a / b)
 }
 
-fn parcel_figures(ctx: &Context<'_>, r: &ParcelRef<'_>) -> (Option<f64>, Option<f64>, Option<f64>) {
+fn parcel_figures(
+    ctx: &Context<'_>,
+    r: &ParcelRef<'_>,
+    tolerance_m2: f64,
+) -> (Option<f64>, Option<f64>, Option<f64>) {
     let p = r.parcel();
     let area = r.area_m2();
     let mut built = None;
-    let mut derive = || *built.get_or_insert_with(|| ctx.built_figures(r));
+    let mut derive = || *built.get_or_insert_with(|| ctx.built_figures(r, tolerance_m2));
     let floor = p.floor_area.or(p.far.map(|f| f * area)).or_else(|| {
         derive()
             .filter(|b| b.buildings > 0)
@@ -156,8 +190,10 @@ fn tally(
                 (false, false) => t.b21 += inside,
             }
             parcel_tax += p.tax.unwrap_or(0.0) * share;
+            t.tax_recorded |= p.tax.is_some();
             if industrial {
                 t.industrial_tax += p.tax.unwrap_or(0.0) * share;
+                t.industrial_tax_recorded |= p.tax.is_some();
             }
             if !built {
                 continue;
@@ -168,7 +204,8 @@ fn tally(
                 Some(Category::Industrial | Category::Logistics) => t.a2 += inside,
                 _ => {}
             }
-            let (floor, footprint, coverage_area) = parcel_figures(ctx, &r);
+            let (floor, footprint, coverage_area) =
+                parcel_figures(ctx, &r, rules.underused.building_sliver_tolerance_m2);
             t.floor += floor.unwrap_or(0.0) * share;
             t.footprint += footprint.unwrap_or(0.0) * share;
             if industrial {
@@ -176,6 +213,9 @@ fn tally(
                 t.industrial_coverage += coverage_area.unwrap_or(0.0) * share;
                 t.industrial_investment +=
                     (p.invested.unwrap_or(0.0) + p.land_price.unwrap_or(0.0)) * share;
+                if p.invested.is_some() || p.land_price.is_some() {
+                    t.investment_recorded += 1;
+                }
             }
         }
     }
@@ -203,13 +243,13 @@ fn tally(
             }
         }
         notes.push(format!(
-            "A and D include {:.0} m² of roads from plan layer {}, taken as built and supplied (划拨)",
-            t.roads, plan.info.name
+            "A 与 D 含规划图层 {} 中的道路 {:.0} ㎡，按已建成、已供应（划拨）计",
+            plan.info.name, t.roads
         ));
         t.a += t.roads;
         t.d += t.roads;
     } else {
-        notes.push("no urban plan layer: roads are not in A, so 开发率 and 建成率 run low".into());
+        notes.push("无城市规划图层：道路未计入 A，开发率与建成率偏低".into());
     }
     for layer in ctx.catalog.by_role(Role::Redline) {
         if let Records::Redline(kind, zones) = &layer.records {
@@ -225,12 +265,15 @@ fn tally(
     }
     let record = park.park();
     t.total_tax = record.tax.unwrap_or(parcel_tax);
+    t.tax_recorded |= record.tax.is_some();
     if let Some(tax) = record.industrial_tax {
         t.industrial_tax = tax;
+        t.industrial_tax_recorded = true;
     }
-    notes.push(match record.tax {
-        Some(_) => "综合地均税收 uses the park's 税收总额".into(),
-        None => "综合地均税收 sums the parcels' 税收 (the park records no 税收总额)".into(),
+    notes.push(match (record.tax, t.tax_recorded) {
+        (Some(_), _) => "综合地均税收取园区税收总额".into(),
+        (None, true) => "综合地均税收为宗地税收之和（园区未记录税收总额）".into(),
+        (None, false) => "园区与宗地均未记录税收，地均税收未知".into(),
     });
     (t, notes)
 }
@@ -238,11 +281,12 @@ fn tally(
 fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
     let b = &rules.indicators.benchmarks;
     let ha = m2_to_hectares;
-    let mk = |key: &'static str, name, formula, value, unit, inputs: Value| Indicator {
+    let mk = |key: &'static str, name, formula, (value, missing), unit, inputs: Value| Indicator {
         key,
         name,
         formula,
         value,
+        missing,
         unit,
         inputs: match inputs {
             Value::Object(m) => m,
@@ -255,7 +299,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "development_rate",
             "土地开发率",
             "(A + B1 + B21) ÷ (园区面积 − C)",
-            ratio(t.a + t.b1 + t.b21, t.park_m2 - t.c),
+            (ratio(t.a + t.b1 + t.b21, t.park_m2 - t.c), vec![]),
             "比例",
             json!({"A_m2": t.a, "B1_m2": t.b1, "B21_m2": t.b21, "park_m2": t.park_m2, "C_m2": t.c}),
         ),
@@ -263,7 +307,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "supply_rate",
             "土地供应率",
             "D ÷ (A + B1 + B21)",
-            ratio(t.d, t.a + t.b1 + t.b21),
+            (ratio(t.d, t.a + t.b1 + t.b21), vec![]),
             "比例",
             json!({"D_m2": t.d, "A_m2": t.a, "B1_m2": t.b1, "B21_m2": t.b21}),
         ),
@@ -271,7 +315,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "built_rate",
             "土地建成率",
             "A ÷ D",
-            ratio(t.a, t.d),
+            (ratio(t.a, t.d), vec![]),
             "比例",
             json!({"A_m2": t.a, "D_m2": t.d}),
         ),
@@ -279,7 +323,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "industrial_share",
             "工业用地率",
             "A2 ÷ A",
-            ratio(t.a2, t.a),
+            (ratio(t.a2, t.a), vec![]),
             "比例",
             json!({"A2_m2": t.a2, "A_m2": t.a}),
         ),
@@ -287,7 +331,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "composite_far",
             "综合容积率",
             "总建筑面积 ÷ A",
-            ratio(t.floor, t.a),
+            (ratio(t.floor, t.a), vec![]),
             "",
             json!({"floor_area_m2": t.floor, "A_m2": t.a}),
         ),
@@ -295,7 +339,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "building_density",
             "建筑密度",
             "建筑基底面积 ÷ A",
-            ratio(t.footprint, t.a),
+            (ratio(t.footprint, t.a), vec![]),
             "比例",
             json!({"footprint_m2": t.footprint, "A_m2": t.a}),
         ),
@@ -303,7 +347,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "industrial_far",
             "工业用地综合容积率",
             "工业建筑面积 ÷ A2",
-            ratio(t.industrial_floor, t.a2),
+            (ratio(t.industrial_floor, t.a2), vec![]),
             "",
             json!({"industrial_floor_area_m2": t.industrial_floor, "A2_m2": t.a2}),
         ),
@@ -311,7 +355,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "industrial_coverage",
             "工业用地建筑系数",
             "工业建（构）筑物及堆场占地 ÷ A2",
-            ratio(t.industrial_coverage, t.a2),
+            (ratio(t.industrial_coverage, t.a2), vec![]),
             "比例",
             json!({"industrial_coverage_m2": t.industrial_coverage, "A2_m2": t.a2}),
         ),
@@ -319,7 +363,12 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "industrial_investment_intensity",
             "工业用地固定资产投入强度",
             "工业累计固定资产投资（含土地价款） ÷ A2",
-            ratio(t.industrial_investment, ha(t.a2)),
+            recorded_ratio(
+                t.investment_recorded > 0,
+                t.industrial_investment,
+                ha(t.a2),
+                INVESTMENT_FIELDS,
+            ),
             "万元/公顷",
             json!({"industrial_investment_wan": t.industrial_investment, "A2_ha": ha(t.a2)}),
         ),
@@ -327,7 +376,12 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "industrial_tax_intensity",
             "工业用地地均税收",
             "工业税收 ÷ A2",
-            ratio(t.industrial_tax, ha(t.a2)),
+            recorded_ratio(
+                t.industrial_tax_recorded,
+                t.industrial_tax,
+                ha(t.a2),
+                INDUSTRIAL_TAX_FIELDS,
+            ),
             "万元/公顷",
             json!({"industrial_tax_wan": t.industrial_tax, "A2_ha": ha(t.a2)}),
         ),
@@ -335,7 +389,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "composite_tax_intensity",
             "综合地均税收",
             "二三产业税收 ÷ A",
-            ratio(t.total_tax, ha(t.a)),
+            recorded_ratio(t.tax_recorded, t.total_tax, ha(t.a), TAX_FIELDS),
             "万元/公顷",
             json!({"tax_wan": t.total_tax, "A_ha": ha(t.a)}),
         ),
@@ -343,7 +397,7 @@ fn indicators(t: &Tallies, rules: &Rules) -> Vec<Indicator> {
             "idle_rate",
             "土地闲置率",
             "G ÷ D",
-            ratio(t.g, t.d),
+            (ratio(t.g, t.d), vec![]),
             "比例",
             json!({"G_m2": t.g, "D_m2": t.d}),
         ),
@@ -522,5 +576,63 @@ mod tests {
             .unwrap();
         assert_eq!(dev.benchmark, Some(0.8946));
         assert_eq!(dev.inputs["C_m2"], 10_000.0);
+    }
+
+    /// A park whose parcels record no investment, land price or tax, and whose record has no
+    /// tax either: the three sums are unknown, with the fields named, in JSON and in the CSV.
+    #[test]
+    fn no_recorded_investment_or_tax_is_unknown_not_zero() {
+        let cat = Builder::new()
+            .parks(
+                "parks",
+                vec![(park("K1", "工业主导型"), rect(0.0, 0.0, 1000.0, 1000.0))],
+            )
+            .parcels(
+                "parcels",
+                vec![(
+                    Parcel {
+                        supply_status: Some("已供".into()),
+                        contract_date: Some(d("2012-01-01")),
+                        actual_start: Some(d("2012-07-01")),
+                        actual_completion: Some(d("2014-07-01")),
+                        floor_area: Some(100_000.0),
+                        ..parcel("I1", "100101", "K1")
+                    },
+                    rect(0.0, 0.0, 500.0, 200.0),
+                )],
+            )
+            .build();
+        let ctx = Context::new(&cat);
+        let r = park_indicators(&ctx, &Rules::builtin(), d("2024-01-01"), None);
+        let get = |key: &str| r.parks[0].indicators.iter().find(|i| i.key == key).unwrap();
+        for (key, field) in [
+            ("industrial_investment_intensity", "已投资（宗地）"),
+            ("industrial_tax_intensity", "工业税收（园区）"),
+            ("composite_tax_intensity", "税收总额（园区）"),
+        ] {
+            let i = get(key);
+            assert_eq!(i.value, None, "{key}");
+            assert!(i.missing.contains(&field), "{key}: {:?}", i.missing);
+            let json = serde_json::to_value(i).unwrap();
+            assert!(json["value"].is_null(), "{key}");
+        }
+        // What was recorded still counts: 100,000 m² floor over 100,000 m² of A2.
+        assert_eq!(get("industrial_far").value, Some(1.0));
+        assert!(get("industrial_far").missing.is_empty());
+        let tables = crate::checks::Report::tables(&r);
+        let mut csv = vec![];
+        crate::report::table::write_csv(&mut csv, &tables[0]).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let row = csv
+            .lines()
+            .find(|l| l.contains("工业用地地均税收"))
+            .unwrap();
+        // The value cell is empty and the last column says what is missing.
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[4], "", "{row}");
+        assert!(
+            row.ends_with("未记录税收（工业宗地）、工业税收（园区），数值未知"),
+            "{row}"
+        );
     }
 }

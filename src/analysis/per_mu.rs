@@ -218,9 +218,9 @@ pub fn per_mu(
             }
         }
         let ungraded = match earliest_completion {
-            None => Some("在建企业：no parcel completed yet".to_string()),
+            None => Some("在建企业：尚无竣工宗地".to_string()),
             Some(c) if !full_years_passed(c, rules.startup_years, as_of) => Some(format!(
-                "新投产企业：producing since {c}, less than {} year(s)",
+                "新投产企业：自 {c} 投产，不满 {} 年",
                 rules.startup_years
             )),
             _ => None,

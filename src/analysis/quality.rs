@@ -29,6 +29,26 @@ pub struct Issue {
     pub figures: Value,
 }
 
+/// The Chinese name of an issue kind, for tables.
+pub fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "area_mismatch" => "面积不符",
+        "outside_parks" => "不在园区内",
+        "unknown_park" => "所属园区不存在",
+        "park_mismatch" => "所属园区与位置不符",
+        "unknown_code" => "地类代码无法识别",
+        "unknown_industry_code" => "行业代码无法对照",
+        "start_before_contract" => "动工早于签约",
+        "completion_before_start" => "竣工早于动工",
+        "agreed_completion_before_start" => "约定竣工早于约定动工",
+        "invested_exceeds_total" => "已投资超过总投资",
+        "developed_exceeds_planned" => "已开发面积超过应开发面积",
+        "far_inconsistent" => "容积率与建筑面积不符",
+        "overlap" => "宗地重叠",
+        _ => "其他",
+    }
+}
+
 /// The report.
 #[derive(Clone, Debug, Serialize)]
 pub struct QualityReport {
@@ -61,7 +81,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
             issue(
                 "area_mismatch",
                 format!(
-                    "宗地面积 {recorded:.2} m² differs from the drawn area {drawn:.2} m² by {:+.1}% (tolerance {:.0}%)",
+                    "宗地面积 {recorded:.2} ㎡ 与图形面积 {drawn:.2} ㎡ 相差 {:+.1}%（容差 {:.0}%）",
                     diff * 100.0,
                     rules.quality.area_tolerance * 100.0
                 ),
@@ -85,7 +105,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
     if !in_a_park && !ctx.parks().is_empty() {
         issue(
             "outside_parks",
-            "the parcel lies outside every park boundary (园区四至)".into(),
+            "宗地不在任何园区四至范围内".into(),
             json!({"area_m2": drawn, "recorded_park": p.park_id.as_deref()}),
         );
     }
@@ -94,14 +114,14 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         match ctx.park(recorded) {
             None => issue(
                 "unknown_park",
-                format!("所属园区 {recorded} is not a park of the store"),
+                format!("所属园区 {recorded} 不是库中的园区"),
                 json!({"recorded_park": recorded, "lies_in": lies_in}),
             ),
             Some(k) if !overlaps(k) => issue(
                 "park_mismatch",
                 format!(
-                    "所属园区 {recorded}, but the parcel lies in {}",
-                    lies_in.as_deref().unwrap_or("another park")
+                    "所属园区为 {recorded}，但宗地位于 {}",
+                    lies_in.as_deref().unwrap_or("其他园区")
                 ),
                 json!({"recorded_park": recorded, "lies_in": lies_in}),
             ),
@@ -111,11 +131,11 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
     let code = p.land_use_code.as_deref();
     if classify(r.layer, code, p.land_use_name.as_deref()).is_none() {
         let why = match (r.layer.info.land_system, code) {
-            (_, None) => "no land-use code or recognisable name".to_string(),
+            (_, None) => "无地类代码，也无可识别的地类名称".to_string(),
             (None, Some(c)) => {
-                format!("code {c}: the layer's classification system is not determined")
+                format!("地类代码 {c}：图层的分类体系未确定")
             }
-            (Some(s), Some(c)) => format!("code {c} does not exist in {s}"),
+            (Some(s), Some(c)) => format!("地类代码 {c} 不在 {s} 中"),
         };
         issue(
             "unknown_code",
@@ -127,7 +147,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         if rules.industries.unresolved(c) {
             issue(
                 "unknown_industry_code",
-                format!("行业代码 {c} matches no GB/T 4754-2002 manufacturing division, so the industry FAR minimum (控制指标) is not checked; record the 3- or 4-digit GB/T 4754-2017 code"),
+                format!("行业代码 {c} 对应不到 GB/T 4754-2002 制造业大类，未检查行业容积率下限（控制指标）；请记录 3 位或 4 位 GB/T 4754-2017 代码"),
                 json!({"industry_code": c}),
             );
         }
@@ -141,7 +161,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         contradiction(
             "start_before_contract",
             start >= contract,
-            format!("实际动工日期 {start} precedes 合同签订日期 {contract}"),
+            format!("实际动工日期 {start} 早于合同签订日期 {contract}"),
             json!({"actual_start": start, "contract_date": contract}),
         );
     }
@@ -149,7 +169,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         contradiction(
             "completion_before_start",
             done >= start,
-            format!("实际竣工日期 {done} precedes 实际动工日期 {start}"),
+            format!("实际竣工日期 {done} 早于实际动工日期 {start}"),
             json!({"actual_start": start, "actual_completion": done}),
         );
     }
@@ -157,7 +177,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         contradiction(
             "agreed_completion_before_start",
             done >= start,
-            format!("约定竣工日期 {done} precedes 约定动工日期 {start}"),
+            format!("约定竣工日期 {done} 早于约定动工日期 {start}"),
             json!({"agreed_start": start, "agreed_completion": done}),
         );
     }
@@ -165,7 +185,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         contradiction(
             "invested_exceeds_total",
             invested <= total * 1.000_001,
-            format!("已投资 {invested:.2} 万元 exceeds 总投资 {total:.2} 万元"),
+            format!("已投资 {invested:.2} 万元 超过总投资 {total:.2} 万元"),
             json!({"invested_wan": invested, "total_investment_wan": total}),
         );
     }
@@ -173,7 +193,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         contradiction(
             "developed_exceeds_planned",
             developed <= planned * 1.000_001,
-            format!("已开发面积 {developed:.2} m² exceeds 应开发面积 {planned:.2} m²"),
+            format!("已开发面积 {developed:.2} ㎡ 超过应开发面积 {planned:.2} ㎡"),
             json!({"developed_area_m2": developed, "planned_dev_area_m2": planned}),
         );
     }
@@ -182,7 +202,7 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
         contradiction(
             "far_inconsistent",
             recorded <= 0.0 || (far - computed).abs() <= 0.05 * computed.max(far),
-            format!("容积率 {far:.2} does not match 建筑面积 ÷ 宗地面积 = {computed:.2}"),
+            format!("容积率 {far:.2} 与 建筑面积 ÷ 宗地面积 = {computed:.2} 不符"),
             json!({"far": far, "floor_area_m2": floor, "recorded_area_m2": recorded, "computed_far": computed}),
         );
     }
@@ -233,7 +253,7 @@ pub fn quality(ctx: &Context<'_>, rules: &Rules, park: Option<&str>) -> QualityR
                             id: a.parcel().id.to_string(),
                             park_id: ctx.park_id_of(&a),
                             message: format!(
-                                "overlaps parcel {} by {area:.2} m² (the area counts twice)",
+                                "与宗地 {} 重叠 {area:.2} ㎡（面积重复计算）",
                                 b.parcel().id
                             ),
                             figures: json!({"other": &*b.parcel().id, "overlap_m2": area}),

@@ -33,6 +33,40 @@ pub struct Reason {
     /// How the value was obtained, when not recorded directly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The assumption the value rests on (假定), when it is not all recorded: a reason with
+    /// one is a lower bound, not a finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumption: Option<String>,
+}
+
+/// What a flagged parcel is: 低效, or a flag that rests only on assumptions and needs the
+/// missing records before anyone can say (需补充数据).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 低效用地: at least one reason stands on recorded figures.
+    Underused,
+    /// 需补充数据: every reason rests on an assumption.
+    NeedsData,
+}
+
+impl Verdict {
+    /// The Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Verdict::Underused => "低效",
+            Verdict::NeedsData => "需补充数据",
+        }
+    }
+
+    /// The verdict of a parcel's reasons.
+    pub fn of(reasons: &[Reason]) -> Verdict {
+        if reasons.iter().all(|r| r.assumption.is_some()) {
+            Verdict::NeedsData
+        } else {
+            Verdict::Underused
+        }
+    }
 }
 
 /// A figure and where it came from.
@@ -73,7 +107,8 @@ pub fn assess(
                     threshold: Value,
                     unit,
                     rule: String,
-                    note: Option<String>| {
+                    note: Option<String>,
+                    assumption: Option<String>| {
         reasons.push(Reason {
             indicator: indicator.to_string(),
             key,
@@ -82,11 +117,12 @@ pub fn assess(
             unit,
             rule,
             note,
+            assumption,
         })
     };
     let derived_note = |b: &BuiltFigures| {
         format!(
-            "derived from {} building(s) on the parcel (exact intersection), the parcel records none",
+            "宗地未记录，由宗地上 {} 栋建筑推算（与宗地精确相交）",
             b.buildings
         )
     };
@@ -120,6 +156,16 @@ pub fn assess(
                 .then(|| derived_from.as_ref().map(derived_note))
                 .flatten()
         };
+        // Floor area derived from buildings without 层数 counts each as one storey: the
+        // smallest it can be, so a FAR below a floor is then a lower bound, not a finding.
+        let storey_assumption = far.filter(|f| f.derived).and_then(|_| {
+            derived_from.filter(|b| b.assumed_one_storey > 0).map(|b| {
+                format!(
+                    "{} 栋建筑未记录层数与建筑面积，按一层计，容积率为下限",
+                    b.assumed_one_storey
+                )
+            })
+        });
         if let Some(f) = far {
             let division = p
                 .industry_code
@@ -139,6 +185,7 @@ pub fn assess(
                             p.industry_code.as_deref().unwrap_or("")
                         ),
                         note_for(f),
+                        storey_assumption.clone(),
                     );
                 }
             }
@@ -151,6 +198,7 @@ pub fn assess(
                     "",
                     u.far.article.clone(),
                     note_for(f),
+                    storey_assumption.clone(),
                 );
             }
         }
@@ -168,6 +216,7 @@ pub fn assess(
                         pack.coverage_min * 100.0
                     ),
                     note_for(c),
+                    None,
                 );
             }
         }
@@ -203,6 +252,7 @@ pub fn assess(
                     "比例",
                     format!("{}：{indicator}{what}{:.0}%", pack.article, max * 100.0),
                     None,
+                    None,
                 );
             }
         }
@@ -219,7 +269,8 @@ pub fn assess(
                         "{}：投资强度下限（[{}] 默认值，请按地区等别和行业核定）",
                         pack.article, pack.investment_intensity_verified
                     ),
-                    Some("已投资 + 出让价款 over the land area".into()),
+                    Some("（已投资 + 出让价款）÷ 宗地面积".into()),
+                    None,
                 );
             }
         }
@@ -233,6 +284,7 @@ pub fn assess(
                     json!(u.tax_per_mu.below),
                     "万元/亩",
                     u.tax_per_mu.article.clone(),
+                    None,
                     None,
                 );
             }
@@ -252,6 +304,7 @@ pub fn assess(
                     "比例",
                     u.investment.article.clone(),
                     None,
+                    None,
                 );
             }
         }
@@ -269,9 +322,10 @@ pub fn assess(
                         "年",
                         u.stopped.article.clone(),
                         Some(format!(
-                            "{} since {since}",
+                            "{}，自 {since} 起",
                             p.production_status.as_deref().unwrap_or("")
                         )),
+                        None,
                     );
                 }
             }
@@ -287,7 +341,8 @@ pub fn assess(
                     json!(u.overdue.years),
                     "年",
                     u.overdue.article.clone(),
-                    Some(format!("agreed completion {due}")),
+                    Some(format!("约定竣工日期 {due}")),
+                    None,
                 );
             }
         }
@@ -305,6 +360,7 @@ pub fn assess(
             json!(u.prohibited.categories),
             "",
             u.prohibited.article.clone(),
+            None,
             None,
         );
     }
@@ -330,6 +386,8 @@ pub struct UnderusedParcel {
     pub area_m2: f64,
     /// The same in 亩.
     pub area_mu: f64,
+    /// 低效, or 需补充数据 when every reason rests on an assumption.
+    pub verdict: Verdict,
     /// Why it is under-used.
     pub reasons: Vec<Reason>,
 }
@@ -339,10 +397,13 @@ pub struct UnderusedParcel {
 pub struct UnderusedSummary {
     /// Industrial parcels checked.
     pub parcels_checked: usize,
-    /// Parcels with at least one reason.
+    /// Parcels judged 低效: at least one reason on recorded figures.
     pub flagged: usize,
     /// Their area, m².
     pub flagged_area_m2: f64,
+    /// Parcels whose every reason rests on an assumption (需补充数据), listed but not
+    /// counted as 低效.
+    pub needs_data: usize,
     /// The same in 亩.
     pub flagged_area_mu: f64,
     /// Parcels per reason.
@@ -386,7 +447,7 @@ pub fn underused(
             let reasons = assess(
                 r.parcel(),
                 r.area_m2(),
-                &mut || ctx.built_figures(&r),
+                &mut || ctx.built_figures(&r, rules.underused.building_sliver_tolerance_m2),
                 rules,
                 as_of,
             );
@@ -406,8 +467,14 @@ pub fn underused(
             continue;
         }
         let p = r.parcel();
-        summary.flagged += 1;
-        summary.flagged_area_m2 += r.area_m2();
+        let verdict = Verdict::of(&reasons);
+        match verdict {
+            Verdict::Underused => {
+                summary.flagged += 1;
+                summary.flagged_area_m2 += r.area_m2();
+            }
+            Verdict::NeedsData => summary.needs_data += 1,
+        }
         for reason in &reasons {
             *summary.by_reason.entry(reason.key).or_default() += 1;
         }
@@ -420,6 +487,7 @@ pub fn underused(
             industry_code: p.industry_code.as_deref().map(str::to_string),
             area_m2: r.area_m2(),
             area_mu: m2_to_mu(r.area_m2()),
+            verdict,
             reasons,
         });
     }
@@ -650,6 +718,7 @@ mod tests {
             footprint_m2: 5_000.0,
             floor_area_m2: 16_000.0,
             buildings: 3,
+            assumed_one_storey: 0,
         });
         let r = run(&bare, built, "2024-01-01");
         assert_eq!(keys(&r), ["far_industry_min", "far_below", "coverage_min"]);
@@ -657,7 +726,9 @@ mod tests {
         assert_eq!(r[2].value, 0.25);
         assert!(r
             .iter()
-            .all(|x| x.note.as_deref().unwrap().contains("3 building")));
+            .all(|x| x.note.as_deref().unwrap().contains("3 栋建筑")));
+        assert!(r.iter().all(|x| x.assumption.is_none()));
+        assert_eq!(Verdict::of(&r), Verdict::Underused);
         // Recorded figures win over buildings.
         let recorded = Parcel {
             floor_area: Some(30_000.0),
@@ -665,5 +736,83 @@ mod tests {
             ..bare
         };
         assert!(run(&recorded, built, "2024-01-01").is_empty());
+    }
+
+    /// Two completed electronics plants (FAR floor 1.0) of 100 × 200 = 20,000 m² that record
+    /// no figures, so they come from the buildings:
+    /// - E1: one 100 × 100 building without 层数 (FAR 0.5 only if it has one storey; 建筑系数
+    ///   50 % passes), and a neighbour's building crossing E1's edge by 0.5 × 1 = 0.5 m²;
+    /// - E2: one 50 × 80 building of 3 storeys (建筑系数 20 % < 30 %, FAR 0.6 recorded).
+    ///
+    /// E1's only flags rest on the one-storey assumption: 需补充数据, not 低效, and the sliver
+    /// does not count as a building. E2 is 低效 on recorded figures.
+    #[test]
+    fn a_flag_resting_on_the_storey_assumption_needs_data() {
+        use crate::analysis::testing::{parcel, park, rect, Builder};
+        use crate::model::records::Building;
+        let plant = |id: &str| Parcel {
+            contract_date: Some(d("2015-03-01")),
+            actual_start: Some(d("2015-09-01")),
+            actual_completion: Some(d("2017-06-01")),
+            industry_code: Some("3982".into()),
+            ..parcel(id, "100101", "K1")
+        };
+        let cat = Builder::new()
+            .parks(
+                "parks",
+                vec![(park("K1", "工业主导型"), rect(-100.0, -100.0, 500.0, 500.0))],
+            )
+            .parcels(
+                "parcels",
+                vec![
+                    (plant("E1"), rect(0.0, 0.0, 100.0, 200.0)),
+                    (plant("E2"), rect(200.0, 0.0, 300.0, 200.0)),
+                ],
+            )
+            .buildings(
+                "buildings",
+                vec![
+                    (Building::default(), rect(0.0, 0.0, 100.0, 100.0)),
+                    (Building::default(), rect(-20.0, 150.0, 0.5, 151.0)),
+                    (
+                        Building {
+                            floors: Some(3.0),
+                            ..Building::default()
+                        },
+                        rect(200.0, 0.0, 250.0, 80.0),
+                    ),
+                ],
+            )
+            .build();
+        let ctx = Context::new(&cat);
+        let rules = crate::rules::Rules::builtin();
+        assert_eq!(rules.underused.building_sliver_tolerance_m2, 1.0);
+        let r = underused(&ctx, &rules, d("2024-01-01"), None);
+        let e1 = r.parcels.iter().find(|p| p.id == "E1").unwrap();
+        assert_eq!(keys(&e1.reasons), ["far_industry_min", "far_below"]);
+        assert_eq!(e1.reasons[0].value, 0.5);
+        // One building, not two: the 0.5 m² sliver is below the tolerance.
+        assert!(e1.reasons[0].note.as_deref().unwrap().contains("1 栋建筑"));
+        assert!(e1.reasons[0]
+            .assumption
+            .as_deref()
+            .unwrap()
+            .contains("按一层计"));
+        assert_eq!(e1.verdict, Verdict::NeedsData);
+        let e2 = r.parcels.iter().find(|p| p.id == "E2").unwrap();
+        assert_eq!(
+            keys(&e2.reasons),
+            ["far_industry_min", "far_below", "coverage_min"]
+        );
+        assert_eq!(e2.reasons[2].value, 0.2);
+        assert!((e2.reasons[0].value.as_f64().unwrap() - 0.6).abs() < 1e-12);
+        assert!(e2.reasons.iter().all(|x| x.assumption.is_none()));
+        assert_eq!(e2.verdict, Verdict::Underused);
+        assert_eq!((r.summary.flagged, r.summary.needs_data), (1, 1));
+        assert_eq!(r.summary.flagged_area_m2, 20_000.0);
+        // Without the tolerance the sliver would count as a second building.
+        let p = ctx.parcels().find(|p| &*p.parcel().id == "E1").unwrap();
+        assert_eq!(ctx.built_figures(&p, 0.0).unwrap().buildings, 2);
+        assert_eq!(ctx.built_figures(&p, 1.0).unwrap().buildings, 1);
     }
 }

@@ -10,7 +10,7 @@
 
 use super::context::{classify, clip_to, Context, ParkRef};
 use crate::catalog::Layer;
-use crate::geom::clip::intersection_area;
+use crate::geom::clip::{covered_area, intersection_area};
 use crate::model::land_class::Category;
 use crate::model::records::Records;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
@@ -85,7 +85,7 @@ pub struct LayerShares {
     pub categories: Vec<CategoryShare>,
     /// Area its features cover inside the park (overlaps counted twice), m².
     pub covered_m2: f64,
-    /// Park area no feature covers (0 when overlaps exceed it), m².
+    /// Park area no feature covers (park minus the union of its features inside), m².
     pub uncovered_m2: f64,
     /// Codes the system does not know, and features without a usable code.
     pub unknown_codes: Vec<UnknownCode>,
@@ -115,9 +115,12 @@ pub struct ParkZoning {
     pub categories: Vec<CategoryShare>,
     /// Current shares within bounds.
     pub pass: bool,
-    /// Parcel area inside the park, m².
+    /// The parcel layers the current shares come from.
+    pub layers: Vec<String>,
+    /// Parcel area inside the park (overlaps counted twice, as the shares count them), m².
     pub covered_m2: f64,
-    /// Park area without parcels (roads, unsupplied land), m².
+    /// Park area no parcel covers (roads, unsupplied land): the park minus the union of the
+    /// parcels clipped to it, m².
     pub uncovered_m2: f64,
     /// Parcel codes the system does not know.
     pub unknown_codes: Vec<UnknownCode>,
@@ -297,6 +300,22 @@ fn derived_type(c: &Clipped, rules: &IndicatorRules) -> &'static str {
     }
 }
 
+/// The park area no feature of these layers covers (overlaps counted once), m².
+fn uncovered(park: &ParkRef<'_>, layers: &[(&Layer, &Clipped)]) -> f64 {
+    let Some(park_geom) = park.planar() else {
+        return 0.0;
+    };
+    let parts: Vec<&geo::Geometry> = layers
+        .iter()
+        .flat_map(|(layer, c)| {
+            c.inside
+                .iter()
+                .filter_map(|&(i, _, _)| layer.features[i].planar.as_ref())
+        })
+        .collect();
+    (park.area_m2() - covered_area(park_geom, &parts)).max(0.0)
+}
+
 /// Zone one park.
 fn park_zoning(
     ctx: &Context<'_>,
@@ -326,7 +345,7 @@ fn park_zoning(
         Some(t) if t.contains("产城融合") => ("产城融合型", "园区类型"),
         _ => (
             derived_type(&current, indicator_rules),
-            "derived from current shares (工业用地率 and 住宅用地率)",
+            "由现状用地比例（工业用地率、住宅用地率）判定",
         ),
     };
     let bound = |c: &str| rules.bound(&record.id, park_type, c);
@@ -343,13 +362,14 @@ fn park_zoning(
         .map(|layer| {
             let c = clip(park, layer);
             let (categories, pass) = shares(&c, area, &bound);
+            let uncovered_m2 = uncovered(park, &[(layer, &c)]);
             LayerShares {
                 layer: layer.info.name.clone(),
                 kind: layer.info.kind.clone().unwrap_or_else(|| "plan".into()),
                 land_system: layer.info.land_system.map(|s| s.as_str().to_string()),
                 categories,
                 covered_m2: c.covered,
-                uncovered_m2: (area - c.covered).max(0.0),
+                uncovered_m2,
                 unknown_codes: unknown_list(&layer.info.name, &c),
                 pass,
             }
@@ -365,8 +385,16 @@ fn park_zoning(
         area_mu: m2_to_mu(area),
         categories,
         pass,
+        layers: parcel_layers.iter().map(|l| l.info.name.clone()).collect(),
         covered_m2: current.covered,
-        uncovered_m2: (area - current.covered).max(0.0),
+        uncovered_m2: uncovered(
+            park,
+            &parcel_layers
+                .iter()
+                .map(|l| &***l)
+                .zip(&clipped)
+                .collect::<Vec<_>>(),
+        ),
         unknown_codes,
         overlaps: overlap_list,
         plans,
@@ -470,7 +498,10 @@ mod tests {
         assert!(!public.pass && near(public.margin.unwrap(), -0.02));
         assert!(near(share(&k.categories, "unclassified").area_m2, 10_000.0));
         assert!(!k.pass);
-        assert!(near(k.covered_m2, 350_000.0) && near(k.uncovered_m2, 650_000.0));
+        // Covered counts P4's overlaps twice (as the shares do); what no parcel covers is the
+        // park minus the union: 1,000,000 − (350,000 − 5,000 − 2,000) = 657,000.
+        assert!(near(k.covered_m2, 350_000.0) && near(k.uncovered_m2, 657_000.0));
+        assert_eq!(k.layers, ["parcels"]);
         assert_eq!(k.unknown_codes.len(), 1);
         assert_eq!(k.unknown_codes[0].code, "X99");
 
@@ -532,6 +563,6 @@ mod tests {
         let ctx = Context::new(&untyped);
         let r = zoning(&ctx, &rules.zoning, &rules.indicators, None);
         assert_eq!(r.parks[0].park_type, "工业主导型");
-        assert!(r.parks[0].type_source.contains("derived"));
+        assert!(r.parks[0].type_source.contains("由现状用地比例"));
     }
 }

@@ -3,8 +3,8 @@
 //! serves geometry no layer holds, under the row's deterministic id.
 
 use super::{
-    flat, Analysis, CheckError, CollectionSpec, FeatureId, Info, MapFeature, OwnedGeometry, Param,
-    Query, Queryable, Report, Shape,
+    flat, Analysis, CheckError, CollectionSpec, FeatureId, Info, Kind, MapFeature, OwnedGeometry,
+    Param, Query, Queryable, Report, Shape,
 };
 use crate::analysis::conflicts::{conflicts, ByClass, ConflictOptions, ConflictReport};
 use crate::analysis::Context;
@@ -36,6 +36,7 @@ const INFO: Info = Info {
             Queryable::text("park_id", "所属园区"),
             Queryable::text("layer", "图层"),
             Queryable::boolean("sliver", "碎图斑"),
+            Queryable::new("area_m2", "面积(㎡)", Kind::Number),
         ],
         tile_keys: &[
             "id",

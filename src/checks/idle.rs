@@ -1,7 +1,7 @@
 //! `idle` — 疑似闲置土地 (《闲置土地处置办法》) and 批而未供: the face of [`crate::analysis::idle`].
 
 use super::{
-    flat, value_cell, Analysis, CheckError, CollectionSpec, Info, MapFeature, Param, Query,
+    flat, value_cell, Analysis, CheckError, CollectionSpec, Info, Kind, MapFeature, Param, Query,
     Queryable, Report,
 };
 use crate::analysis::idle::{idle, IdleReport};
@@ -24,6 +24,9 @@ const COLLECTION: CollectionSpec = CollectionSpec {
         Queryable::text("finding", "认定类型"),
         Queryable::text("track", "处置路径"),
         Queryable::text("holder", "权利人"),
+        Queryable::new("idle_since", "闲置起算日", Kind::Date),
+        Queryable::new("years_idle", "闲置年限(年)", Kind::Number),
+        Queryable::new("fee_wan", "土地闲置费(万元)", Kind::Number),
     ],
     tile_keys: &[
         "id",

@@ -58,10 +58,13 @@ impl Report for IndicatorsReport {
                 "全国参考值",
                 "计算式",
                 "计算依据",
+                "说明",
             ],
         );
         for p in &r.parks {
             for i in &p.indicators {
+                let note = (!i.missing.is_empty())
+                    .then(|| format!("未记录{}，数值未知", i.missing.join("、")));
                 let inputs: Vec<String> = i
                     .inputs
                     .iter()
@@ -81,6 +84,7 @@ impl Report for IndicatorsReport {
                     Cell::num(i.benchmark, 4),
                     i.formula.into(),
                     inputs.join("; ").into(),
+                    Cell::text(note),
                 ]);
             }
         }
@@ -96,6 +100,9 @@ impl Report for IndicatorsReport {
                 let mut props = flat(json!({"id": p.id, "name": p.name, "type": p.park_type}));
                 for i in &p.indicators {
                     props.insert(i.key.into(), json!(i.value));
+                    if !i.missing.is_empty() {
+                        props.insert(format!("{}_missing", i.key), json!(i.missing.join("、")));
+                    }
                 }
                 Some(MapFeature::stored(layer, index, props))
             })

@@ -230,6 +230,22 @@ pub enum CheckError {
     },
 }
 
+/// The type of a queryable's values, which decides how filters compare them (OGC API –
+/// Features Part 3 queryables are typed by JSON Schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Text, compared as written.
+    String,
+    /// A number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// A calendar date (`format: date`).
+    Date,
+    /// `true` or `false`.
+    Boolean,
+}
+
 /// A property an analysis collection can be filtered by.
 #[derive(Clone, Copy, Debug)]
 pub struct Queryable {
@@ -237,27 +253,24 @@ pub struct Queryable {
     pub key: &'static str,
     /// Its Chinese title.
     pub title: &'static str,
-    /// Whether its values are true/false.
-    pub boolean: bool,
+    /// The type of its values.
+    pub kind: Kind,
 }
 
 impl Queryable {
+    /// A property of this type.
+    pub const fn new(key: &'static str, title: &'static str, kind: Kind) -> Queryable {
+        Queryable { key, title, kind }
+    }
+
     /// A text property.
     pub const fn text(key: &'static str, title: &'static str) -> Queryable {
-        Queryable {
-            key,
-            title,
-            boolean: false,
-        }
+        Queryable::new(key, title, Kind::String)
     }
 
     /// A true/false property.
     pub const fn boolean(key: &'static str, title: &'static str) -> Queryable {
-        Queryable {
-            key,
-            title,
-            boolean: true,
-        }
+        Queryable::new(key, title, Kind::Boolean)
     }
 }
 

@@ -47,7 +47,7 @@ impl Report for QualityReport {
         );
         for i in &r.issues {
             t.push(vec![
-                i.kind.into(),
+                crate::analysis::quality::kind_zh(i.kind).into(),
                 i.layer.as_str().into(),
                 i.id.as_str().into(),
                 Cell::text(i.park_id.clone()),
@@ -56,7 +56,10 @@ impl Report for QualityReport {
         }
         let mut s = Table::new("汇总", &["问题类型", "数量"]);
         for (k, n) in &r.summary {
-            s.push(vec![(*k).into(), Cell::Int(*n as i64)]);
+            s.push(vec![
+                crate::analysis::quality::kind_zh(k).into(),
+                Cell::Int(*n as i64),
+            ]);
         }
         vec![t, s]
     }

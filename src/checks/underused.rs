@@ -1,7 +1,7 @@
 //! `underused` — 低效用地: the face of [`crate::analysis::underused`].
 
 use super::{
-    flat, value_cell, Analysis, CheckError, CollectionSpec, Info, MapFeature, Param, Query,
+    flat, value_cell, Analysis, CheckError, CollectionSpec, Info, Kind, MapFeature, Param, Query,
     Queryable, Report,
 };
 use crate::analysis::underused::{underused, UnderusedReport};
@@ -22,8 +22,19 @@ const COLLECTION: CollectionSpec = CollectionSpec {
         Queryable::text("park_id", "所属园区"),
         Queryable::text("holder", "权利人"),
         Queryable::text("industry_code", "行业代码"),
+        Queryable::text("verdict", "结论"),
+        Queryable::new("reason_count", "原因数", Kind::Integer),
+        Queryable::new("area_mu", "面积(亩)", Kind::Number),
     ],
-    tile_keys: &["id", "park_id", "holder", "reason_count", "reasons"],
+    tile_keys: &[
+        "id",
+        "park_id",
+        "holder",
+        "reason_count",
+        "reasons",
+        "verdict",
+        "verdict_zh",
+    ],
     date_property: None,
 };
 
@@ -68,12 +79,14 @@ impl Report for UnderusedReport {
                 "权利人",
                 "行业代码",
                 "面积(亩)",
+                "结论",
                 "指标",
                 "数值",
                 "阈值",
                 "单位",
                 "依据",
                 "说明",
+                "假定",
             ],
         );
         for p in &r.parcels {
@@ -84,12 +97,14 @@ impl Report for UnderusedReport {
                     Cell::text(p.holder.clone()),
                     Cell::text(p.industry_code.clone()),
                     Cell::num(Some(p.area_mu), 2),
+                    p.verdict.label_zh().into(),
                     reason.indicator.as_str().into(),
                     value_cell(&reason.value),
                     value_cell(&reason.threshold),
                     reason.unit.into(),
                     reason.rule.as_str().into(),
                     Cell::text(reason.note.clone()),
+                    Cell::text(reason.assumption.clone()),
                 ]);
             }
         }
@@ -103,8 +118,21 @@ impl Report for UnderusedReport {
             "低效宗地面积(亩)".into(),
             Cell::num(Some(r.summary.flagged_area_mu), 2),
         ]);
+        s.push(vec![
+            "需补充数据宗地（仅凭假定，不计入低效）".into(),
+            Cell::Int(r.summary.needs_data as i64),
+        ]);
         for (k, n) in &r.summary.by_reason {
-            s.push(vec![format!("原因：{k}").into(), Cell::Int(*n as i64)]);
+            let name = r
+                .parcels
+                .iter()
+                .flat_map(|p| &p.reasons)
+                .find(|x| x.key == *k)
+                .map_or(*k, |x| x.indicator.as_str());
+            s.push(vec![
+                format!("原因：{name}（{k}）").into(),
+                Cell::Int(*n as i64),
+            ]);
         }
         vec![t, s]
     }
@@ -118,6 +146,7 @@ impl Report for UnderusedReport {
                 let mut props = flat(json!({
                     "id": p.id, "park_id": p.park_id, "holder": p.holder, "industry_code": p.industry_code,
                     "area_mu": p.area_mu, "reason_count": p.reasons.len(),
+                    "verdict": p.verdict, "verdict_zh": p.verdict.label_zh(),
                 }));
                 props.insert(
                     "reasons".into(),

@@ -1,8 +1,8 @@
 //! `zoning` — 园区用地结构: the face of [`crate::analysis::zoning`].
 
 use super::{
-    flat, Analysis, ById, CheckError, CollectionSpec, Info, MapFeature, Param, Query, Queryable,
-    Report,
+    flat, Analysis, ById, CheckError, CollectionSpec, Info, Kind, MapFeature, Param, Query,
+    Queryable, Report,
 };
 use crate::analysis::zoning::{zoning, CategoryShare, LayerShares, ZoningReport};
 use crate::analysis::Context;
@@ -23,6 +23,7 @@ const COLLECTION: CollectionSpec = CollectionSpec {
         Queryable::text("id", "园区编号"),
         Queryable::text("type", "园区类型"),
         Queryable::boolean("pass", "结构达标"),
+        Queryable::new("area_ha", "面积(公顷)", Kind::Number),
     ],
     tile_keys: &["id", "name", "type", "pass"],
     date_property: None,
@@ -118,7 +119,7 @@ impl Report for ZoningReport {
                 &p.id,
                 &p.name,
                 "现状(宗地)",
-                "parcels",
+                &p.layers.join("、"),
                 &p.categories,
             );
             for LayerShares {

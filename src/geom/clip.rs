@@ -47,10 +47,38 @@ pub fn intersection_area(a: &Geometry, b: &Geometry) -> f64 {
     intersection(a, b).unsigned_area()
 }
 
+/// The area of `within` that the union of `parts` covers: overlapping parts count once, m²
+/// when planar.
+pub fn covered_area(within: &Geometry, parts: &[&Geometry]) -> f64 {
+    let meeting: Vec<Cow<'_, MultiPolygon>> = parts
+        .iter()
+        .filter(|g| boxes_meet(within, g))
+        .map(|g| polygons(g))
+        .collect();
+    if meeting.is_empty() {
+        return 0.0;
+    }
+    let union = geo::unary_union(meeting.iter().flat_map(|m| m.0.iter()));
+    polygons(within).intersection(&union).unsigned_area()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use geo::wkt;
+
+    #[test]
+    fn covered_area_counts_overlaps_once() {
+        let park: Geometry = wkt! { POLYGON((0. 0.,100. 0.,100. 100.,0. 100.,0. 0.)) }.into();
+        // 50×50 and 50×50 overlapping by 25×50, and one half outside: 50·50 + 25·50 + 10·10.
+        let a: Geometry = wkt! { POLYGON((0. 0.,50. 0.,50. 50.,0. 50.,0. 0.)) }.into();
+        let b: Geometry = wkt! { POLYGON((25. 0.,75. 0.,75. 50.,25. 50.,25. 0.)) }.into();
+        let c: Geometry = wkt! { POLYGON((90. 90.,110. 90.,110. 110.,90. 110.,90. 90.)) }.into();
+        let far: Geometry = wkt! { POLYGON((200. 0.,210. 0.,210. 10.,200. 10.,200. 0.)) }.into();
+        let got = covered_area(&park, &[&a, &b, &c, &far]);
+        assert!((got - (2500.0 + 1250.0 + 100.0)).abs() < 1e-6, "{got}");
+        assert_eq!(covered_area(&park, &[&far]), 0.0);
+    }
 
     #[test]
     fn overlap_areas_by_hand() {

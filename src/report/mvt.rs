@@ -335,7 +335,7 @@ pub struct TileLayer {
     count: usize,
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -343,17 +343,17 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
+pub(crate) fn key(out: &mut Vec<u8>, field: u32, wire: u32) {
     varint(out, u64::from((field << 3) | wire));
 }
 
-fn bytes_field(out: &mut Vec<u8>, field: u32, data: &[u8]) {
+pub(crate) fn bytes_field(out: &mut Vec<u8>, field: u32, data: &[u8]) {
     key(out, field, 2);
     varint(out, data.len() as u64);
     out.extend_from_slice(data);
 }
 
-fn zigzag(v: i32) -> u32 {
+pub(crate) fn zigzag(v: i32) -> u32 {
     ((v << 1) ^ (v >> 31)) as u32
 }
 

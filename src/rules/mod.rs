@@ -256,6 +256,9 @@ pub struct ProhibitedRule {
 pub struct UnderusedRules {
     /// Source.
     pub source: Source,
+    /// A building whose part inside a parcel is at most this (m²) is a neighbour's building
+    /// crossing the parcel edge by a drawing sliver, and does not count on the parcel.
+    pub building_sliver_tolerance_m2: f64,
     /// FAR floor.
     pub far: Below,
     /// Tax per mu floor.

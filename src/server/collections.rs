@@ -2,6 +2,7 @@
 //! ([`crate::checks::collections`]), behind one interface for the OGC API and the tiles.
 
 use super::error::ApiResult;
+use super::filter::{Filter, Kind, Property, Value};
 use super::params::{self, CrsRef, Interval, Params};
 use crate::catalog::{IndexEntry, Layer};
 use crate::checks::{self, Analysis, FeatureId, Param, Query, Report, Shape};
@@ -185,50 +186,105 @@ pub struct Queryable {
     pub key: &'static str,
     /// Chinese description.
     pub title: String,
-    /// Whether its values are true/false (written `true`, `false`, `1` or `0`).
-    pub boolean: bool,
+    /// Its type: how values are read and compared.
+    pub kind: Kind,
 }
 
 impl Queryable {
-    /// Its JSON Schema type.
-    pub fn json_type(&self) -> &'static str {
-        if self.boolean {
-            "boolean"
-        } else {
-            "string"
-        }
-    }
-
-    /// A filter value as the features carry it: booleans normalised to `true`/`false`.
-    pub fn value(&self, v: String) -> Result<String, String> {
-        if !self.boolean {
-            return Ok(v);
-        }
-        match v.trim() {
-            "true" | "1" => Ok("true".into()),
-            "false" | "0" => Ok("false".into()),
-            _ => Err(format!("{}: '{v}' is not true, false, 1 or 0", self.name)),
+    /// As a property filters and sorts name.
+    pub fn property(&self) -> Property {
+        Property {
+            name: self.name.clone(),
+            key: self.key,
+            kind: self.kind,
         }
     }
 }
 
-fn layer_queryable_keys(role: Role) -> &'static [&'static str] {
+fn layer_queryable_keys(role: Role) -> &'static [(&'static str, Kind)] {
     match role {
         Role::Parcels => &[
-            "id",
-            "park_id",
-            "land_use_code",
-            "supply_status",
-            "disposal_status",
-            "industry_code",
-            "holder",
+            ("id", Kind::String),
+            ("park_id", Kind::String),
+            ("land_use_code", Kind::String),
+            ("supply_status", Kind::String),
+            ("disposal_status", Kind::String),
+            ("industry_code", Kind::String),
+            ("holder", Kind::String),
+            ("approval_date", Kind::Date),
+            ("contract_date", Kind::Date),
+            ("agreed_start", Kind::Date),
+            ("agreed_completion", Kind::Date),
+            ("actual_start", Kind::Date),
+            ("actual_completion", Kind::Date),
+            ("recorded_area", Kind::Number),
+            ("land_price", Kind::Number),
+            ("total_investment", Kind::Number),
+            ("invested", Kind::Number),
+            ("floor_area", Kind::Number),
+            ("far", Kind::Number),
+            ("coverage", Kind::Number),
+            ("tax", Kind::Number),
         ],
-        Role::Parks => &["id", "name", "park_type", "level"],
-        Role::Buildings => &["parcel_id", "use"],
-        Role::Plan => &["id", "land_use_code"],
-        Role::Redline => &["kind"],
+        Role::Parks => &[
+            ("id", Kind::String),
+            ("name", Kind::String),
+            ("park_type", Kind::String),
+            ("level", Kind::String),
+            ("approval_date", Kind::Date),
+            ("approved_area", Kind::Number),
+            ("tax", Kind::Number),
+        ],
+        Role::Buildings => &[
+            ("parcel_id", Kind::String),
+            ("use", Kind::String),
+            ("floors", Kind::Number),
+            ("floor_area", Kind::Number),
+            ("height", Kind::Number),
+        ],
+        Role::Plan => &[("id", Kind::String), ("land_use_code", Kind::String)],
+        Role::Redline => &[("kind", Kind::String)],
         Role::Other => &[],
     }
+}
+/// A typed value of a stored feature's record (dates and figures; text through
+/// [`record_text`]).
+fn record_value<'a>(layer: &'a Layer, i: usize, key: &str) -> Value<'a> {
+    let n = |v: Option<f64>| v.map_or(Value::Null, Value::Number);
+    let d = |v: Option<NaiveDate>| v.map_or(Value::Null, Value::Date);
+    match (&layer.records, key) {
+        (Records::Parcels(v), _) => {
+            let p = &v[i];
+            match key {
+                "approval_date" => d(p.approval_date),
+                "contract_date" => d(p.contract_date),
+                "agreed_start" => d(p.agreed_start),
+                "agreed_completion" => d(p.agreed_completion),
+                "actual_start" => d(p.actual_start),
+                "actual_completion" => d(p.actual_completion),
+                "recorded_area" => n(p.recorded_area),
+                "land_price" => n(p.land_price),
+                "total_investment" => n(p.total_investment),
+                "invested" => n(p.invested),
+                "floor_area" => n(p.floor_area),
+                "far" => n(p.far),
+                "coverage" => n(p.coverage),
+                "tax" => n(p.tax),
+                _ => text_value(record_text(layer, i, key)),
+            }
+        }
+        (Records::Parks(v), "approval_date") => d(v[i].approval_date),
+        (Records::Parks(v), "approved_area") => n(v[i].approved_area),
+        (Records::Parks(v), "tax") => n(v[i].tax),
+        (Records::Buildings(v), "floors") => n(v[i].floors),
+        (Records::Buildings(v), "floor_area") => n(v[i].floor_area),
+        (Records::Buildings(v), "height") => n(v[i].height),
+        _ => text_value(record_text(layer, i, key)),
+    }
+}
+
+fn text_value(t: Option<Cow<'_, str>>) -> Value<'_> {
+    t.map_or(Value::Null, Value::Text)
 }
 
 fn record_text<'a>(layer: &'a Layer, i: usize, key: &str) -> Option<Cow<'a, str>> {
@@ -321,8 +377,8 @@ pub struct Selection {
     pub boxes: Vec<Rect>,
     /// A date interval on the collection's date property.
     pub datetime: Option<Interval>,
-    /// (canonical key, value) equality filters.
-    pub filters: Vec<(&'static str, String)>,
+    /// A CQL2 filter (with the queryables given as query parameters folded in).
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Collection {
@@ -471,7 +527,7 @@ impl Collection {
         match self {
             Collection::Layer(l) => {
                 let mut out = vec![];
-                for key in layer_queryable_keys(l.info.role) {
+                for (key, kind) in layer_queryable_keys(l.info.role) {
                     let Some(column) = l.info.mapping.get(*key) else {
                         continue;
                     };
@@ -481,14 +537,14 @@ impl Collection {
                         name: column.clone(),
                         key,
                         title: title.clone(),
-                        boolean: false,
+                        kind: *kind,
                     });
                     if column != key {
                         out.push(Queryable {
                             name: key.to_string(),
                             key,
                             title,
-                            boolean: false,
+                            kind: *kind,
                         });
                     }
                 }
@@ -503,7 +559,7 @@ impl Collection {
                     name: q.key.to_string(),
                     key: q.key,
                     title: q.title.to_string(),
-                    boolean: q.boolean,
+                    kind: q.kind,
                 })
                 .collect(),
         }
@@ -532,14 +588,23 @@ impl Collection {
         }
     }
 
-    fn filter_value(&self, i: usize, key: &str) -> Option<Cow<'_, str>> {
+    /// A feature's typed value of a queryable key, for filters and sorting.
+    pub fn value(&self, i: usize, key: &str) -> Value<'_> {
         match self {
-            Collection::Layer(l) => record_text(l, i, key),
-            Collection::Analysis(a) => a.features[i]
-                .filters
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| Cow::Borrowed(v.as_str())),
+            Collection::Layer(l) => record_value(l, i, key),
+            Collection::Analysis(a) => {
+                let kind = a
+                    .check
+                    .collection()
+                    .and_then(|s| s.queryables.iter().find(|q| q.key == key))
+                    .map_or(Kind::String, |q| q.kind);
+                a.features[i]
+                    .filters
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .and_then(|(_, v)| kind.read(v))
+                    .unwrap_or(Value::Null)
+            }
         }
     }
 
@@ -566,15 +631,15 @@ impl Collection {
 
     /// The features a selection picks, in order; numberMatched is its length.
     pub fn select(&self, s: &Selection) -> Matched {
-        if s.boxes.is_empty() && s.datetime.is_none() && s.filters.is_empty() {
+        if s.boxes.is_empty() && s.datetime.is_none() && s.filter.is_none() {
             return Matched::All(self.len());
         }
         let keep = |i: usize| {
             s.datetime
                 .is_none_or(|iv| self.date(i).is_some_and(|d| iv.contains(d)))
-                && s.filters
-                    .iter()
-                    .all(|(k, v)| self.filter_value(i, k).is_some_and(|x| x == v.as_str()))
+                && s.filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&|k| self.value(i, k), self.geometry(i)))
         };
         let mut out: Vec<usize> = if s.boxes.is_empty() {
             (0..self.len()).filter(|&i| keep(i)).collect()

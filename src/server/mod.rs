@@ -3,6 +3,8 @@
 
 mod collections;
 mod error;
+pub mod filter;
+mod glyphs;
 mod html;
 mod listen;
 mod ogc;
@@ -252,12 +254,14 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
         .route("/collections/{id}/items", get(ogc::items))
         .route("/collections/{id}/items/{fid}", get(ogc::item))
         .route("/collections/{id}/queryables", get(ogc::queryables))
+        .route("/collections/{id}/schema", get(ogc::schema))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{collection}/{z}/{x}/{y}", get(tiles::tile))
         .route("/analysis", get(reports::list))
         .route("/analysis/{check}", report_or_review)
         .route("/health", get(web::health))
         .route("/assets/{file}", get(web::asset))
+        .route("/fonts/{stack}/{file}", get(glyphs::range))
         .route("/favicon.ico", get(web::favicon))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

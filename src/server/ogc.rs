@@ -3,6 +3,7 @@
 
 use super::collections::{selection_params, Collection, Matched, Selection};
 use super::error::{ApiError, ApiResult};
+use super::filter::{self, Filter, Lang};
 use super::html;
 use super::params::{self, CrsRef, Format, Params, Path};
 use super::state::AppState;
@@ -26,7 +27,7 @@ const CHUNK: usize = 500;
 pub const MAX_LIMIT: usize = 10_000;
 
 /// OGC API conformance classes this server implements.
-pub const CONFORMANCE: [&str; 7] = [
+pub const CONFORMANCE: [&str; 17] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
@@ -34,10 +35,20 @@ pub const CONFORMANCE: [&str; 7] = [
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 ];
 
 /// The link relation of a collection's queryables (OGC API – Features Part 3).
-const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+pub const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 /// The base of every link when `serve --public-url` gives one.
 static PUBLIC_BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -178,6 +189,21 @@ fn collection_json(c: &Collection, b: &str) -> Value {
             "the properties items can be filtered by",
         ),
         link(
+            href(
+                &format!("{b}/collections/{id}/schema"),
+                &[sel, "profile=feature"],
+            ),
+            "describedBy",
+            "application/schema+json",
+            "the schema of the features: every property with its type",
+        ),
+        link(
+            href(&format!("{b}/collections/{id}/schema"), &[sel]),
+            "http://www.opengis.net/def/rel/ogc/1.0/schema",
+            "application/schema+json",
+            "the schema of the features (OGC API – Features Part 5)",
+        ),
+        link(
             href(&format!("{b}/tiles/{id}.json"), &[sel]),
             "tiles",
             "application/json",
@@ -296,24 +322,34 @@ pub async fn queryables(
 ) -> ApiResult<Response> {
     // JSON Schema only, whatever a browser's Accept prefers.
     let (_, c) = described(&st, &id, q, None, &[Format::Json]).await?;
-    let properties: serde_json::Map<String, Value> = c
-        .queryables()
-        .iter()
-        .map(|q| {
-            let description = format!(
-                "items?{}=VALUE keeps the features whose {} ({}) equals VALUE",
-                q.name, q.title, q.key
-            );
-            (
-                q.name.clone(),
-                json!({"title": q.title, "description": description, "type": q.json_type()}),
-            )
-        })
-        .collect();
+    // The geometry first: clients that take the last property as a sample take a value.
+    let mut properties = serde_json::Map::new();
+    properties.insert(
+        filter::GEOMETRY.into(),
+        json!({"title": "几何", "description": "the feature's geometry, for the spatial functions of filter (S_INTERSECTS …), in lon/lat unless filter-crs says otherwise", "format": "geometry-any", "x-ogc-role": "primary-geometry"}),
+    );
+    for q in c.queryables() {
+        let description = format!(
+            "{} ({}): items?{}=VALUE keeps the features whose value equals VALUE; filter compares it as {}",
+            q.title,
+            q.key,
+            q.name,
+            q.kind.json_type()
+        );
+        let mut schema =
+            json!({"title": q.title, "description": description, "type": q.kind.json_type()});
+        if let Some(format) = q.kind.format() {
+            schema["format"] = json!(format);
+        }
+        if c.temporal_property() == Some(q.key) {
+            schema["x-ogc-role"] = json!("primary-instant");
+        }
+        properties.insert(q.name.clone(), schema);
+    }
     let b = base(&headers);
     Ok(json_response(
         &json!({
-            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": format!("{b}/collections/{id}/queryables"),
             "type": "object",
             "title": c.title(),
@@ -322,6 +358,139 @@ pub async fn queryables(
         }),
         "application/schema+json",
     ))
+}
+
+/// The JSON type a property's values share across every feature of a collection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PropertyType {
+    /// Only nulls so far.
+    Unknown,
+    Boolean,
+    Integer,
+    Number,
+    /// Text that is an RFC 3339 date (YYYY-MM-DD) in every feature.
+    Date,
+    String,
+}
+
+impl PropertyType {
+    fn of(v: &Value) -> PropertyType {
+        match v {
+            Value::Null => PropertyType::Unknown,
+            Value::Bool(_) => PropertyType::Boolean,
+            Value::Number(n) if n.is_i64() || n.is_u64() => PropertyType::Integer,
+            Value::Number(_) => PropertyType::Number,
+            Value::String(s) if s.len() == 10 && s.parse::<chrono::NaiveDate>().is_ok() => {
+                PropertyType::Date
+            }
+            _ => PropertyType::String,
+        }
+    }
+
+    fn merge(self, other: PropertyType) -> PropertyType {
+        use PropertyType::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Unknown, b) => b,
+            (a, Unknown) => a,
+            (Integer, Number) | (Number, Integer) => Number,
+            _ => String,
+        }
+    }
+
+    fn schema(self) -> Value {
+        match self {
+            PropertyType::Boolean => json!({"type": "boolean"}),
+            PropertyType::Integer => json!({"type": "integer"}),
+            PropertyType::Number => json!({"type": "number"}),
+            PropertyType::Date => json!({"type": "string", "format": "date"}),
+            PropertyType::Unknown | PropertyType::String => json!({"type": "string"}),
+        }
+    }
+}
+
+/// The type of every property of a collection's features, from all their values: what a
+/// client that guesses from its first page (GDAL) would otherwise get wrong, e.g. date text
+/// of several formats.
+fn property_types(c: &Collection) -> Vec<(String, PropertyType)> {
+    let mut order: Vec<(String, PropertyType)> = vec![];
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for i in 0..c.len() {
+        let Ok(props) = serde_json::from_str::<serde_json::Map<String, Value>>(c.properties(i))
+        else {
+            continue;
+        };
+        for (k, v) in props {
+            let t = PropertyType::of(&v);
+            match index.get(&k) {
+                Some(&at) => order[at].1 = order[at].1.merge(t),
+                None => {
+                    index.insert(k.clone(), order.len());
+                    order.push((k, t));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// `/collections/{id}/schema` (OGC API – Features Part 5): every property of the features
+/// with its type, as JSON Schema 2020-12; with `profile=feature`, the schema of a whole
+/// GeoJSON feature, the form GDAL's OAPIF driver reads from the `describedBy` link.
+pub async fn schema(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let mut p = Params::parse(q.as_deref())?;
+    let feature = match p.take("profile").as_deref() {
+        None => false,
+        Some("feature") => true,
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "profile: '{other}' is not offered; leave it out (the properties) or give feature (a whole GeoJSON feature)"
+            )))
+        }
+    };
+    let (as_of, park, mut allowed) = selection_params(&id, &mut p)?;
+    allowed.push("profile".into());
+    p.finish(&allowed)?;
+    let c = st.collection(&id, as_of, park).await?;
+    let title = c.title();
+    let sel = c.selector();
+    let types = tokio::task::spawn_blocking(move || property_types(&c))
+        .await
+        .map_err(|e| ApiError::internal(format!("schema failed: {e}")))?;
+    let mut properties = serde_json::Map::new();
+    if !feature {
+        properties.insert(
+            filter::GEOMETRY.into(),
+            json!({"format": "geometry-any", "x-ogc-role": "primary-geometry"}),
+        );
+    }
+    for (name, t) in types {
+        properties.insert(name, t.schema());
+    }
+    let b = base(&headers);
+    let mut v = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href(&format!("{b}/collections/{id}/schema"), &[&sel, if feature { "profile=feature" } else { "" }]),
+        "type": "object",
+        "title": title,
+    });
+    if feature {
+        v["required"] = json!(["type", "geometry", "properties"]);
+        v["properties"] = json!({
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"$ref": "https://geojson.org/schema/Geometry.json"},
+            "properties": {"type": "object", "properties": properties},
+        });
+    } else {
+        v["properties"] = Value::Object(properties);
+    }
+    Ok(json_response(&v, "application/schema+json"))
 }
 
 /// How features are written in the requested CRS.
@@ -350,18 +519,42 @@ fn output(crs: CrsRef) -> ApiResult<Output> {
     })
 }
 
+/// What of each feature a page shows (`properties`, `skipGeometry`).
+#[derive(Clone, Debug, Default)]
+struct View {
+    /// Only these properties, when given.
+    properties: Option<Vec<String>>,
+    /// No geometry (`"geometry": null`).
+    skip_geometry: bool,
+}
+
+impl View {
+    fn properties<'a>(&self, json: &'a str) -> std::borrow::Cow<'a, str> {
+        let Some(keep) = &self.properties else {
+            return json.into();
+        };
+        let all: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
+        let kept: serde_json::Map<String, Value> = all
+            .into_iter()
+            .filter(|(k, _)| keep.iter().any(|w| w == k))
+            .collect();
+        Value::Object(kept).to_string().into()
+    }
+}
+
 fn write_one(
     out: &mut String,
     c: &Collection,
     i: usize,
     how: &Output,
+    view: &View,
 ) -> Result<(), TransformError> {
+    let props = view.properties(c.properties(i));
+    let geometry = c.geometry(i).filter(|_| !view.skip_geometry);
     match how {
-        Output::LonLat(axes) => {
-            write_feature_axes(out, &c.feature_id(i), c.geometry(i), c.properties(i), *axes)
-        }
+        Output::LonLat(axes) => write_feature_axes(out, &c.feature_id(i), geometry, &props, *axes),
         Output::Projected(t, axes) => {
-            let g = match c.geometry(i) {
+            let g = match geometry {
                 Some(g) => {
                     let mut g = g.clone();
                     t.geometry(&mut g)?;
@@ -369,10 +562,61 @@ fn write_one(
                 }
                 None => None,
             };
-            write_feature_axes(out, &c.feature_id(i), g.as_ref(), c.properties(i), *axes);
+            write_feature_axes(out, &c.feature_id(i), g.as_ref(), &props, *axes);
         }
     }
     Ok(())
+}
+
+fn bad(e: filter::FilterError) -> ApiError {
+    ApiError::bad(e.to_string())
+}
+
+/// How geometry literals of a filter in `crs` come to lon/lat.
+fn to_lonlat(crs: CrsRef) -> ApiResult<Box<filter::ToLonLat<'static>>> {
+    fn swap(g: &mut geo::Geometry) {
+        use geo::MapCoordsInPlace;
+        g.map_coords_in_place(|c| geo::Coord { x: c.y, y: c.x });
+    }
+    Ok(match crs {
+        CrsRef::Crs84 => Box::new(|_| Ok(())),
+        CrsRef::Epsg(4490) => Box::new(|g| {
+            swap(g);
+            Ok(())
+        }),
+        other => {
+            let def = other.definition();
+            let yx = authority_order_is_yx(&def);
+            let t =
+                Transform::new(&def, "EPSG:4490").map_err(|e| ApiError::internal(e.to_string()))?;
+            Box::new(move |g| {
+                if yx {
+                    swap(g);
+                }
+                t.geometry(g)
+                    .map_err(|e| format!("cannot be transformed from {}: {e}", other.uri()))
+            })
+        }
+    })
+}
+
+/// A `Link` header value (RFC 8288) of these links, each URI percent-encoded where a header
+/// cannot carry it or the list would be ambiguous.
+fn link_header(links: &[(String, &str, &str)]) -> HeaderValue {
+    let encode = |href: &str| -> String {
+        href.bytes()
+            .map(|b| match b {
+                b'!'..=b'~' if !b",;<>\"\\".contains(&b) => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let v = links
+        .iter()
+        .map(|(href, rel, kind)| format!("<{}>; rel=\"{rel}\"; type=\"{kind}\"", encode(href)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    HeaderValue::from_str(&v).expect("an ASCII header")
 }
 
 /// The lon/lat boxes of a `bbox` given in `crs`.
@@ -470,18 +714,51 @@ pub async fn items(
             }
             (d, _) => d,
         },
-        filters: vec![],
+        filter: None,
     };
     let queryables = c.queryables();
-    for qy in &queryables {
-        if let Some(v) = p.take(&qy.name) {
-            sel.filters
-                .push((qy.key, qy.value(v).map_err(ApiError::bad)?));
+    let properties: Vec<filter::Property> = queryables.iter().map(|q| q.property()).collect();
+    let lang = Lang::parse(p.take("filter-lang").as_deref()).map_err(bad)?;
+    let filter_crs = params::crs("filter-crs", p.take("filter-crs"), &crs_list)?;
+    let cql = match p.take("filter") {
+        Some(text) => {
+            let to_lonlat = to_lonlat(filter_crs)?;
+            Some(Filter::parse(&text, lang, &properties, &*to_lonlat).map_err(bad)?)
         }
-    }
+        None => None,
+    };
+    let equalities: Vec<(filter::Property, String)> = properties
+        .iter()
+        .filter_map(|q| p.take(&q.name).map(|v| (q.clone(), v)))
+        .collect();
+    sel.filter = filter::with_equalities(cql, &equalities)
+        .map_err(bad)?
+        .map(Arc::new);
+    let sort = match p.take("sortby") {
+        Some(v) => filter::sortby(&v, &properties).map_err(bad)?,
+        None => vec![],
+    };
+    let view = View {
+        properties: p
+            .take("properties")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect()),
+        skip_geometry: params::boolean("skipGeometry", p.take("skipGeometry"))?,
+    };
     allowed.extend(
         [
-            "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime",
+            "f",
+            "limit",
+            "offset",
+            "bbox",
+            "bbox-crs",
+            "crs",
+            "datetime",
+            "filter",
+            "filter-lang",
+            "filter-crs",
+            "sortby",
+            "properties",
+            "skipGeometry",
         ]
         .map(String::from),
     );
@@ -495,46 +772,56 @@ pub async fn items(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    let matched = c.select(&sel);
+    let mut matched = c.select(&sel);
+    if !sort.is_empty() {
+        let mut order: Vec<usize> = (0..matched.len()).map(|k| matched.at(k)).collect();
+        order.sort_by(|&a, &b| filter::order(&sort, &|k| c.value(a, k), &|k| c.value(b, k)));
+        matched = Matched::Some(order);
+    }
     let total = matched.len();
     let start = offset.min(total);
     let end = (start + limit).min(total);
+    let b = base(&headers);
+    let path = format!("{b}/collections/{id}/items");
+    let this_page = with_offset(q.as_deref(), &c, start);
+    let self_href = format!("{path}?{this_page}");
+    let html_href = format!(
+        "{path}?{}",
+        query_with(Some(&this_page), &[("f", "html".into())])
+    );
+    // Part 3: every filterable resource links to its queryables in a header.
+    let link_values = link_header(&[
+        (self_href.clone(), "self", "application/geo+json"),
+        (html_href.clone(), "alternate", "text/html"),
+        (
+            href(&format!("{b}/collections/{id}/queryables"), &[&selector]),
+            REL_QUERYABLES,
+            "application/schema+json",
+        ),
+    ]);
     if f == Format::Html {
         let rows: Vec<(crate::checks::FeatureId, String)> = (start..end)
             .map(|k| {
                 let i = matched.at(k);
-                (c.feature_id(i), c.properties(i).to_string())
+                (
+                    c.feature_id(i),
+                    view.properties(c.properties(i)).into_owned(),
+                )
             })
             .collect();
-        return Ok(html_response(html::items(
+        let mut r = html_response(html::items(
             &c,
             &rows,
             total,
             start,
             &with_offset(q.as_deref(), &c, end),
-        )));
+        ));
+        r.headers_mut().insert(header::LINK, link_values);
+        return Ok(r);
     }
-    let b = base(&headers);
-    let path = format!("{b}/collections/{id}/items");
     let mut links = vec![
-        link(
-            format!("{path}?{}", with_offset(q.as_deref(), &c, start)),
-            "self",
-            "application/geo+json",
-            "this page",
-        ),
-        link(
-            format!(
-                "{path}?{}",
-                query_with(
-                    Some(&with_offset(q.as_deref(), &c, start)),
-                    &[("f", "html".into())]
-                )
-            ),
-            "alternate",
-            "text/html",
-            "this page as HTML",
-        ),
+        link(self_href, "self", "application/geo+json", "this page"),
+        link(html_href, "alternate", "text/html", "this page as HTML"),
         link(
             href(&format!("{b}/collections/{id}"), &[&selector]),
             "collection",
@@ -575,13 +862,13 @@ pub async fn items(
             if k > start {
                 body.push(',');
             }
-            write_one(&mut body, &c, matched.at(k), &how)
+            write_one(&mut body, &c, matched.at(k), &how, &view)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
         }
         body.push_str("]}");
         Response::new(Body::from(body))
     } else {
-        stream(head, c, matched, start, end, how)
+        stream(head, c, matched, start, end, how, view)
     };
     let h = response.headers_mut();
     h.insert(
@@ -596,6 +883,7 @@ pub async fn items(
         header::ETAG,
         HeaderValue::from_str(&tag).expect("ASCII tag"),
     );
+    h.insert(header::LINK, link_values);
     Ok(response)
 }
 
@@ -607,6 +895,7 @@ fn stream(
     start: usize,
     end: usize,
     how: Output,
+    view: View,
 ) -> Response {
     let chunks = (start..end)
         .step_by(CHUNK)
@@ -618,7 +907,7 @@ fn stream(
             if k > start {
                 s.push(',');
             }
-            if let Err(e) = write_one(&mut s, &c, matched.at(k), &how) {
+            if let Err(e) = write_one(&mut s, &c, matched.at(k), &how, &view) {
                 return Err(std::io::Error::other(e.to_string()));
             }
         }
@@ -654,7 +943,8 @@ pub async fn item(
         return Ok(html_response(html::item(&c, &n, c.properties(i))));
     }
     let mut s = String::new();
-    write_one(&mut s, &c, i, &output(out_crs)?).map_err(|e| ApiError::internal(e.to_string()))?;
+    write_one(&mut s, &c, i, &output(out_crs)?, &View::default())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let mut v: Value = serde_json::from_str(&s).map_err(|e| ApiError::internal(e.to_string()))?;
     let b = base(&headers);
     let sel = c.selector();

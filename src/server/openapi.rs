@@ -26,7 +26,12 @@ fn common_parameters() -> Value {
         "datetime": param("datetime", "an RFC 3339 date or interval (a/b, .. for open ends) on the collection's date property", json!({"type": "string"})),
         "as_of": param("as_of", "evaluation date of an analysis collection (YYYY-MM-DD, default today)", json!({"type": "string", "format": "date"})),
         "park": param("park", "restrict an analysis collection to one park (园区编号)", json!({"type": "string"})),
-        "collectionId": {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
+        "filter": param("filter", "a CQL2 expression over the collection's queryables (OGC API – Features Part 3), e.g. \"所属园区\" = 'GXQ01' AND S_INTERSECTS(geometry, BBOX(104.4, 30.0, 104.6, 30.2))", json!({"type": "string"})),
+        "filter-lang": param("filter-lang", "the language of filter", json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"})),
+        "filter-crs": param("filter-crs", "the CRS of the geometry literals in filter, one of the collection's crs (CRS84 by default)", json!({"type": "string", "format": "uri"})),
+        "sortby": param("sortby", "queryables to sort by, comma-separated, each + (ascending, the default) or - (descending); missing values last", json!({"type": "string"})),
+        "properties": param("properties", "only these properties in each feature, comma-separated", json!({"type": "string"})),
+        "skipGeometry": param("skipGeometry", "true: features without their geometry", json!({"type": "boolean", "default": false})),
         "featureId": {"name": "featureId", "in": "path", "required": true, "description": "a stored feature's fid, or an analysis feature's own id (a conflict polygon's)", "schema": feature_id_schema()},
     })
 }
@@ -44,12 +49,38 @@ fn schema(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn responses(ok_schema: Value, media: &str) -> Value {
-    json!({
+fn exception(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema("exception")}}})
+}
+
+/// Success (in `media` and HTML) and 400; 404 where the path names something that may not
+/// exist.
+fn responses(ok_schema: Value, media: &str, may_be_missing: bool) -> Value {
+    let mut r = json!({
         "200": {"description": "success", "content": {media: {"schema": ok_schema}, "text/html": {"schema": {"type": "string"}}}},
-        "400": {"description": "a parameter the endpoint does not take, or a bad value", "content": {"application/json": {"schema": schema("exception")}}},
-        "404": {"description": "no such resource", "content": {"application/json": {"schema": schema("exception")}}},
-    })
+        "400": exception("a parameter the endpoint does not take, or a bad value"),
+    });
+    if may_be_missing {
+        r["404"] = exception("no such collection or feature");
+    }
+    r
+}
+
+/// The `collectionId` path parameter, one of `ids`.
+fn collection_id(ids: &[String]) -> Value {
+    let mut schema = json!({"type": "string"});
+    if !ids.is_empty() {
+        schema["enum"] = json!(ids);
+    }
+    json!({"name": "collectionId", "in": "path", "required": true, "schema": schema})
+}
+
+/// `as_of` and `park`, on the paths of analysis collections only.
+fn analysis_parameters(c: &Collection) -> Vec<Value> {
+    match c {
+        Collection::Analysis(_) => vec![reference("as_of"), reference("park")],
+        Collection::Layer(_) => vec![],
+    }
 }
 
 /// The items operation of a collection; `datetime` only where it has a date property.
@@ -61,6 +92,12 @@ fn items_operation(id: &str, title: &str, dated: bool, extra: &[Value]) -> Value
         reference("bbox"),
         reference("bbox-crs"),
         reference("crs"),
+        reference("filter"),
+        reference("filter-lang"),
+        reference("filter-crs"),
+        reference("sortby"),
+        reference("properties"),
+        reference("skipGeometry"),
     ];
     if dated {
         parameters.push(reference("datetime"));
@@ -71,14 +108,27 @@ fn items_operation(id: &str, title: &str, dated: bool, extra: &[Value]) -> Value
         "operationId": format!("getFeatures_{id}"),
         "tags": ["data"],
         "parameters": parameters,
-        "responses": responses(schema("featureCollectionGeoJSON"), "application/geo+json"),
+        "responses": not_modified(responses(schema("featureCollectionGeoJSON"), "application/geo+json", false)),
     }})
+}
+
+/// With the 304 an If-None-Match earns.
+fn not_modified(mut r: Value) -> Value {
+    r["304"] = json!({"description": "not modified since the ETag given in If-None-Match"});
+    r
 }
 
 /// The definition for these collections, served at `base`.
 pub fn document(base: &str, collections: &[Collection]) -> Value {
     let mut paths = Map::new();
-    let simple = |summary: &str, op: &str, tag: &str, s: Value, media: &str| json!({"get": {"summary": summary, "operationId": op, "tags": [tag], "parameters": [reference("f")], "responses": responses(s, media)}});
+    let simple = |summary: &str, op: &str, tag: &str, s: Value, media: &str| json!({"get": {"summary": summary, "operationId": op, "tags": [tag], "parameters": [reference("f")], "responses": responses(s, media, false)}});
+    // Stored layers under the templated paths; each analysis collection has its own paths,
+    // since only they take as_of and park.
+    let stored: Vec<String> = collections
+        .iter()
+        .filter(|c| matches!(c, Collection::Layer(_)))
+        .map(Collection::id)
+        .collect();
     paths.insert(
         "/".into(),
         simple(
@@ -119,42 +169,115 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
             "application/json",
         ),
     );
-    paths.insert(
-        "/collections/{collectionId}".into(),
-        json!({"get": {"summary": "one collection", "operationId": "describeCollection", "tags": ["capabilities"],
-            "parameters": [reference("collectionId"), reference("f"), reference("as_of"), reference("park")],
-            "responses": responses(schema("collection"), "application/json")}}),
-    );
     let mut schema_only = responses(
-        json!({"type": "object", "description": "a JSON Schema of the queryable properties"}),
+        json!({"type": "object", "description": "a JSON Schema (2020-12) of the queryable properties"}),
         "application/schema+json",
+        true,
     );
     if let Some(content) = schema_only["200"]["content"].as_object_mut() {
         content.remove("text/html");
     }
-    paths.insert(
-        "/collections/{collectionId}/queryables".into(),
-        json!({"get": {"summary": "the properties items can be filtered by, with their types (OGC API – Features Part 3)", "operationId": "getQueryables", "tags": ["capabilities"],
-            "parameters": [reference("collectionId"), reference("as_of"), reference("park")],
-            "responses": schema_only}}),
-    );
-    let mut generic = items_operation(
-        "generic",
-        "a collection",
-        true,
-        &[reference("as_of"), reference("park")],
-    );
-    generic["get"]["parameters"]
-        .as_array_mut()
-        .expect("array")
-        .insert(0, reference("collectionId"));
-    paths.insert("/collections/{collectionId}/items".into(), generic);
-    paths.insert(
-        "/collections/{collectionId}/items/{featureId}".into(),
-        json!({"get": {"summary": "one feature", "operationId": "getFeature", "tags": ["data"],
-            "parameters": [reference("collectionId"), reference("featureId"), reference("f"), reference("crs"), reference("as_of"), reference("park")],
-            "responses": responses(schema("featureGeoJSON"), "application/geo+json")}}),
-    );
+    // The per-collection paths: (path, operation) with `{collectionId}` for stored layers.
+    let described = |path: &str,
+                     op: &str,
+                     id: Option<&str>,
+                     extra: Vec<Value>|
+     -> (String, Value) {
+        let (path, mut parameters, suffix) = match id {
+            Some(id) => (path.replace("{collectionId}", id), vec![], format!("_{id}")),
+            None => (
+                path.to_string(),
+                vec![collection_id(&stored)],
+                String::new(),
+            ),
+        };
+        parameters.extend(extra);
+        let v = match op {
+            "describeCollection" => {
+                json!({"get": {"summary": "one collection", "operationId": format!("{op}{suffix}"), "tags": ["capabilities"],
+                "parameters": parameters, "responses": responses(schema("collection"), "application/json", id.is_none())}})
+            }
+            "getQueryables" => {
+                json!({"get": {"summary": "the properties items can be filtered by, with their types (OGC API – Features Part 3)", "operationId": format!("{op}{suffix}"), "tags": ["capabilities"],
+                "parameters": parameters, "responses": schema_only.clone()}})
+            }
+            "getSchema" => {
+                json!({"get": {"summary": "every property of the features with its type, from all their values (OGC API – Features Part 5); profile=feature gives a whole GeoJSON feature's schema", "operationId": format!("{op}{suffix}"), "tags": ["capabilities"],
+                "parameters": parameters, "responses": schema_only.clone()}})
+            }
+            "getFeature" => {
+                json!({"get": {"summary": "one feature", "operationId": format!("{op}{suffix}"), "tags": ["data"],
+                "parameters": parameters, "responses": responses(schema("featureGeoJSON"), "application/geo+json", true)}})
+            }
+            "getTile" => {
+                json!({"get": {"summary": "a Mapbox vector tile (Web Mercator); 204 when empty or below the collection's minzoom", "operationId": format!("{op}{suffix}"), "tags": ["tiles"],
+                "parameters": parameters,
+                "responses": not_modified(json!({"200": {"description": "tile", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
+                              "204": {"description": "no feature in the tile"}, "400": exception("bad address or parameter"), "404": exception("no such collection")}))}})
+            }
+            _ => {
+                json!({"get": {"summary": "TileJSON 3.0 of a collection's vector tiles", "operationId": format!("{op}{suffix}"), "tags": ["tiles"],
+                "parameters": parameters,
+                "responses": {"200": {"description": "TileJSON", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": exception("a parameter the endpoint does not take, or a bad value"), "404": exception("no such collection")}}})
+            }
+        };
+        (path, v)
+    };
+    let tile_xyz = || {
+        vec![
+            json!({"name": "z", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 24}}),
+            json!({"name": "x", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}),
+            json!({"name": "y", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}),
+        ]
+    };
+    let mut per_collection = |id: Option<&str>, extra: Vec<Value>| {
+        let with = |mut v: Vec<Value>| {
+            v.extend(extra.iter().cloned());
+            v
+        };
+        for (path, op, params) in [
+            (
+                "/collections/{collectionId}",
+                "describeCollection",
+                vec![reference("f")],
+            ),
+            (
+                "/collections/{collectionId}/queryables",
+                "getQueryables",
+                vec![],
+            ),
+            (
+                "/collections/{collectionId}/schema",
+                "getSchema",
+                vec![param(
+                    "profile",
+                    "feature: the schema of a whole GeoJSON feature (as GDAL reads it)",
+                    json!({"type": "string", "enum": ["feature"]}),
+                )],
+            ),
+            (
+                "/collections/{collectionId}/items/{featureId}",
+                "getFeature",
+                vec![reference("featureId"), reference("f"), reference("crs")],
+            ),
+            (
+                "/tiles/{collectionId}/{z}/{x}/{y}.mvt",
+                "getTile",
+                tile_xyz(),
+            ),
+            ("/tiles/{collectionId}.json", "getTileJson", vec![]),
+        ] {
+            let (p, v) = described(path, op, id, with(params));
+            paths.insert(p, v);
+        }
+    };
+    per_collection(None, vec![]);
+    for c in collections
+        .iter()
+        .filter(|c| matches!(c, Collection::Analysis(_)))
+    {
+        per_collection(Some(&c.id()), analysis_parameters(c));
+    }
     for c in collections {
         let id = c.id();
         let mut extra: Vec<Value> = c
@@ -164,40 +287,20 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                 param(
                     &q.name,
                     &format!("equal to {} ({})", q.title, q.key),
-                    json!({"type": q.json_type()}),
+                    json!({"type": q.kind.json_type()}),
                 )
             })
             .collect();
-        if matches!(c, Collection::Analysis(_)) {
-            extra.push(reference("as_of"));
-            extra.push(reference("park"));
-        }
+        extra.extend(analysis_parameters(c));
         paths.insert(
             format!("/collections/{id}/items"),
             items_operation(&id, &c.title(), c.temporal_property().is_some(), &extra),
         );
     }
     paths.insert(
-        "/tiles/{collectionId}/{z}/{x}/{y}.mvt".into(),
-        json!({"get": {"summary": "a Mapbox vector tile (Web Mercator); 204 when empty", "operationId": "getTile", "tags": ["tiles"],
-            "parameters": [reference("collectionId"),
-                {"name": "z", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 24}},
-                {"name": "x", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}},
-                {"name": "y", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}},
-                reference("as_of"), reference("park")],
-            "responses": {"200": {"description": "tile", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
-                          "204": {"description": "no feature in the tile"}, "400": {"description": "bad address", "content": {"application/json": {"schema": schema("exception")}}}}}}),
-    );
-    paths.insert(
-        "/tiles/{collectionId}.json".into(),
-        json!({"get": {"summary": "TileJSON 3.0 of a collection's vector tiles", "operationId": "getTileJson", "tags": ["tiles"],
-            "parameters": [reference("collectionId"), reference("as_of"), reference("park")],
-            "responses": {"200": {"description": "TileJSON", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
-    );
-    paths.insert(
         "/analysis".into(),
         json!({"get": {"summary": "the checks landwatch runs", "operationId": "getAnalyses", "tags": ["analysis"], "parameters": [reference("f")],
-            "responses": responses(json!({"type": "object"}), "application/json")}}),
+            "responses": responses(json!({"type": "object"}), "application/json", false)}}),
     );
     let report_formats = param(
         "f",

@@ -323,6 +323,18 @@ pub fn datetime(v: Option<String>) -> ApiResult<Option<Interval>> {
     Ok(Some(i))
 }
 
+/// A true/false parameter (`skipGeometry`), false when absent.
+pub fn boolean(name: &str, v: Option<String>) -> ApiResult<bool> {
+    match v.as_deref().map(str::trim) {
+        None => Ok(false),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ApiError::bad(format!(
+            "{name}: '{other}' is not true or false"
+        ))),
+    }
+}
+
 /// A YYYY-MM-DD date (`as_of`).
 pub fn date(name: &str, v: Option<String>) -> ApiResult<Option<NaiveDate>> {
     match v {
@@ -429,6 +441,9 @@ mod tests {
         assert!(datetime(Some("yesterday".into())).is_err());
         assert!(datetime(Some("2020-01-01garbage".into())).is_err());
         assert!(date("as_of", Some("-0001-01-01".into())).is_err());
+        assert!(boolean("skipGeometry", Some("true".into())).unwrap());
+        assert!(!boolean("skipGeometry", None).unwrap());
+        assert!(boolean("skipGeometry", Some("yes".into())).is_err());
         assert!(date("as_of", Some("2024-02-30".into())).is_err());
         assert_eq!(
             date("as_of", Some("2024-02-29".into())).unwrap(),

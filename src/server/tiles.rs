@@ -18,12 +18,44 @@ use std::sync::Arc;
 /// Features a tile may hold before the collection is too dense for that zoom.
 const FEATURES_PER_TILE: f64 = 4000.0;
 
-/// The lowest zoom at which a collection's tiles stay light: parks show from afar, a
-/// million parcels only closer in.
+/// Park boundaries and red lines are what a map is read against: they show at every zoom,
+/// as a dot where they are smaller than a tile pixel.
+fn always_shown(c: &Collection) -> bool {
+    matches!(c, Collection::Layer(l) if matches!(
+        l.info.role,
+        crate::model::Role::Parks | crate::model::Role::Redline
+    ))
+}
+
+/// Tile units (1/4096 of a tile) a feature must span to survive as a polygon.
+const VISIBLE_UNITS: f64 = 3.0;
+
+/// The lowest zoom at which a collection's tiles hold data and stay light: parks show from
+/// afar, a million parcels only closer in, and nothing below the zoom at which its largest
+/// feature spans a few tile units (smaller ones collapse out of the tile).
 pub fn min_zoom(c: &Collection) -> u8 {
+    if always_shown(c) {
+        return 0;
+    }
     let Some(r) = c.spatial_extent() else {
         return 0;
     };
+    let world = 2.0 * std::f64::consts::PI * 6_378_137.0_f64;
+    let largest = (0..c.len())
+        .filter_map(|i| c.bbox(i))
+        .map(|b| {
+            let (x0, y0) = crate::report::mvt::project(b.min().x, b.min().y);
+            let (x1, y1) = crate::report::mvt::project(b.max().x, b.max().y);
+            (x1 - x0).max(y1 - y0)
+        })
+        .fold(0.0_f64, f64::max);
+    let visible = (0..=16u8)
+        .find(|z| largest * f64::from(1u32 << z) * 4096.0 / world >= VISIBLE_UNITS)
+        .unwrap_or(16);
+    density_zoom(c, r).max(visible)
+}
+
+fn density_zoom(c: &Collection, r: geo::Rect) -> u8 {
     let n = c.len() as f64;
     let (x0, y0) = crate::report::mvt::project(r.min().x, r.min().y);
     let (x1, y1) = crate::report::mvt::project(r.max().x, r.max().y);
@@ -107,9 +139,21 @@ fn attributes(c: &Collection, i: usize) -> Vec<(&'static str, MvtValue)> {
 
 fn tile_bytes(c: &Collection, tile: TileId) -> Vec<u8> {
     let mut layer = TileLayer::new(&c.id());
-    for i in c.in_envelope(&tile.lonlat_bounds()) {
+    let dots = always_shown(c);
+    let bounds = tile.lonlat_bounds();
+    // A square of VISIBLE_UNITS tile units, in degrees, for features too small to draw.
+    let unit = (bounds.width() / f64::from(crate::report::mvt::EXTENT)) * VISIBLE_UNITS;
+    for i in c.in_envelope(&bounds) {
         let Some(g) = c.geometry(i) else { continue };
-        if let Some(tg) = tile_geometry(tile, g) {
+        let tg = tile_geometry(tile, g).or_else(|| {
+            let centre = c.bbox(i).filter(|_| dots)?.center();
+            let dot = geo::Rect::new(
+                (centre.x - unit / 2.0, centre.y - unit / 2.0),
+                (centre.x + unit / 2.0, centre.y + unit / 2.0),
+            );
+            tile_geometry(tile, &geo::Geometry::Rect(dot))
+        });
+        if let Some(tg) = tg {
             layer.add(c.feature_id(i).number(), &tg, &attributes(c, i));
         }
     }
@@ -201,24 +245,26 @@ pub async fn tilejson(
         &format!("{b}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt"),
         &[&c.selector()],
     );
-    let bounds = c
-        .spatial_extent()
-        .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
+    let extent = c.spatial_extent();
     let min = min_zoom(&c);
     // The attributes tiles carry; features leave empty ones out, so look at more than one.
     let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1000))
         .flat_map(|i| attributes(&c, i))
         .map(|(k, _)| (k.to_string(), json!("")))
         .collect();
-    let v = json!({
+    let mut v = json!({
         "tilejson": "3.0.0",
         "name": c.title(),
         "description": c.description(),
         "tiles": [tiles],
         "minzoom": min,
         "maxzoom": 22,
-        "bounds": bounds,
         "vector_layers": [{"id": collection, "minzoom": min, "maxzoom": 22, "fields": fields}],
     });
+    // An empty collection has neither bounds nor centre: both are left out, never null.
+    if let Some(r) = extent {
+        v["bounds"] = json!([r.min().x, r.min().y, r.max().x, r.max().y]);
+        v["center"] = json!([r.center().x, r.center().y, min.max(12)]);
+    }
     Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
 }

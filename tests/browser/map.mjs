@@ -67,6 +67,12 @@ try {
     bars: document.querySelectorAll("#shares .share-row").length,
     indicators: document.querySelectorAll("#indicators tr").length,
     parkConflicts: document.querySelectorAll("#park-conflicts tr").length,
+    // Labels drawn with the glyphs the server renders from its CJK font.
+    labels: (() => {
+      const m = window.__landwatch.map;
+      const ids = m.getStyle().layers.filter((l) => l.type === "symbol").map((l) => l.id);
+      return m.queryRenderedFeatures({ layers: ids }).map((f) => f.properties.name ?? f.properties.id);
+    })(),
     legend: document.querySelector("#legend").textContent,
   }));
   await page.screenshot({ path: shot });

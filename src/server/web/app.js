@@ -20,7 +20,7 @@ const LABELS = {
   id: "编号", park_id: "所属园区", holder: "权利人", finding: "认定类型", finding_zh: "认定类型", track: "处置路径", track_zh: "处置路径",
   idle_since: "闲置起算日", years_idle: "闲置年限(年)", idle_days: "闲置天数", fee_wan: "土地闲置费(万元)", rule: "依据", status: "状态",
   government_cause: "政府原因", layer: "图层", fid: "要素号", industry_code: "行业代码", area_mu: "面积(亩)", reason_count: "低效原因数",
-  reasons: "低效原因", name: "名称", type: "类型", pass: "结构达标", area_ha: "面积(公顷)", category: "用地类别", code: "用地代码", kind: "类型",
+  reasons: "低效原因", verdict_zh: "结论", name: "名称", type: "类型", pass: "结构达标", area_ha: "面积(公顷)", category: "用地类别", code: "用地代码", kind: "类型",
   inputs_area_m2: "面积(㎡)", inputs_area_mu: "面积(亩)", inputs_contract_date: "合同签订日期", inputs_agreed_start: "约定动工日期",
   inputs_actual_start: "实际动工日期", inputs_suspended_since: "停工日期", inputs_land_price_wan: "出让价款(万元)",
   inputs_developed_share: "已开发比例", inputs_invested_share: "投资比例", inputs_gov_cause: "政府原因", inputs_approval_date: "批准日期",
@@ -39,7 +39,7 @@ const LABELS = {
 const LEDGER_WORK = ["coordination", "adjustment_reason", "disposal_status"];
 // Properties a popup does not list: internal ids, codes shown by their Chinese label, and
 // per-category figures drawn as bars instead.
-const HIDDEN = (k, props) => ["layer", "fid", "finding", "track", "category", "other_category"].includes(k) || (k === "type" && "type_zh" in props)
+const HIDDEN = (k, props) => ["layer", "fid", "finding", "track", "verdict", "category", "other_category"].includes(k) || (k === "type" && "type_zh" in props)
   || k.endsWith("_json") || k.startsWith("share_") || k.startsWith("pass_") || k.startsWith("code_parse");
 const ROLE_ORDER = ["plan", "parcels", "buildings", "redline", "parks", "other"];
 // The checks come from the server (/analysis); these are shown when the map opens.
@@ -74,6 +74,14 @@ function categoryColor() {
   return m;
 }
 
+// Labels in the CJK font the server renders glyphs from (/fonts/{fontstack}/{range}.pbf).
+const LABEL_FONT = ["WenQuanYi Micro Hei"];
+const label = (src, field, size, color, minzoom = 0) => ({
+  id: `${src}-label`, type: "symbol", source: src, "source-layer": src, minzoom,
+  layout: { "text-field": field, "text-font": LABEL_FONT, "text-size": size, "text-max-width": 8 },
+  paint: { "text-color": color, "text-halo-color": "#ffffff", "text-halo-width": 1.5 },
+});
+
 function styleLayers(c) {
   const src = c.id, sl = c.id;
   switch (c.role) {
@@ -81,11 +89,13 @@ function styleLayers(c) {
       return [
         { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#0d47a1", "fill-opacity": 0.03 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#0d47a1", "line-width": 2.5 } },
+        label(src, ["coalesce", ["get", "name"], ["get", "id"]], 14, "#0d47a1"),
       ];
     case "parcels":
       return [
         { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": categoryColor(), "fill-opacity": 0.55 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, minzoom: 13, paint: { "line-color": "#4a4a4a", "line-width": 0.4 } },
+        label(src, ["get", "id"], 10, "#263238", 16),
       ];
     case "buildings":
       return [{ id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#5f6368", "fill-opacity": 0.75 } }];
@@ -113,7 +123,8 @@ function styleLayers(c) {
     }
     case "underused":
       return [
-        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": "#ffb300", "fill-opacity": 0.75 } },
+        // A flag resting only on assumptions (需补充数据) is not 低效: drawn pale.
+        { id: `${src}-fill`, type: "fill", source: src, "source-layer": sl, paint: { "fill-color": ["match", ["get", "verdict"], "needs_data", "#fff3c4", "#ffb300"], "fill-opacity": 0.75 } },
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": "#8d5a00", "line-width": 1 } },
       ];
     case "conflicts": {
@@ -154,7 +165,7 @@ function addCollection(c) {
   const map = state.map;
   map.addSource(c.id, { type: "vector", url: new URL(tileUrl(c), location.href).href });
   for (const l of styleLayers(c)) {
-    l.layout = { visibility: c.on ? "visible" : "none" };
+    l.layout = { ...l.layout, visibility: c.on ? "visible" : "none" };
     map.addLayer(l);
     c.mapLayers.push(l.id);
   }
@@ -188,11 +199,13 @@ function renderLegend() {
   const on = (role) => state.collections.some((c) => c.on && c.role === role);
   if (on("parcels") || on("plan")) for (const [, [col, name]] of Object.entries(CATEGORY)) items.push([col, name]);
   if (on("idle")) for (const [, [col, name]] of Object.entries(FINDING)) items.push([col, name]);
-  if (on("underused")) items.push(["#ffb300", "低效用地"]);
+  if (on("underused")) items.push(["#ffb300", "低效用地"], ["#fff3c4", "需补充数据（仅凭假定）"]);
   if (on("conflicts")) for (const [, [col, name]] of Object.entries(CONFLICT)) items.push([col, name]);
   if (on("redline")) items.push(["#c62828", "生态保护红线"], ["#f9a825", "永久基本农田"], ["#ff6f00", "城镇开发边界"]);
   if (on("parks")) items.push(["#0d47a1", "园区四至"]);
-  $("legend").innerHTML = items.map(([c, n]) => `<div><i style="background:${c}"></i>${esc(n)}</div>`).join("");
+  if (on("zoning")) items.push(["#2e7d32", "用地结构达标园区（轮廓）", true], ["#c62828", "用地结构不达标园区（轮廓）", true]);
+  const swatch = (c, outline) => (outline ? `border:3px solid ${c};background:none` : `background:${c}`);
+  $("legend").innerHTML = items.map(([c, n, outline]) => `<div><i style="${swatch(c, outline)}"></i>${esc(n)}</div>`).join("");
 }
 
 function renderDownloads() {
@@ -249,7 +262,7 @@ async function showPark(id) {
     $("indicators").innerHTML = `<tr><th>指标</th><th>数值</th><th>参考值</th></tr>` + p.indicators
       .map((i) => {
         const pct = i.unit === "比例";
-        const v = i.value == null ? "—" : pct ? `${(i.value * 100).toFixed(1)}%` : `${i.value.toFixed(2)}${i.unit ? " " + i.unit : ""}`;
+        const v = i.value == null ? (i.missing?.length ? `未知（未记录${i.missing.join("、")}）` : "—") : pct ? `${(i.value * 100).toFixed(1)}%` : `${i.value.toFixed(2)}${i.unit ? " " + i.unit : ""}`;
         const b = i.benchmark == null ? "" : pct ? `${(i.benchmark * 100).toFixed(1)}%` : i.benchmark.toFixed(2);
         return `<tr><td title="${esc(i.formula)}">${esc(i.name)}</td><td class="num">${esc(v)}</td><td class="num">${esc(b)}</td></tr>`;
       })
@@ -332,7 +345,7 @@ async function popup(e) {
     }
     if (p.reasons_json) {
       html += JSON.parse(p.reasons_json)
-        .map((r) => `<div class="rule">${esc(r.indicator)}：${esc(fmt(r.value))}（阈值 ${esc(fmt(r.threshold))} ${esc(r.unit)}）<br>${esc(r.rule)}${r.note ? "<br>" + esc(r.note) : ""}</div>`)
+        .map((r) => `<div class="rule">${esc(r.indicator)}：${esc(fmt(r.value))}（阈值 ${esc(fmt(r.threshold))} ${esc(r.unit)}）<br>${esc(r.rule)}${r.note ? "<br>" + esc(r.note) : ""}${r.assumption ? "<br>假定：" + esc(r.assumption) : ""}</div>`)
         .join("");
     }
     pop.setHTML(html + "</div>");
@@ -482,7 +495,10 @@ async function main() {
   const bounds = parks?.bbox ? [[parks.bbox[0], parks.bbox[1]], [parks.bbox[2], parks.bbox[3]]] : [[73, 18], [135, 54]];
   const map = new maplibregl.Map({
     container: "map",
-    style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2ee" } }] },
+    style: {
+      version: 8, glyphs: `${location.origin}/fonts/{fontstack}/{range}.pbf`, sources: {},
+      layers: [{ id: "background", type: "background", paint: { "background-color": "#eef2ee" } }],
+    },
     bounds,
     fitBoundsOptions: { padding: 30 },
     attributionControl: false,
