@@ -21,8 +21,66 @@ const CACHED_RESULTS: usize = 12;
 
 type Key = (i64, &'static str, Query);
 
-/// A result, or the computation of it under way.
-type Slot = Arc<tokio::sync::OnceCell<Arc<AnalysisLayer>>>;
+/// Why a computation gave no result.
+#[derive(Clone, Debug)]
+enum Failure {
+    /// No slot to compute in (503).
+    Busy(String),
+    /// Every request for it had gone: it was dropped.
+    Abandoned,
+    /// The check refused its parameters (400).
+    Refused(String),
+    /// It failed (a bug: logged, 500).
+    Failed(String),
+}
+
+/// A result, or the computation of it under way, shared by every request for it. The
+/// computation runs in a task of its own, so a request that gives up does not stop it for
+/// the others — and a request that comes later joins it instead of starting another.
+type Slot = futures_util::future::Shared<
+    futures_util::future::BoxFuture<'static, Result<Arc<AnalysisLayer>, Failure>>,
+>;
+
+/// How many requests wait for one computation; when none is left, the computation is
+/// dropped while queued, or before its second stage (the map features) once running.
+#[derive(Default)]
+struct Interest {
+    waiting: AtomicUsize,
+    gone: tokio::sync::Notify,
+}
+
+impl Interest {
+    fn join(self: &Arc<Self>) -> Waiter {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiter(Arc::clone(self))
+    }
+
+    fn abandoned(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) == 0
+    }
+
+    /// Resolves when the last waiter has gone.
+    async fn all_gone(&self) {
+        loop {
+            let notified = self.gone.notified();
+            if self.abandoned() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One request's interest in a computation, withdrawn when dropped.
+struct Waiter(Arc<Interest>);
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if self.0.waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.gone.notify_waiters();
+        }
+    }
+}
 
 /// Everything handlers share.
 pub struct AppState {
@@ -37,7 +95,7 @@ pub struct AppState {
     /// When the snapshot in service was loaded, and why the store could not be reloaded
     /// since (the old snapshot is still served), for `/health`.
     pub reload: Mutex<Reload>,
-    results: Mutex<VecDeque<(Key, Slot)>>,
+    results: Mutex<VecDeque<(Key, Slot, Arc<Interest>)>>,
     /// One permit per core for analyses of other dates and parks: when all are taken, a new
     /// one is answered 503 with Retry-After at once instead of queueing behind them (each
     /// takes seconds and memory on a large store).
@@ -150,57 +208,107 @@ impl AppState {
         query: Query,
     ) -> ApiResult<Arc<AnalysisLayer>> {
         let catalog = self.catalog.load_full();
-        let key: Key = (catalog.version, check.id(), query.clone());
-        let cached = self
-            .results
-            .lock()
-            .expect("cache lock")
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, slot)| Arc::clone(slot));
-        let slot = match cached {
-            Some(slot) => slot,
-            None => {
-                // A park the store lacks is refused before it takes a place in the cache.
-                if query.park.is_some() {
-                    query
-                        .check_park(&Context::new(&catalog))
-                        .map_err(|e| ApiError::bad(e.to_string()))?;
-                }
-                let mut cache = self.results.lock().expect("cache lock");
-                // Another request may have made the slot meanwhile: share it.
-                match cache.iter().find(|(k, _)| *k == key) {
-                    Some((_, slot)) => Arc::clone(slot),
-                    None => {
-                        let slot = Slot::default();
-                        cache.push_back((key, Arc::clone(&slot)));
-                        while cache.len() > CACHED_RESULTS {
-                            cache.pop_front();
-                        }
-                        slot
+        // A park the store lacks is refused before it takes a place in the cache.
+        if query.park.is_some() {
+            query
+                .check_park(&Context::new(&catalog))
+                .map_err(|e| ApiError::bad(e.to_string()))?;
+        }
+        let key: Key = (catalog.version, check.id(), query);
+        // A computation dropped just as this request joined it is started again, once.
+        for _ in 0..2 {
+            let (slot, waiter) = self.slot(check, &key, &catalog);
+            let outcome = slot.clone().await;
+            drop(waiter);
+            match outcome {
+                Ok(layer) => return Ok(layer),
+                Err(failure) => {
+                    // Only results are kept: the next request tries again.
+                    self.results
+                        .lock()
+                        .expect("cache lock")
+                        .retain(|(_, s, _)| !s.ptr_eq(&slot));
+                    match failure {
+                        Failure::Busy(why) => return Err(ApiError::busy(why)),
+                        Failure::Refused(why) => return Err(ApiError::bad(why)),
+                        Failure::Failed(why) => return Err(ApiError::internal(why)),
+                        Failure::Abandoned => continue,
                     }
                 }
             }
+        }
+        Err(ApiError::busy(
+            "the analysis was dropped twice as this request joined it; retry",
+        ))
+    }
+
+    /// The cached result or running computation for `key`, started when there is none, and
+    /// this request's interest in it (taken before the computation can look for it).
+    fn slot(
+        self: &Arc<Self>,
+        check: &'static dyn Analysis,
+        key: &Key,
+        catalog: &Arc<Catalog>,
+    ) -> (Slot, Waiter) {
+        use futures_util::FutureExt;
+        let mut cache = self.results.lock().expect("cache lock");
+        if let Some((_, slot, interest)) = cache.iter().find(|(k, _, _)| k == key) {
+            return (slot.clone(), interest.join());
+        }
+        let interest = Arc::new(Interest::default());
+        let waiter = interest.join();
+        let task = tokio::spawn(Arc::clone(self).compute(
+            check,
+            key.2.clone(),
+            Arc::clone(catalog),
+            Arc::clone(&interest),
+        ));
+        let slot: Slot = async move {
+            task.await
+                .unwrap_or_else(|e| Err(Failure::Failed(format!("analysis failed: {e}"))))
+        }
+        .boxed()
+        .shared();
+        cache.push_back((key.clone(), slot.clone(), interest));
+        while cache.len() > CACHED_RESULTS {
+            cache.pop_front();
+        }
+        (slot, waiter)
+    }
+
+    /// Wait for a place, then compute off the async threads; dropped when every request for
+    /// it has gone, while queued or between the check and its map features.
+    async fn compute(
+        self: Arc<Self>,
+        check: &'static dyn Analysis,
+        query: Query,
+        catalog: Arc<Catalog>,
+        interest: Arc<Interest>,
+    ) -> Result<Arc<AnalysisLayer>, Failure> {
+        let as_of = query.as_of;
+        let permit = tokio::select! {
+            p = self.permit(as_of, query.park.is_some()) => p.map_err(|e| Failure::Busy(e.description))?,
+            () = interest.all_gone() => {
+                tracing::info!(check = check.id(), %as_of, "analysis dropped while queued: every request for it had gone");
+                return Err(Failure::Abandoned);
+            }
         };
-        // Requests for the same result wait for one computation instead of each running it.
-        let layer = slot
-            .get_or_try_init(|| async {
-                let rules = Arc::clone(&self.rules);
-                let permit = self.permit(query.as_of, query.park.is_some()).await?;
-                tokio::task::spawn_blocking(move || {
-                    let ctx = Context::new(&catalog);
-                    let report = checks::run(check, &ctx, &rules, &query);
-                    let layer = report
-                        .map(|r| Arc::new(AnalysisLayer::new(check, query, r, &catalog)))
-                        .map_err(|e| ApiError::bad(e.to_string()));
-                    drop(permit);
-                    layer
-                })
-                .await
-                .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))?
-            })
-            .await?;
-        Ok(Arc::clone(layer))
+        let rules = Arc::clone(&self.rules);
+        tokio::task::spawn_blocking(move || {
+            let ctx = Context::new(&catalog);
+            let report = checks::run(check, &ctx, &rules, &query);
+            if interest.abandoned() {
+                tracing::info!(check = check.id(), %as_of, "analysis dropped before its map features: every request for it had gone");
+                return Err(Failure::Abandoned);
+            }
+            let layer = report
+                .map(|r| Arc::new(AnalysisLayer::new(check, query, r, &catalog)))
+                .map_err(|e| Failure::Refused(e.to_string()));
+            drop(permit);
+            layer
+        })
+        .await
+        .unwrap_or_else(|e| Err(Failure::Failed(format!("analysis failed: {e}"))))
     }
 
     /// A place to compute an analysis in. Today's whole-store analyses queue for their own

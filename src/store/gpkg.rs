@@ -52,6 +52,9 @@ pub struct GeoPackage {
     conn: Connection,
     /// Set while a new store is being built in a temporary file: (temporary, final).
     building: Option<(PathBuf, PathBuf)>,
+    /// Says that this process writes the store, from the write lock until the log is
+    /// folded (see [`super::lock`]).
+    writer_note: Option<super::lock::WriterNote>,
 }
 
 const SCHEMA_GPKG: &str = r#"
@@ -170,6 +173,7 @@ impl GeoPackage {
             path: path.to_path_buf(),
             conn,
             building: None,
+            writer_note: None,
         };
         store.check_is_geopackage()?;
         Ok(store)
@@ -202,6 +206,7 @@ impl GeoPackage {
             path: path.to_path_buf(),
             conn,
             building: None,
+            writer_note: None,
         };
         store.check_is_geopackage()?;
         store.configure()?;
@@ -236,6 +241,7 @@ impl GeoPackage {
             path: tmp.clone(),
             conn,
             building: Some((tmp, path.to_path_buf())),
+            writer_note: None,
         };
         // The file is private until renamed: no journal is needed, a failure deletes it.
         store
@@ -442,22 +448,20 @@ impl GeoPackage {
             .find(|n| !taken(n))
             .expect("a free name")
             .to_string();
+        if self.building.is_some() {
+            // A store being built is private to this process: nobody else can hold it.
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(self.sql_err())?;
+        } else {
+            let note =
+                super::lock::begin_write(&self.conn, &self.path, &layer.name, &layer.source)?;
+            self.writer_note = Some(note);
+        }
         let conn = &self.conn;
         let err = |source| StoreError::Sqlite {
             path: self.path.clone(),
             source,
-        };
-        let note = if self.building.is_some() {
-            // A store being built is private to this process: nobody else can hold it.
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-            None
-        } else {
-            Some(super::lock::begin_write(
-                conn,
-                &self.path,
-                &layer.name,
-                &layer.source,
-            )?)
         };
         // landwatch's own tables join the store with its first layer written by landwatch.
         if let Err(e) = conn.execute_batch(SCHEMA_LANDWATCH) {
@@ -478,7 +482,10 @@ impl GeoPackage {
             extent: None,
             replaced: false,
             done: false,
-            _note: note,
+            pages_before: conn
+                .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+                .map_err(err)?
+                .max(0) as u64,
         };
         writer.prepare(layer)?;
         Ok(writer)
@@ -517,26 +524,37 @@ impl GeoPackage {
             return Ok(dest);
         }
         self.fold_log()?;
+        self.writer_note = None;
         Ok(path)
     }
 
     /// Fold the write-ahead log into the main file, so that the .gpkg alone is complete
-    /// (bureaus copy and mail .gpkg files). Readers that hold an old snapshot (a server
-    /// reloading) are waited for by the busy timeout; a checkpoint that still cannot finish
-    /// (a full disk, a reader that never lets go) is an error, not a silent half-store.
+    /// (bureaus copy and mail .gpkg files). A full checkpoint waits (busy timeout) only for
+    /// readers of snapshots older than this write; a server already loading the new one does
+    /// not hold it up. The log is then emptied if no reader is in it. A checkpoint that still
+    /// cannot finish (a full disk, a reader that never lets go) is an error, not a silent
+    /// half-store.
     pub fn fold_log(&self) -> Result<(), StoreError> {
         let not_folded = |why: String| StoreError::NotFolded {
             path: self.path.clone(),
             why,
         };
-        for _ in 0..3 {
-            let (busy, log, done): (i64, i64, i64) = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        let checkpoint = |mode: &str| -> Result<(i64, i64, i64), StoreError> {
+            self.conn
+                .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
-                .map_err(|e| not_folded(e.to_string()))?;
+                .map_err(|e| not_folded(e.to_string()))
+        };
+        for _ in 0..3 {
+            let (busy, log, done) = checkpoint("FULL")?;
             if busy == 0 && done >= log {
+                // Every frame is in the .gpkg; shrinking the log is only tidiness.
+                let _ = self
+                    .conn
+                    .busy_timeout(std::time::Duration::from_millis(100));
+                let _ = checkpoint("TRUNCATE");
+                let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
@@ -641,9 +659,8 @@ pub struct LayerWriter<'a> {
     extent: Option<Rect>,
     replaced: bool,
     done: bool,
-    /// Says who holds the write lock while this write runs (removed after the commit or
-    /// the rollback).
-    _note: Option<super::lock::WriterNote>,
+    /// The store's size in pages before this write.
+    pages_before: u64,
 }
 
 impl<'a> LayerWriter<'a> {
@@ -797,6 +814,52 @@ impl<'a> LayerWriter<'a> {
         Ok(fid)
     }
 
+    /// Refuse to commit when the disk has no room to fold the write-ahead log into the main
+    /// file afterwards: a checkpoint that runs out of space halfway leaves a .gpkg that is
+    /// whole only with its -wal, and bureaus copy the .gpkg alone.
+    fn room_to_fold(&self) -> Result<(), StoreError> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut wal = self.store_path.clone().into_os_string();
+        wal.push("-wal");
+        let Ok(log) = std::fs::metadata(&wal).map(|m| m.len()) else {
+            return Ok(()); // No log (a store being built writes its file directly).
+        };
+        let pages = |sql: &str| -> Result<u64, StoreError> {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(self.err())
+        };
+        // Most changed pages are still in the page cache: the commit writes them to the
+        // log, and the checkpoint copies them into the main file, which grows as much.
+        let grown = pages("PRAGMA page_count")?.saturating_sub(self.pages_before)
+            * pages("PRAGMA page_size")?;
+        let dir = match self.store_path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return Ok(());
+        };
+        // SAFETY: statvfs fills the struct it is given from a NUL-terminated path.
+        let free = unsafe {
+            let mut st: libc::statvfs = std::mem::zeroed();
+            if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+                return Ok(());
+            }
+            st.f_bavail as u64 * st.f_frsize as u64
+        };
+        let need = 2 * grown + grown / 8 + (1 << 20);
+        if free + log < need {
+            return Err(StoreError::DiskFull {
+                path: self.store_path.clone(),
+                free: free + log,
+                need,
+            });
+        }
+        Ok(())
+    }
+
     /// Whether this write replaces an existing layer.
     pub fn replaces(&self) -> bool {
         self.replaced
@@ -907,6 +970,7 @@ BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
             ],
         )
         .map_err(self.err())?;
+        self.room_to_fold()?;
         c.execute_batch("COMMIT").map_err(self.err())?;
         self.done = true;
         Ok(())

@@ -17,7 +17,8 @@ const QUEUE_WAIT: Duration = Duration::from_secs(3600);
 /// How often a waiting ingest says again whom it waits for.
 const REMIND: Duration = Duration::from_secs(30);
 
-/// The note of the ingest holding the write lock; removed when dropped.
+/// The note of the ingest holding the write lock, kept until its log is folded into the
+/// .gpkg; removed when dropped.
 pub struct WriterNote {
     path: PathBuf,
 }
@@ -34,7 +35,7 @@ fn note_path(store: &Path) -> PathBuf {
     store.with_file_name(name)
 }
 
-/// The ingest named in the note, if its process still runs.
+/// The ingest named in the note, if its process still runs and is not this one.
 fn holder(store: &Path) -> Option<String> {
     let text = std::fs::read_to_string(note_path(store)).ok()?;
     let pid: u32 = text
@@ -43,7 +44,7 @@ fn holder(store: &Path) -> Option<String> {
         .trim()
         .parse()
         .ok()?;
-    if !Path::new(&format!("/proc/{pid}")).exists() {
+    if pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists() {
         return None;
     }
     let field = |k: &str| {
@@ -83,30 +84,34 @@ pub fn begin_write(
     conn.busy_timeout(Duration::from_millis(500))
         .map_err(sql_err)?;
     let taken = loop {
+        let waited = started.elapsed();
+        // A landwatch ingest holds the store until it has folded its log into the .gpkg:
+        // wait for its note to go rather than race it for SQLite's lock.
+        if let Some(h) = holder(store) {
+            if waited >= QUEUE_WAIT {
+                break Err(StoreError::Locked {
+                    path: store.to_path_buf(),
+                    holder: h,
+                    waited_s: waited.as_secs(),
+                });
+            }
+            if last_said.is_none_or(|t| t.elapsed() >= REMIND) {
+                tracing::warn!("waiting for {h} to finish writing {}", store.display());
+                last_said = Some(Instant::now());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
         match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => break Ok(()),
+            Err(e) if is_busy(&e) && waited < FOREIGN_WAIT => {}
             Err(e) if is_busy(&e) => {
-                let waited = started.elapsed();
-                match holder(store) {
-                    Some(h)
-                        if waited < QUEUE_WAIT
-                            && last_said.is_none_or(|t| t.elapsed() >= REMIND) =>
-                    {
-                        tracing::warn!("waiting for {h} to finish writing {}", store.display());
-                        last_said = Some(Instant::now());
-                    }
-                    Some(_) if waited < QUEUE_WAIT => {}
-                    h if waited >= FOREIGN_WAIT || h.is_some() => {
-                        break Err(StoreError::Locked {
-                            path: store.to_path_buf(),
-                            holder: h.unwrap_or_else(|| {
-                                "another program (QGIS, ogr2ogr, sqlite3 …), not a landwatch ingest".into()
-                            }),
-                            waited_s: waited.as_secs(),
-                        });
-                    }
-                    _ => {}
-                }
+                break Err(StoreError::Locked {
+                    path: store.to_path_buf(),
+                    holder: "another program (QGIS, ogr2ogr, sqlite3 …), not a landwatch ingest"
+                        .into(),
+                    waited_s: waited.as_secs(),
+                });
             }
             Err(e) => break Err(sql_err(e)),
         }

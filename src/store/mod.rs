@@ -103,6 +103,16 @@ pub enum StoreError {
         /// Why the checkpoint did not complete.
         why: String,
     },
+    /// Too little free disk space to finish the write and leave the .gpkg whole.
+    #[error("store {}: the disk is nearly full: {} MB free, {} MB needed to commit this layer and fold it into the .gpkg. Nothing was stored (the store was not changed); free some space and run the ingest again", .path.display(), .free / 1_000_000, .need.div_ceil(1_000_000))]
+    DiskFull {
+        /// The store file.
+        path: PathBuf,
+        /// Bytes free.
+        free: u64,
+        /// Bytes needed.
+        need: u64,
+    },
     /// Registry content that does not parse.
     #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
     Registry {

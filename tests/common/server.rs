@@ -51,10 +51,16 @@ impl Reply {
 impl Server {
     /// Serve `store` (store changes are looked for every 0.2 s).
     pub fn start(store: &Path) -> Server {
+        Server::start_with(store, &[])
+    }
+
+    /// Serve `store` with more `landwatch serve` arguments.
+    pub fn start_with(store: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_landwatch"))
             .args(["serve", "--store"])
             .arg(store)
             .args(["--bind", "127.0.0.1:0", "--watch", "0.2"])
+            .args(extra)
             .env("RUST_LOG", "info")
             .current_dir(super::root())
             .stdout(Stdio::null())
@@ -129,24 +135,34 @@ impl Server {
         self.child.id()
     }
 
-    /// Ask the server to stop (SIGTERM) and wait for it.
-    pub fn terminate(mut self) -> ExitStatus {
+    /// Send the server a signal (`TERM`, `INT`, `KILL`).
+    pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(ok.success());
+    }
+
+    /// Wait until the server has exited, at most `limit`; its status, or `None` if it runs.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
+                return Some(status);
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the server did not stop within 20 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            if started.elapsed() >= limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Ask the server to stop (SIGTERM) and wait for it.
+    pub fn terminate(mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_for_exit(Duration::from_secs(20))
+            .expect("the server stops within 20 s of SIGTERM")
     }
 }
 
