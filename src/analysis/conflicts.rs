@@ -20,7 +20,7 @@
 
 use super::context::{widen, Context, ParkRef};
 use crate::catalog::{Catalog, Layer};
-use crate::geom::clip::polygons;
+use crate::geom::clip::{intersect, polygons, subtract};
 use crate::geom::Transform;
 use crate::model::land_class::{
     lookup, lookup_name, parse_code, table_code, Category, ClassSystem, ParsedCode,
@@ -32,7 +32,7 @@ use crate::rules::{ConflictRules, Construction, Source};
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{
     unary_union, Area, BooleanOps, BoundingRect, Buffer, Centroid, Contains, Distance, Euclidean,
-    Geometry, InteriorPoint, Intersects, MultiPolygon, Polygon, Rect,
+    Geometry, InteriorPoint, Intersects, MultiPolygon, Rect,
 };
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
@@ -658,65 +658,6 @@ pub fn ledger_id(
         eat(&(c.y().round() as i64).to_le_bytes());
     }
     format!("{h:016x}")
-}
-
-/// Whether box `r` lies inside polygon `p`: no ring edge meets the box, and the box's centre
-/// is inside. A sound shortcut (it never says yes wrongly), so the exact overlay can be
-/// skipped for the common feature well inside a park or a boundary.
-fn box_within(p: &Polygon, r: &Rect) -> bool {
-    let Some(pb) = p.bounding_rect() else {
-        return false;
-    };
-    if pb.min().x > r.min().x
-        || pb.min().y > r.min().y
-        || pb.max().x < r.max().x
-        || pb.max().y < r.max().y
-    {
-        return false;
-    }
-    std::iter::once(p.exterior())
-        .chain(p.interiors())
-        .all(|ring| ring.lines().all(|l| !l.intersects(r)))
-        && p.contains(&r.center())
-}
-
-/// Whether geometry `g` (planar) lies inside any polygon of `outer`, by [`box_within`].
-fn within(outer: &MultiPolygon, g: &MultiPolygon) -> bool {
-    g.bounding_rect()
-        .is_some_and(|r| outer.iter().any(|p| box_within(p, &r)))
-}
-
-/// `a ∩ b`, skipping the overlay when one lies inside the other.
-fn intersect(a: &MultiPolygon, b: &MultiPolygon) -> MultiPolygon {
-    match (a.bounding_rect(), b.bounding_rect()) {
-        (Some(x), Some(y))
-            if x.min().x < y.max().x
-                && y.min().x < x.max().x
-                && x.min().y < y.max().y
-                && y.min().y < x.max().y => {}
-        _ => return MultiPolygon(vec![]),
-    }
-    if within(b, a) {
-        a.clone()
-    } else if within(a, b) {
-        b.clone()
-    } else {
-        a.intersection(b)
-    }
-}
-
-/// `a − (the union of others)`, skipping the overlay when `a` lies inside one of them.
-fn subtract(a: &MultiPolygon, others: &[&MultiPolygon]) -> MultiPolygon {
-    if others.iter().any(|o| within(o, a)) {
-        return MultiPolygon(vec![]);
-    }
-    others.iter().fold(a.clone(), |rest, o| {
-        if rest.0.is_empty() {
-            rest
-        } else {
-            rest.difference(*o)
-        }
-    })
 }
 
 fn planar(layer: &Layer, i: usize) -> Option<MultiPolygon> {
