@@ -11,14 +11,14 @@
 use super::conflicts::{feature_id, judge};
 use super::Context;
 use crate::catalog::{Catalog, Layer};
-use crate::geom::clip::polygons;
+use crate::geom::clip::{intersect, polygons};
 use crate::geom::{Transform, TransformError};
 use crate::model::land_class::Category;
 use crate::model::records::Records;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
 use crate::model::{PlanKind, RedlineKind, Role};
 use crate::rules::{ConflictRules, Construction};
-use geo::{Area, BooleanOps, BoundingRect, Geometry, MultiPolygon, Rect, Validation};
+use geo::{Area, BoundingRect, Geometry, MultiPolygon, Rect, Validation};
 use serde::Serialize;
 
 /// A site that cannot be reviewed.
@@ -210,7 +210,7 @@ fn overlay(layer: &Layer, site: &Site) -> Vec<(usize, f64)> {
         .into_iter()
         .filter_map(|i| {
             let g = polygons(layer.features[i].planar.as_ref()?);
-            let a = site.planar.intersection(g.as_ref()).unsigned_area();
+            let a = intersect(&site.planar, g.as_ref()).unsigned_area();
             (a > 0.0).then_some((i, a))
         })
         .collect()
@@ -282,7 +282,7 @@ fn review_line(catalog: &Catalog, kind: RedlineKind, site: &Site, area: f64) -> 
             let Some(g) = layer.features[i].planar.as_ref() else {
                 continue;
             };
-            let piece = site.planar.intersection(polygons(g).as_ref());
+            let piece = intersect(&site.planar, polygons(g).as_ref());
             if piece.unsigned_area() > 0.0 {
                 features.push(feature_id(layer, i));
                 pieces.push(piece);

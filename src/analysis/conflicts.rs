@@ -20,7 +20,7 @@
 
 use super::context::{widen, Context, ParkRef};
 use crate::catalog::{Catalog, Layer};
-use crate::geom::clip::polygons;
+use crate::geom::clip::{intersect, polygons, subtract};
 use crate::geom::Transform;
 use crate::model::land_class::{
     lookup, lookup_name, parse_code, table_code, Category, ClassSystem, ParsedCode,
@@ -32,7 +32,7 @@ use crate::rules::{ConflictRules, Construction, Source};
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{
     unary_union, Area, BooleanOps, BoundingRect, Buffer, Centroid, Contains, Distance, Euclidean,
-    Geometry, InteriorPoint, Intersects, MultiPolygon, Polygon, Rect,
+    Geometry, InteriorPoint, Intersects, MultiPolygon, Rect,
 };
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
@@ -217,10 +217,6 @@ pub struct Judged {
 }
 
 impl Judged {
-    fn is_construction(&self) -> Option<bool> {
-        self.construction.map(Construction::is_construction)
-    }
-
     /// Whether a use of `category` is compatible with this one: the primary use's category, or
     /// one of the compound code's compatible uses.
     pub fn allows(&self, category: Category, system: Option<ClassSystem>) -> bool {
@@ -660,70 +656,14 @@ pub fn ledger_id(
     format!("{h:016x}")
 }
 
-/// Whether box `r` lies inside polygon `p`: no ring edge meets the box, and the box's centre
-/// is inside. A sound shortcut (it never says yes wrongly), so the exact overlay can be
-/// skipped for the common feature well inside a park or a boundary.
-fn box_within(p: &Polygon, r: &Rect) -> bool {
-    let Some(pb) = p.bounding_rect() else {
-        return false;
-    };
-    if pb.min().x > r.min().x
-        || pb.min().y > r.min().y
-        || pb.max().x < r.max().x
-        || pb.max().y < r.max().y
-    {
-        return false;
-    }
-    std::iter::once(p.exterior())
-        .chain(p.interiors())
-        .all(|ring| ring.lines().all(|l| !l.intersects(r)))
-        && p.contains(&r.center())
+fn planar(layer: &Layer, i: usize) -> Option<std::borrow::Cow<'_, MultiPolygon>> {
+    layer.features[i].planar.as_ref().map(polygons)
 }
 
-/// Whether geometry `g` (planar) lies inside any polygon of `outer`, by [`box_within`].
-fn within(outer: &MultiPolygon, g: &MultiPolygon) -> bool {
-    g.bounding_rect()
-        .is_some_and(|r| outer.iter().any(|p| box_within(p, &r)))
-}
-
-/// `a ∩ b`, skipping the overlay when one lies inside the other.
-fn intersect(a: &MultiPolygon, b: &MultiPolygon) -> MultiPolygon {
-    match (a.bounding_rect(), b.bounding_rect()) {
-        (Some(x), Some(y))
-            if x.min().x < y.max().x
-                && y.min().x < x.max().x
-                && x.min().y < y.max().y
-                && y.min().y < x.max().y => {}
-        _ => return MultiPolygon(vec![]),
-    }
-    if within(b, a) {
-        a.clone()
-    } else if within(a, b) {
-        b.clone()
-    } else {
-        a.intersection(b)
-    }
-}
-
-/// `a − (the union of others)`, skipping the overlay when `a` lies inside one of them.
-fn subtract(a: &MultiPolygon, others: &[&MultiPolygon]) -> MultiPolygon {
-    if others.iter().any(|o| within(o, a)) {
-        return MultiPolygon(vec![]);
-    }
-    others.iter().fold(a.clone(), |rest, o| {
-        if rest.0.is_empty() {
-            rest
-        } else {
-            rest.difference(*o)
-        }
-    })
-}
-
-fn planar(layer: &Layer, i: usize) -> Option<MultiPolygon> {
-    layer.features[i]
-        .planar
-        .as_ref()
-        .map(|g| polygons(g).into_owned())
+/// The code a pair-matrix row shows: the code as written, else the name (a zone, a use).
+fn pair_code(layer: &Layer, i: usize) -> Option<&str> {
+    let (code, name) = codes(layer, i);
+    code.or(name).map(str::trim).filter(|c| !c.is_empty())
 }
 
 /// A piece before it becomes a row.
@@ -800,8 +740,8 @@ fn compared_layers(
 /// or the land outside every park), and the comparison's classes and pairs; the caller
 /// measures the extent.
 fn compare_in(
-    a: &Arc<Layer>,
-    b: &Arc<Layer>,
+    (a, ua): (&Arc<Layer>, &[Use]),
+    (b, ub): (&Arc<Layer>, &[Use]),
     a_features: &[(usize, MultiPolygon)],
     park_id: Option<&str>,
     rules: &ConflictRules,
@@ -823,12 +763,12 @@ fn compare_in(
         category_mismatch_m2: 0.0,
         pairs: vec![],
     };
-    let mut pairs: BTreeMap<(Option<String>, Option<String>), Pair> = BTreeMap::new();
+    let mut pairs: BTreeMap<(Option<&str>, Option<&str>), Pair> = BTreeMap::new();
     for (i, ga) in a_features {
-        let ja = judge(a, *i, rules);
         let Some(bbox) = a.features[*i].bbox else {
             continue;
         };
+        let ja = ua[*i];
         for j in b.in_box(&bbox) {
             let Some(gb) = planar(b, j) else { continue };
             let piece = intersect(ga, &gb);
@@ -836,25 +776,26 @@ fn compare_in(
             if area <= EMPTY_M2 {
                 continue;
             }
-            let jb = judge(b, j, rules);
-            let class = match (ja.is_construction(), jb.is_construction()) {
-                (Some(x), Some(y)) => Some(PieceClass::of(x, y)),
+            let jb = ub[j];
+            let class = match (ja.construction, jb.construction) {
+                (Some(x), Some(y)) => {
+                    Some(PieceClass::of(x.is_construction(), y.is_construction()))
+                }
                 _ => None,
             };
             let mismatch = class == Some(PieceClass::BothConstruction)
                 && ja.category != Category::Unclassified
                 && jb.category != Category::Unclassified
                 && ja.category != jb.category;
-            let pair = pairs
-                .entry((ja.code.clone(), jb.code.clone()))
-                .or_insert_with(|| Pair {
-                    a_code: ja.code.clone(),
-                    b_code: jb.code.clone(),
-                    class,
-                    category_mismatch: mismatch,
-                    count: 0,
-                    area_m2: 0.0,
-                });
+            let (ca, cb) = (pair_code(a, *i), pair_code(b, j));
+            let pair = pairs.entry((ca, cb)).or_insert_with(|| Pair {
+                a_code: ca.map(str::to_string),
+                b_code: cb.map(str::to_string),
+                class,
+                category_mismatch: mismatch,
+                count: 0,
+                area_m2: 0.0,
+            });
             pair.count += 1;
             pair.area_m2 += area;
             let Some(class) = class else {
@@ -884,7 +825,7 @@ fn compare_in(
                 index: *i,
                 other_layer: Some(b.clone()),
                 other_index: Some(j),
-                other: Some(jb),
+                other: Some(judge(b, j, rules)),
                 redline: None,
                 park_id: park_id.map(str::to_string),
                 distance: None,
@@ -909,21 +850,22 @@ fn clipped_to_park(layer: &Layer, park: &ParkRef<'_>) -> Vec<(usize, MultiPolygo
         .in_box(&bbox)
         .into_iter()
         .filter_map(|i| {
-            let g = intersect(&planar(layer, i)?, &pg);
+            let own = planar(layer, i)?;
+            let g = intersect(&own, &pg);
             (g.unsigned_area() > EMPTY_M2).then_some((i, g))
         })
         .collect()
 }
 
 fn one_park(
-    a: &Arc<Layer>,
-    b: &Arc<Layer>,
+    a: (&Arc<Layer>, &[Use]),
+    b: (&Arc<Layer>, &[Use]),
     park: &ParkRef<'_>,
     rules: &ConflictRules,
 ) -> (Comparison, Vec<Piece>) {
     let mut pieces = vec![];
-    let a_in = clipped_to_park(a, park);
-    let b_in = clipped_to_park(b, park);
+    let a_in = clipped_to_park(a.0, park);
+    let b_in = clipped_to_park(b.0, park);
     let mut cmp = compare_in(a, b, &a_in, Some(&park.park().id), rules, &mut pieces);
     let cover_a = unary_union(a_in.iter().map(|(_, g)| g));
     let cover_b = unary_union(b_in.iter().map(|(_, g)| g));
@@ -1018,7 +960,8 @@ fn inside_redlines(
                         .is_some_and(Construction::is_construction)
                 })
                 .filter_map(|i| {
-                    let piece = intersect(&planar(layer, i)?, &rg);
+                    let own = planar(layer, i)?;
+                    let piece = intersect(&own, &rg);
                     (piece.unsigned_area() > EMPTY_M2).then(|| Piece {
                         kind,
                         layer: layer.clone(),
@@ -1061,7 +1004,7 @@ fn outside_boundary(
         .filter_map(|i| {
             let bbox = layer.features[i].bbox?;
             let g = planar(layer, i)?;
-            let meeting: Vec<MultiPolygon> = by_layer
+            let meeting: Vec<std::borrow::Cow<'_, MultiPolygon>> = by_layer
                 .iter()
                 .flat_map(|(l, mask)| {
                     l.in_box(&bbox)
@@ -1070,7 +1013,7 @@ fn outside_boundary(
                         .filter_map(|j| planar(l, j))
                 })
                 .collect();
-            let meeting: Vec<&MultiPolygon> = meeting.iter().collect();
+            let meeting: Vec<&MultiPolygon> = meeting.iter().map(|g| g.as_ref()).collect();
             let piece = subtract(&g, &meeting);
             (piece.unsigned_area() > EMPTY_M2).then(|| Piece {
                 kind: ConflictType::OutsideUrbanBoundary,
@@ -1138,10 +1081,11 @@ fn industrial_buffer(
                         return None;
                     }
                     let gj = planar(layer, j)?;
-                    let d = if gi.intersects(&gj) {
+                    let (gi, gj) = (gi.as_ref(), gj.as_ref());
+                    let d = if gi.intersects(gj) {
                         0.0
                     } else {
-                        Euclidean.distance(&gi, &gj)
+                        Euclidean.distance(gi, gj)
                     };
                     if d >= distance {
                         return None;
@@ -1301,18 +1245,33 @@ pub fn conflicts(
     let mut not_checked = vec![];
     let pair = compared_layers(catalog, opts.compare.as_ref(), &mut not_checked)?;
     let park_index = ParkIndex::new(ctx);
+    // Every feature of every land-use layer judged once.
+    let land_use: Vec<(&Arc<Layer>, Vec<Use>)> = catalog
+        .layers
+        .iter()
+        .filter(|l| matches!(l.info.role, Role::Plan | Role::Parcels))
+        .map(|l| (l, uses(l, rules)))
+        .collect();
+    let used = |l: &Arc<Layer>| -> &[Use] {
+        &land_use
+            .iter()
+            .find(|(x, _)| Arc::ptr_eq(x, l))
+            .expect("compared layers are land-use layers")
+            .1
+    };
     let mut comparisons = vec![];
     let mut pieces: Vec<Piece> = vec![];
     if let Some((a, b)) = &pair {
+        let (a, b) = ((a, used(a)), (b, used(b)));
         let per_park: Vec<(Comparison, Vec<Piece>)> =
             parks.par_iter().map(|p| one_park(a, b, p, rules)).collect();
         let mut whole = None;
         if opts.park.is_none() {
             // The land outside every park, feature by feature.
-            let outside: Vec<(usize, MultiPolygon)> = (0..a.features.len())
+            let outside: Vec<(usize, MultiPolygon)> = (0..a.0.features.len())
                 .into_par_iter()
                 .filter_map(|i| {
-                    let g = planar(a, i)?;
+                    let g = planar(a.0, i)?;
                     let r = g.bounding_rect()?;
                     let rest = subtract(&g, &park_index.meeting(&r));
                     (rest.unsigned_area() > EMPTY_M2).then_some((i, rest))
@@ -1357,12 +1316,6 @@ pub fn conflicts(
     }
 
     // Hard conflicts, per offending layer.
-    let land_use: Vec<(&Arc<Layer>, Vec<Use>)> = catalog
-        .layers
-        .iter()
-        .filter(|l| matches!(l.info.role, Role::Plan | Role::Parcels))
-        .map(|l| (l, uses(l, rules)))
-        .collect();
     for (kind, line) in [
         (ConflictType::EcologicalRedline, RedlineKind::Ecological),
         (ConflictType::BasicFarmland, RedlineKind::Farmland),

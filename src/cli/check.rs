@@ -21,14 +21,16 @@ enum Format {
     Csv,
     /// Every table, one sheet each (needs --out).
     Xlsx,
-    /// The flagged parcels (or parks) with their findings, for QGIS.
+    /// The map features with their findings, for QGIS: flagged parcels, parks, conflict
+    /// polygons, or the reviewed site.
     Geojson,
 }
 
 /// Arguments of `landwatch check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The check: idle, underused, mujun, zoning, indicators, quality ….
+    /// The check: idle, underused, mujun (per_mu), zoning, indicators, quality, conflicts or
+    /// compliance.
     #[arg(value_parser = parse_check)]
     check: &'static dyn Analysis,
     /// The store.

@@ -30,7 +30,7 @@ enum Command {
     /// Features of a layer inside a bounding box, as GeoJSON on stdout.
     Query(query::Args),
     /// Idle and under-used land, per-mu evaluation, zoning shares, intensive-use indicators,
-    /// data quality.
+    /// data quality, plan conflicts (多规合一) and site compliance review.
     Check(check::Args),
     /// Serve the store: OGC API – Features, vector tiles, reports and the web map.
     Serve(serve::Args),

@@ -1,6 +1,11 @@
-//! Exact polygon overlay (叠加分析) helpers: intersection areas and parts, in planar metres.
+//! Exact polygon overlay (叠加分析) helpers: intersection areas and parts, in planar metres,
+//! with shortcuts that skip the overlay when one polygon lies inside the other and trim a
+//! large polygon to the part that matters before overlaying it.
 
-use geo::{Area, BooleanOps, BoundingRect, Geometry, MultiPolygon, Polygon};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Geometry, Intersects, LineString, MultiPolygon,
+    Polygon, Rect,
+};
 use std::borrow::Cow;
 
 /// The polygons of a geometry (empty for points and lines).
@@ -21,12 +26,7 @@ pub fn polygons(g: &Geometry) -> Cow<'_, MultiPolygon> {
 
 fn boxes_meet(a: &Geometry, b: &Geometry) -> bool {
     match (a.bounding_rect(), b.bounding_rect()) {
-        (Some(x), Some(y)) => {
-            x.min().x < y.max().x
-                && y.min().x < x.max().x
-                && x.min().y < y.max().y
-                && y.min().y < x.max().y
-        }
+        (Some(x), Some(y)) => rects_meet(&x, &y),
         _ => false,
     }
 }
@@ -62,6 +62,97 @@ pub fn covered_area(within: &Geometry, parts: &[&Geometry]) -> f64 {
     polygons(within).intersection(&union).unsigned_area()
 }
 
+/// Whether box `r` lies inside polygon `p`: no ring edge meets the box, and the box's centre
+/// is inside. A sound shortcut (it never says yes wrongly), so the exact overlay can be
+/// skipped for the common feature well inside a park or a boundary.
+fn box_within(p: &Polygon, r: &Rect) -> bool {
+    let Some(pb) = p.bounding_rect() else {
+        return false;
+    };
+    if pb.min().x > r.min().x
+        || pb.min().y > r.min().y
+        || pb.max().x < r.max().x
+        || pb.max().y < r.max().y
+    {
+        return false;
+    }
+    std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .all(|ring| ring.lines().all(|l| !l.intersects(r)))
+        && p.contains(&r.center())
+}
+
+/// Whether geometry `g` (planar) lies inside any polygon of `outer`, by [`box_within`].
+fn within(outer: &MultiPolygon, g: &MultiPolygon) -> bool {
+    g.bounding_rect()
+        .is_some_and(|r| outer.iter().any(|p| box_within(p, &r)))
+}
+
+fn rects_meet(x: &Rect, y: &Rect) -> bool {
+    x.min().x < y.max().x && y.min().x < x.max().x && x.min().y < y.max().y && y.min().y < x.max().y
+}
+
+/// `mp` without the polygons and holes whose boxes miss `r`: the same geometry as far as
+/// anything inside `r` is concerned. A road network is one polygon with a hole per block;
+/// overlaying a block with all of it would cost the whole network every time.
+fn trimmed<'a>(mp: &'a MultiPolygon, r: &Rect) -> Cow<'a, MultiPolygon> {
+    let meets = |g: &LineString| g.bounding_rect().is_some_and(|b| rects_meet(&b, r));
+    let keep = |p: &Polygon| meets(p.exterior());
+    let all = mp
+        .iter()
+        .all(|p| keep(p) && p.interiors().iter().all(&meets));
+    if all {
+        return Cow::Borrowed(mp);
+    }
+    Cow::Owned(MultiPolygon(
+        mp.iter()
+            .filter(|p| keep(p))
+            .map(|p| {
+                Polygon::new(
+                    p.exterior().clone(),
+                    p.interiors().iter().filter(|h| meets(h)).cloned().collect(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// `a ∩ b`, skipping the overlay when one lies inside the other.
+pub fn intersect(a: &MultiPolygon, b: &MultiPolygon) -> MultiPolygon {
+    let (Some(ra), Some(rb)) = (a.bounding_rect(), b.bounding_rect()) else {
+        return MultiPolygon(vec![]);
+    };
+    if !rects_meet(&ra, &rb) {
+        return MultiPolygon(vec![]);
+    }
+    let (a, b) = (trimmed(a, &rb), trimmed(b, &ra));
+    if within(&b, &a) {
+        a.into_owned()
+    } else if within(&a, &b) {
+        b.into_owned()
+    } else {
+        a.intersection(b.as_ref())
+    }
+}
+
+/// `a − (the union of others)`, skipping the overlay when `a` lies inside one of them.
+pub fn subtract(a: &MultiPolygon, others: &[&MultiPolygon]) -> MultiPolygon {
+    let Some(ra) = a.bounding_rect() else {
+        return MultiPolygon(vec![]);
+    };
+    let others: Vec<_> = others.iter().map(|o| trimmed(o, &ra)).collect();
+    if others.iter().any(|o| within(o, a)) {
+        return MultiPolygon(vec![]);
+    }
+    others.iter().fold(a.clone(), |rest, o| {
+        if rest.0.is_empty() {
+            rest
+        } else {
+            rest.difference(o.as_ref())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +182,28 @@ mod tests {
             wkt! { POLYGON((0. 0.,10. 0.,10. 10.,0. 10.,0. 0.),(2. 2.,8. 2.,8. 8.,2. 8.,2. 2.)) }
                 .into();
         assert!((intersection_area(&holed, &a) - 64.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn shortcuts_give_the_exact_overlay() {
+        // A road network: a 30 × 10 box with three 8 × 8 blocks cut out as holes.
+        let block =
+            |x: f64| LineString::from(vec![(x, 1.), (x + 8., 1.), (x + 8., 9.), (x, 9.), (x, 1.)]);
+        let roads = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![(0., 0.), (30., 0.), (30., 10.), (0., 10.), (0., 0.)]),
+            vec![block(1.), block(11.), block(21.)],
+        )]);
+        let site = MultiPolygon(vec![Rect::new((9., 0.), (12., 10.)).to_polygon()]);
+        let exact = site.intersection(&roads);
+        let ours = intersect(&site, &roads);
+        assert!((ours.unsigned_area() - exact.unsigned_area()).abs() < 1e-9);
+        // 3 × 10 minus the 1 × 8 of the middle block = 22.
+        assert!((ours.unsigned_area() - 22.0).abs() < 1e-9);
+        let inside = MultiPolygon(vec![Rect::new((2., 2.), (3., 3.)).to_polygon()]);
+        let park = MultiPolygon(vec![Rect::new((0., 0.), (30., 10.)).to_polygon()]);
+        assert_eq!(intersect(&inside, &park), inside);
+        assert!(subtract(&inside, &[&park]).0.is_empty());
+        let rest = subtract(&site, &[&roads]);
+        assert!((rest.unsigned_area() - 8.0).abs() < 1e-9);
     }
 }
