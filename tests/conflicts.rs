@@ -19,13 +19,17 @@ fn near(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0)
 }
 
-fn report() -> (ConflictReport, ConflictRules) {
+fn report_of(opts: &ConflictOptions) -> (ConflictReport, ConflictRules) {
     let gp = GeoPackage::open(sample_store()).unwrap();
     let catalog = Catalog::load(&gp).unwrap();
     let rules = Rules::builtin().conflicts;
     let ctx = Context::new(&catalog);
-    let r = conflicts(&ctx, &rules, &ConflictOptions::default()).unwrap();
+    let r = conflicts(&ctx, &rules, opts).unwrap();
     (r, rules)
+}
+
+fn report() -> (ConflictReport, ConflictRules) {
+    report_of(&ConflictOptions::default())
 }
 
 fn num(s: &str) -> f64 {
@@ -362,4 +366,20 @@ fn the_sample_holds_every_conflict_type() {
         assert!(v["conflicts"][0].get(key).is_some(), "conflict lacks {key}");
     }
     assert!(v["summary"].is_object());
+
+    // One park alone gets exactly the rows the whole run gives it.
+    for park in ["GXQ01", "JKQ01", "CRQ01"] {
+        let (one, _) = report_of(&ConflictOptions {
+            park: Some(park.into()),
+            compare: None,
+        });
+        let whole: Vec<&str> = r
+            .conflicts
+            .iter()
+            .filter(|c| c.park_id.as_deref() == Some(park))
+            .map(|c| c.id.as_str())
+            .collect();
+        let alone: Vec<&str> = one.conflicts.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(alone, whole, "{park}");
+    }
 }
