@@ -383,3 +383,53 @@ fn the_sample_holds_every_conflict_type() {
         assert_eq!(alone, whole, "{park}");
     }
 }
+
+#[test]
+fn a_site_in_lon_lat_is_reviewed_in_the_analysis_crs() {
+    use landwatch::analysis::compliance::{compliance, Conclusion, Site};
+    use landwatch::model::{Category, Role};
+    let gp = GeoPackage::open(sample_store()).unwrap();
+    let catalog = Catalog::load(&gp).unwrap();
+    let rules = Rules::builtin().conflicts;
+    let ctx = Context::new(&catalog);
+    // An industrial parcel as the site: its lon/lat polygon, as a client would send it.
+    let parcels = catalog.by_role(Role::Parcels).next().unwrap();
+    let i = parcels
+        .parcels()
+        .unwrap()
+        .iter()
+        .position(|p| p.land_use_code.as_deref() == Some("100102"))
+        .unwrap();
+    let f = &parcels.features[i];
+    let site = Site::from_lonlat(
+        &catalog,
+        f.lonlat.as_ref().unwrap(),
+        Some(Category::Industrial),
+    )
+    .unwrap();
+    let r = compliance(&ctx, &rules, &site).unwrap();
+    assert!(
+        near(r.site_area_m2, f.area_m2, 1e-9),
+        "{} vs {}",
+        r.site_area_m2,
+        f.area_m2
+    );
+    assert_eq!(r.layers.len(), 2);
+    for l in &r.layers {
+        // Areas of one layer make the site; layers are never summed together.
+        let total = l.conforming_m2 + l.nonconforming_m2 + l.uncovered_m2;
+        assert!(near(total, r.site_area_m2, 1e-9), "{}: {total}", l.layer);
+        assert!(l.uses.iter().all(|u| u.area_m2 > 0.0));
+    }
+    let v = serde_json::to_value(&r).unwrap();
+    for key in ["site_area_m2", "layers", "redlines", "conclusion"] {
+        assert!(v.get(key).is_some(), "compliance lacks {key}");
+    }
+    for key in ["layer", "kind", "conforming_m2", "nonconforming_m2"] {
+        assert!(
+            v["layers"][0].get(key).is_some(),
+            "layer review lacks {key}"
+        );
+    }
+    assert_ne!(r.conclusion, Conclusion::NotChecked);
+}
