@@ -19,13 +19,17 @@ fn near(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0)
 }
 
-fn report() -> (ConflictReport, ConflictRules) {
+fn report_of(opts: &ConflictOptions) -> (ConflictReport, ConflictRules) {
     let gp = GeoPackage::open(sample_store()).unwrap();
     let catalog = Catalog::load(&gp).unwrap();
     let rules = Rules::builtin().conflicts;
     let ctx = Context::new(&catalog);
-    let r = conflicts(&ctx, &rules, &ConflictOptions::default()).unwrap();
+    let r = conflicts(&ctx, &rules, opts).unwrap();
     (r, rules)
+}
+
+fn report() -> (ConflictReport, ConflictRules) {
+    report_of(&ConflictOptions::default())
 }
 
 fn num(s: &str) -> f64 {
@@ -362,4 +366,70 @@ fn the_sample_holds_every_conflict_type() {
         assert!(v["conflicts"][0].get(key).is_some(), "conflict lacks {key}");
     }
     assert!(v["summary"].is_object());
+
+    // One park alone gets exactly the rows the whole run gives it.
+    for park in ["GXQ01", "JKQ01", "CRQ01"] {
+        let (one, _) = report_of(&ConflictOptions {
+            park: Some(park.into()),
+            compare: None,
+        });
+        let whole: Vec<&str> = r
+            .conflicts
+            .iter()
+            .filter(|c| c.park_id.as_deref() == Some(park))
+            .map(|c| c.id.as_str())
+            .collect();
+        let alone: Vec<&str> = one.conflicts.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(alone, whole, "{park}");
+    }
+}
+
+#[test]
+fn a_site_in_lon_lat_is_reviewed_in_the_analysis_crs() {
+    use landwatch::analysis::compliance::{compliance, Conclusion, Site};
+    use landwatch::model::{Category, Role};
+    let gp = GeoPackage::open(sample_store()).unwrap();
+    let catalog = Catalog::load(&gp).unwrap();
+    let rules = Rules::builtin().conflicts;
+    let ctx = Context::new(&catalog);
+    // An industrial parcel as the site: its lon/lat polygon, as a client would send it.
+    let parcels = catalog.by_role(Role::Parcels).next().unwrap();
+    let i = parcels
+        .parcels()
+        .unwrap()
+        .iter()
+        .position(|p| p.land_use_code.as_deref() == Some("100102"))
+        .unwrap();
+    let f = &parcels.features[i];
+    let site = Site::from_lonlat(
+        &catalog,
+        f.lonlat.as_ref().unwrap(),
+        Some(Category::Industrial),
+    )
+    .unwrap();
+    let r = compliance(&ctx, &rules, &site).unwrap();
+    assert!(
+        near(r.site_area_m2, f.area_m2, 1e-9),
+        "{} vs {}",
+        r.site_area_m2,
+        f.area_m2
+    );
+    assert_eq!(r.layers.len(), 2);
+    for l in &r.layers {
+        // Areas of one layer make the site; layers are never summed together.
+        let total = l.conforming_m2 + l.nonconforming_m2 + l.uncovered_m2;
+        assert!(near(total, r.site_area_m2, 1e-9), "{}: {total}", l.layer);
+        assert!(l.uses.iter().all(|u| u.area_m2 > 0.0));
+    }
+    let v = serde_json::to_value(&r).unwrap();
+    for key in ["site_area_m2", "layers", "redlines", "conclusion"] {
+        assert!(v.get(key).is_some(), "compliance lacks {key}");
+    }
+    for key in ["layer", "kind", "conforming_m2", "nonconforming_m2"] {
+        assert!(
+            v["layers"][0].get(key).is_some(),
+            "layer review lacks {key}"
+        );
+    }
+    assert_ne!(r.conclusion, Conclusion::NotChecked);
 }

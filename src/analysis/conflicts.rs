@@ -938,6 +938,14 @@ fn redline_name(layer: &Layer, i: usize) -> Option<String> {
     }
 }
 
+/// The features of `layer` to check: all, or those whose box meets the park's (one park asked).
+fn in_scope(layer: &Layer, scope: Option<&Rect>) -> Vec<usize> {
+    match scope {
+        Some(r) => layer.in_box(r),
+        None => (0..layer.features.len()).collect(),
+    }
+}
+
 /// Construction land of `layer` inside the red-line features (ecological or farmland).
 fn inside_redlines(
     layer: &Arc<Layer>,
@@ -985,6 +993,7 @@ fn outside_boundary(
     layer: &Arc<Layer>,
     used: &[Use],
     bounds: &[(Arc<Layer>, usize)],
+    scope: Option<&Rect>,
 ) -> Vec<Piece> {
     // The boundary features by layer, to be found through each layer's R-tree.
     let mut by_layer: Vec<(&Arc<Layer>, Vec<bool>)> = vec![];
@@ -998,7 +1007,7 @@ fn outside_boundary(
             .expect("just added");
         entry.1[*i] = true;
     }
-    (0..layer.features.len())
+    in_scope(layer, scope)
         .into_par_iter()
         .filter(|&i| used[i].construction == Some(Construction::Urban))
         .filter_map(|i| {
@@ -1032,8 +1041,20 @@ fn outside_boundary(
 }
 
 /// Parcel area outside the parcel's own park (its 所属园区, else the park around it).
-fn outside_parks(ctx: &Context<'_>) -> Vec<Piece> {
-    let parcels: Vec<_> = ctx.parcels().collect();
+/// With one park asked (`scope`: its id and box), only the parcels recorded as its own or
+/// lying near it.
+fn outside_parks(ctx: &Context<'_>, scope: Option<(&str, &Rect)>) -> Vec<Piece> {
+    let parcels: Vec<_> = ctx
+        .parcels()
+        .filter(|p| {
+            scope.is_none_or(|(id, r)| {
+                p.parcel().park_id.as_deref() == Some(id)
+                    || p.layer.features[p.index]
+                        .bbox
+                        .is_some_and(|b| b.intersects(r))
+            })
+        })
+        .collect();
     parcels
         .par_iter()
         .filter_map(|p| {
@@ -1064,8 +1085,9 @@ fn industrial_buffer(
     used: &[Use],
     distance: f64,
     rules: &ConflictRules,
+    scope: Option<&Rect>,
 ) -> Vec<Piece> {
-    (0..layer.features.len())
+    in_scope(layer, scope)
         .into_par_iter()
         .filter(|&i| used[i].pollution.is_some_and(|p| p >= 2))
         .flat_map_iter(|i| {
@@ -1315,13 +1337,19 @@ pub fn conflicts(
         comparisons.extend(whole);
     }
 
-    // Hard conflicts, per offending layer.
+    // Hard conflicts, per offending layer; with one park asked, only near it.
+    let scope = opts
+        .park
+        .as_ref()
+        .and_then(|_| parks.first())
+        .and_then(|p| p.layer.features[p.index].bbox);
+    let scope = scope.as_ref();
     for (kind, line) in [
         (ConflictType::EcologicalRedline, RedlineKind::Ecological),
         (ConflictType::BasicFarmland, RedlineKind::Farmland),
     ] {
-        let lines = redlines(catalog, line);
-        if lines.is_empty() {
+        let all = redlines(catalog, line);
+        if all.is_empty() {
             not_checked.push(format!(
                 "{}: the store has no red-line layer of kind {} ({})",
                 kind.as_str(),
@@ -1330,6 +1358,12 @@ pub fn conflicts(
             ));
             continue;
         }
+        let lines: Vec<_> = all
+            .into_iter()
+            .filter(|(l, i)| {
+                scope.is_none_or(|r| l.features[*i].bbox.is_some_and(|b| b.intersects(r)))
+            })
+            .collect();
         for (layer, used) in &land_use {
             pieces.extend(inside_redlines(layer, used, &lines, kind));
         }
@@ -1342,17 +1376,17 @@ pub fn conflicts(
         );
     } else {
         for (layer, used) in &land_use {
-            pieces.extend(outside_boundary(layer, used, &bounds));
+            pieces.extend(outside_boundary(layer, used, &bounds, scope));
         }
     }
     if ctx.parks().is_empty() {
         not_checked.push("outside_park: the store has no park layer (园区四至)".into());
     } else {
-        pieces.extend(outside_parks(ctx));
+        pieces.extend(outside_parks(ctx, opts.park.as_deref().zip(scope)));
     }
     let distance = rules.industrial_buffer.distance_m;
     for (layer, used) in &land_use {
-        pieces.extend(industrial_buffer(layer, used, distance, rules));
+        pieces.extend(industrial_buffer(layer, used, distance, rules, scope));
     }
 
     let measured = format!("planar area in {}", crs.label);
@@ -1663,6 +1697,29 @@ mod tests {
             .filter(|id| changed.conflicts.iter().any(|c| &c.id == id))
             .count();
         assert_eq!(kept, first.conflicts.len());
+    }
+
+    #[test]
+    fn one_park_gets_the_rows_the_whole_run_gives_it() {
+        let cat = catalog("E1");
+        let whole = run(&cat, &ConflictOptions::default());
+        let one = run(
+            &cat,
+            &ConflictOptions {
+                park: Some("K1".into()),
+                compare: None,
+            },
+        );
+        let ids = |r: &ConflictReport| -> Vec<String> {
+            r.conflicts
+                .iter()
+                .filter(|c| c.park_id.as_deref() == Some("K1"))
+                .map(|c| c.id.clone())
+                .collect()
+        };
+        assert_eq!(ids(&one), ids(&whole));
+        assert_eq!(one.conflicts.len(), ids(&one).len());
+        assert!(one.conflicts.len() >= 15);
     }
 
     #[test]
