@@ -1285,13 +1285,17 @@ pub fn conflicts(
     let mut pieces: Vec<Piece> = vec![];
     if let Some((a, b)) = &pair {
         let (a, b) = ((a, used(a)), (b, used(b)));
-        let per_park: Vec<(Comparison, Vec<Piece>)> =
-            parks.par_iter().map(|p| one_park(a, b, p, rules)).collect();
+        let per_park: Vec<(Comparison, Vec<Piece>)> = parks
+            .par_iter()
+            .filter(|_| !ctx.cancelled())
+            .map(|p| one_park(a, b, p, rules))
+            .collect();
         let mut whole = None;
         if opts.park.is_none() {
             // The land outside every park, feature by feature.
             let outside: Vec<(usize, MultiPolygon)> = (0..a.0.features.len())
                 .into_par_iter()
+                .filter(|_| !ctx.cancelled())
                 .filter_map(|i| {
                     let g = planar(a.0, i)?;
                     let r = g.bounding_rect()?;

@@ -1,6 +1,7 @@
 //! What every analysis needs to know about the snapshot: which park a parcel belongs to, what
 //! its land-use code means, and what the buildings on it add up to.
 
+use super::cancel::Cancel;
 use crate::catalog::{Catalog, Layer};
 use crate::geom::clip::intersection_area;
 use crate::model::land_class::{lookup, lookup_name, Category, LandClass};
@@ -87,6 +88,7 @@ pub struct Context<'a> {
     pub catalog: &'a Catalog,
     parks: Vec<ParkRef<'a>>,
     parks_by_id: HashMap<&'a str, usize>,
+    cancel: Cancel,
 }
 
 impl<'a> Context<'a> {
@@ -105,7 +107,19 @@ impl<'a> Context<'a> {
             catalog,
             parks,
             parks_by_id,
+            cancel: Cancel::new(),
         }
+    }
+
+    /// The same context, for a computation that stops early when `cancel` is raised.
+    pub fn with_cancel(self, cancel: Cancel) -> Context<'a> {
+        Context { cancel, ..self }
+    }
+
+    /// Whether the computation over this context was cancelled: long loops look at it
+    /// between parks and parcels and skip the rest (the partial result is discarded).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     /// Every park, in layer order.

@@ -478,6 +478,9 @@ pub fn idle(
     let assessed: Vec<(ParcelRef<'_>, Option<String>, Assessment)> = refs
         .into_par_iter()
         .filter_map(|r| {
+            if ctx.cancelled() {
+                return None;
+            }
             // The park is looked up only where it matters: a park filter, or a finding.
             let mut park_id = None;
             if let Some(want) = park {

@@ -414,7 +414,7 @@ pub fn park_indicators(
     let parks = ctx
         .parks()
         .par_iter()
-        .filter(|p| park.is_none_or(|want| &*p.park().id == want))
+        .filter(|p| !ctx.cancelled() && park.is_none_or(|want| &*p.park().id == want))
         .map(|p| {
             let (t, notes) = tally(ctx, p, rules, as_of);
             let mut list = indicators(&t, rules);

@@ -2,6 +2,7 @@
 //! HTTP, no GDAL. Each check's face (its id, title, tables and map features) is in
 //! [`crate::checks`], which the command line and the server call.
 
+pub mod cancel;
 pub mod compliance;
 pub mod conflicts;
 pub mod context;
@@ -15,6 +16,7 @@ pub mod testing;
 pub mod underused;
 pub mod zoning;
 
+pub use cancel::Cancel;
 pub use context::Context;
 
 use chrono::NaiveDate;

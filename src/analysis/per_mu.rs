@@ -186,6 +186,9 @@ pub fn per_mu(
     }
     let mut firms: Vec<Firm> = vec![];
     for (holder, g) in groups {
+        if ctx.cancelled() {
+            break;
+        }
         let largest = g
             .parcels
             .iter()

@@ -117,7 +117,9 @@ fn parcel_issues(ctx: &Context<'_>, r: &ParcelRef<'_>, rules: &Rules) -> Vec<Iss
                 format!("所属园区 {recorded} 不是库中的园区"),
                 json!({"recorded_park": recorded, "lies_in": lies_in}),
             ),
-            Some(k) if !overlaps(k) => issue(
+            // A parcel whose interior point lies in its recorded park meets it: the exact
+            // overlay is only needed for the others.
+            Some(k) if !around.is_some_and(|a| std::ptr::eq(a, k)) && !overlaps(k) => issue(
                 "park_mismatch",
                 format!(
                     "所属园区为 {recorded}，但宗地位于 {}",
@@ -214,7 +216,9 @@ pub fn quality(ctx: &Context<'_>, rules: &Rules, park: Option<&str>) -> QualityR
     let refs: Vec<ParcelRef<'_>> = ctx.parcels().collect();
     let per_parcel: Vec<Vec<Issue>> = refs
         .par_iter()
-        .filter(|r| park.is_none_or(|want| ctx.park_id_of(r).as_deref() == Some(want)))
+        .filter(|r| {
+            !ctx.cancelled() && park.is_none_or(|want| ctx.park_id_of(r).as_deref() == Some(want))
+        })
         .map(|r| parcel_issues(ctx, r, rules))
         .collect();
     let checked = per_parcel.len();
@@ -226,6 +230,9 @@ pub fn quality(ctx: &Context<'_>, rules: &Rules, park: Option<&str>) -> QualityR
             .flat_map_iter(|i| {
                 let f = &layer.features[i];
                 let mut found = vec![];
+                if ctx.cancelled() {
+                    return found;
+                }
                 let (Some(bi), Some(gi)) = (f.bbox, f.planar.as_ref()) else {
                     return found;
                 };

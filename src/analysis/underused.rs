@@ -434,6 +434,9 @@ pub fn underused(
     let checked: Vec<(ParcelRef<'_>, Option<String>, Vec<Reason>)> = refs
         .into_par_iter()
         .filter_map(|r| {
+            if ctx.cancelled() {
+                return None;
+            }
             let mut park_id = None;
             if let Some(want) = park {
                 park_id = ctx.park_id_of(&r);

@@ -411,7 +411,7 @@ pub fn zoning(
     let parks: Vec<ParkZoning> = ctx
         .parks()
         .par_iter()
-        .filter(|p| park.is_none_or(|want| &*p.park().id == want))
+        .filter(|p| !ctx.cancelled() && park.is_none_or(|want| &*p.park().id == want))
         .map(|p| park_zoning(ctx, p, rules, indicator_rules))
         .collect();
     ZoningReport {

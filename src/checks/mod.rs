@@ -685,6 +685,31 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_run_stops_before_its_parks_and_parcels() {
+        let cat = catalog();
+        let rules = Rules::builtin();
+        let query = Query::new("2024-01-01".parse().unwrap());
+        let cancel = crate::analysis::Cancel::new();
+        cancel.cancel();
+        let rows = |ctx: &Context<'_>, id: &str| {
+            let report = run(find(id).unwrap(), ctx, &rules, &query).unwrap();
+            report.tables()[0].rows.len()
+        };
+        for id in ["idle", "underused", "mujun", "zoning", "indicators"] {
+            let whole = rows(&Context::new(&cat), id);
+            assert!(whole > 0, "{id}: nothing found on the test park");
+            let cancelled = rows(&Context::new(&cat).with_cancel(cancel.clone()), id);
+            assert_eq!(cancelled, 0, "{id} went on after it was cancelled");
+        }
+        // The test data has no quality problem: count the parcels looked at instead.
+        let checked = |ctx: &Context<'_>| crate::analysis::quality::quality(ctx, &rules, None);
+        assert_eq!(checked(&Context::new(&cat)).parcels_checked, 3);
+        let cancelled = checked(&Context::new(&cat).with_cancel(cancel));
+        assert_eq!(cancelled.parcels_checked, 0);
+        assert!(cancelled.issues.is_empty());
+    }
+
+    #[test]
     fn text_feature_ids_number_stably() {
         let a = FeatureId::Text("CF-1".into());
         assert_eq!(a.number(), FeatureId::Text("CF-1".into()).number());

@@ -3,7 +3,7 @@
 
 use super::collections::{AnalysisLayer, Collection};
 use super::error::{ApiError, ApiResult};
-use crate::analysis::{self, Context};
+use crate::analysis::{self, Cancel, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
 use crate::rules::Rules;
@@ -42,11 +42,13 @@ type Slot = futures_util::future::Shared<
 >;
 
 /// How many requests wait for one computation; when none is left, the computation is
-/// dropped while queued, or before its second stage (the map features) once running.
+/// cancelled: dropped while queued, and stopped soon once running (the checks look at the
+/// flag between parks and parcels), its partial result discarded.
 #[derive(Default)]
 struct Interest {
     waiting: AtomicUsize,
     gone: tokio::sync::Notify,
+    cancel: Cancel,
 }
 
 impl Interest {
@@ -55,8 +57,10 @@ impl Interest {
         Waiter(Arc::clone(self))
     }
 
+    /// Whether every request for it had gone at some point: then it is cancelled for good,
+    /// and a request that comes later starts another computation.
     fn abandoned(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst) == 0
+        self.cancel.is_cancelled()
     }
 
     /// Resolves when the last waiter has gone.
@@ -77,6 +81,7 @@ struct Waiter(Arc<Interest>);
 impl Drop for Waiter {
     fn drop(&mut self) {
         if self.0.waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.cancel.cancel();
             self.0.gone.notify_waiters();
         }
     }
@@ -252,6 +257,10 @@ impl AppState {
     ) -> (Slot, Waiter) {
         use futures_util::FutureExt;
         let mut cache = self.results.lock().expect("cache lock");
+        // A computation cancelled before it finished is never joined: it ends without a result.
+        cache.retain(|(k, slot, interest)| {
+            k != key || slot.peek().is_some() || !interest.abandoned()
+        });
         if let Some((_, slot, interest)) = cache.iter().find(|(k, _, _)| k == key) {
             return (slot.clone(), interest.join());
         }
@@ -277,7 +286,8 @@ impl AppState {
     }
 
     /// Wait for a place, then compute off the async threads; dropped when every request for
-    /// it has gone, while queued or between the check and its map features.
+    /// it has gone: while queued, inside the check (which stops at its next look at the
+    /// flag), or between the check and its map features.
     async fn compute(
         self: Arc<Self>,
         check: &'static dyn Analysis,
@@ -295,10 +305,12 @@ impl AppState {
         };
         let rules = Arc::clone(&self.rules);
         tokio::task::spawn_blocking(move || {
-            let ctx = Context::new(&catalog);
+            let ctx = Context::new(&catalog).with_cancel(interest.cancel.clone());
+            let started = std::time::Instant::now();
             let report = checks::run(check, &ctx, &rules, &query);
             if interest.abandoned() {
-                tracing::info!(check = check.id(), %as_of, "analysis dropped before its map features: every request for it had gone");
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::info!(check = check.id(), %as_of, seconds, "analysis dropped while running: every request for it had gone");
                 return Err(Failure::Abandoned);
             }
             let layer = report
