@@ -14,7 +14,7 @@ pub use report::{AreaFigures, IngestError, IngestReport, RowError};
 use crate::geom::bounds::{cover, cover_all};
 use crate::geom::crs::{suggest_crs, CGCS2000_EPSG};
 use crate::geom::{AnalysisCrs, Transform};
-use crate::io::crs::{srs_def, stored_srs, SourceCrs};
+use crate::io::crs::SourceCrs;
 use crate::io::encoding::{self, decode_field_name, EncodingChoice};
 use crate::io::mapping::{self, SourceColumn, UserMapping};
 use crate::io::source::{EncodingHint, RawType};
@@ -552,8 +552,6 @@ fn run(
             "GEOMETRY"
         }
         .into(),
-        srs: stored_srs(),
-        also_register: vec![srs_def(4326).map_err(|e| refuse(e, "check the PROJ installation"))?],
         source: file.clone(),
     };
 

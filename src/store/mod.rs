@@ -4,9 +4,7 @@
 //! through the small [`Store`] trait, so that a PostGIS store for a province's tens of millions
 //! of parcels is an addition, not a rewrite.
 
-pub mod blob;
 mod gpkg;
-mod lock;
 
 pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
 
@@ -84,7 +82,7 @@ pub enum StoreError {
         /// The feature id.
         fid: i64,
         /// What was wrong.
-        source: blob::BlobError,
+        source: gpkg::blob::BlobError,
     },
     /// File-system trouble around the store file.
     #[error("store {path}: {source}")]
@@ -113,6 +111,9 @@ pub enum StoreError {
         /// Bytes needed.
         need: u64,
     },
+    /// PROJ could not give the definition of a spatial reference system the store holds.
+    #[error("the spatial reference system {0}: check the PROJ installation")]
+    Srs(String),
     /// Registry content that does not parse.
     #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
     Registry {
@@ -246,10 +247,7 @@ pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
         return bad("is longer than 63 characters");
     }
     let lower = name.to_ascii_lowercase();
-    if ["gpkg_", "rtree_", "landwatch_", "sqlite_"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-    {
+    if gpkg::RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p)) {
         return bad("uses a prefix reserved for GeoPackage and landwatch tables");
     }
     if RESERVED.contains(&lower.as_str()) {

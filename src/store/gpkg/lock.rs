@@ -3,7 +3,7 @@
 //! layer, source, since), so that the others queue behind it and say whom they wait for,
 //! and a lock held by another program is told apart.
 
-use super::StoreError;
+use crate::store::StoreError;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

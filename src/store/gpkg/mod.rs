@@ -5,29 +5,21 @@
 //! refused, failed or killed ingest leaves it byte-for-byte as it was. A store that does not
 //! exist yet is built in a temporary file and renamed into place when the first layer commits.
 
-use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoreStamp, StoredFeature};
+pub(crate) mod blob;
+mod columns;
+mod lock;
+mod srs;
+
+pub use srs::SrsDef;
+
+use super::{validate_layer_name, LayerInfo, Store, StoreError, StoreStamp, StoredFeature};
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
-use crate::model::attr::{AttrType, AttrValue, Column};
+use crate::model::attr::{AttrValue, Column};
 use geo::{Geometry, Rect};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use std::path::{Path, PathBuf};
-
-/// A spatial reference system row for `gpkg_spatial_ref_sys`.
-#[derive(Clone, Debug)]
-pub struct SrsDef {
-    /// The id geometries carry (the EPSG code for EPSG systems).
-    pub srs_id: i32,
-    /// Its name.
-    pub name: String,
-    /// Defining organisation (`EPSG`).
-    pub organization: String,
-    /// The organisation's code.
-    pub organization_id: i32,
-    /// OGC WKT 1 definition.
-    pub definition: String,
-}
 
 /// A layer about to be written.
 #[derive(Clone, Debug)]
@@ -38,10 +30,6 @@ pub struct NewLayer {
     pub columns: Vec<Column>,
     /// GeoPackage geometry type name (`MULTIPOLYGON`, `GEOMETRY`).
     pub geometry_type: String,
-    /// The SRS of the stored geometries.
-    pub srs: SrsDef,
-    /// Other SRS rows the store must hold (GeoPackage requires WGS 84, EPSG:4326).
-    pub also_register: Vec<SrsDef>,
     /// The source file, for the note that says who writes the store.
     pub source: String,
 }
@@ -53,8 +41,8 @@ pub struct GeoPackage {
     /// Set while a new store is being built in a temporary file: (temporary, final).
     building: Option<(PathBuf, PathBuf)>,
     /// Says that this process writes the store, from the write lock until the log is
-    /// folded (see [`super::lock`]).
-    writer_note: Option<super::lock::WriterNote>,
+    /// folded (see [`lock`]).
+    writer_note: Option<lock::WriterNote>,
 }
 
 const SCHEMA_GPKG: &str = r#"
@@ -105,6 +93,10 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
   ('landwatch_ingest_log', 'attributes', 'landwatch_ingest_log', '入库日志 — ingest log'),
   ('landwatch_meta', 'attributes', 'landwatch_meta', 'landwatch store settings');
 "#;
+
+/// Table-name prefixes that GeoPackage, SQLite and landwatch keep for their own tables
+/// (`gpkg_contents`, `rtree_<layer>_geom`, `sqlite_sequence`, `landwatch_layers`).
+pub(super) const RESERVED_PREFIXES: [&str; 4] = ["gpkg_", "rtree_", "landwatch_", "sqlite_"];
 
 /// Quote an SQL identifier.
 fn ident(name: &str) -> String {
@@ -403,7 +395,7 @@ impl GeoPackage {
             } else if name != geom {
                 cols.push(Column {
                     name,
-                    ty: AttrType::from_sql_type(&decl),
+                    ty: columns::attr_type(&decl),
                 });
             }
         }
@@ -454,8 +446,7 @@ impl GeoPackage {
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(self.sql_err())?;
         } else {
-            let note =
-                super::lock::begin_write(&self.conn, &self.path, &layer.name, &layer.source)?;
+            let note = lock::begin_write(&self.conn, &self.path, &layer.name, &layer.source)?;
             self.writer_note = Some(note);
         }
         let conn = &self.conn;
@@ -475,7 +466,7 @@ impl GeoPackage {
             fid,
             geom,
             n_columns: layer.columns.len(),
-            srs_id: layer.srs.srs_id,
+            srs_id: srs::STORED,
             blob: Vec::with_capacity(512),
             insert_sql: String::new(),
             rtree_sql: String::new(),
@@ -711,7 +702,9 @@ impl<'a> LayerWriter<'a> {
                 .map_err(self.err())?;
             }
         }
-        for srs in std::iter::once(&layer.srs).chain(&layer.also_register) {
+        // GeoPackage requires WGS 84 (EPSG:4326) beside the SRS of the stored geometries.
+        let rows = [srs::row(srs::STORED)?, srs::row(4326)?];
+        for srs in &rows {
             c.execute(
                 // Columns named: GeoPackages written by GDAL with the CRS WKT extension have
                 // a seventh (definition_12_063).
@@ -734,7 +727,11 @@ impl<'a> LayerWriter<'a> {
             layer.geometry_type
         );
         for col in &layer.columns {
-            ddl.push_str(&format!(", {} {}", ident(&col.name), col.ty.sql_type()));
+            ddl.push_str(&format!(
+                ", {} {}",
+                ident(&col.name),
+                columns::sql_type(col.ty)
+            ));
         }
         ddl.push_str(");");
         ddl.push_str(&format!(
@@ -744,12 +741,12 @@ impl<'a> LayerWriter<'a> {
         c.execute_batch(&ddl).map_err(self.err())?;
         c.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?1, 'features', ?1, ?2)",
-            params![self.name, layer.srs.srs_id],
+            params![self.name, srs::STORED],
         )
         .map_err(self.err())?;
         c.execute(
             "INSERT INTO gpkg_geometry_columns VALUES (?1, ?2, ?3, ?4, 0, 0)",
-            params![self.name, self.geom, layer.geometry_type, layer.srs.srs_id],
+            params![self.name, self.geom, layer.geometry_type, srs::STORED],
         )
         .map_err(self.err())?;
         let names: String = layer
@@ -1230,19 +1227,10 @@ impl Store for GeoPackage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::attr::AttrType;
     use crate::model::Role;
     use geo::wkt;
     use std::collections::BTreeMap;
-
-    fn srs() -> SrsDef {
-        SrsDef {
-            srs_id: 4490,
-            name: "China Geodetic Coordinate System 2000".into(),
-            organization: "EPSG".into(),
-            organization_id: 4490,
-            definition: "GEOGCS[\"China Geodetic Coordinate System 2000\"]".into(),
-        }
-    }
 
     fn info(name: &str, count: u64) -> LayerInfo {
         LayerInfo {
@@ -1284,8 +1272,6 @@ mod tests {
                 },
             ],
             geometry_type: "MULTIPOLYGON".into(),
-            srs: srs(),
-            also_register: vec![],
             source: "t.shp".into(),
         }
     }
