@@ -24,7 +24,7 @@ use crate::model::fields::field;
 use crate::model::land_class::{detect_system, lookup};
 use crate::model::value::unit_in_field_name;
 use crate::model::{ClassSystem, PlanKind, RedlineKind, Role};
-use crate::store::{validate_layer_name, GeoPackage, LayerInfo, NewLayer, Store};
+use crate::store::{validate_layer_name, LayerInfo, NewLayer, Store, StoreLocation};
 use extent::{check_layer_extent, UseArea};
 use geo::{BoundingRect, Rect};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -50,7 +50,7 @@ pub struct IngestRequest {
     /// The source file.
     pub file: PathBuf,
     /// The store.
-    pub store: PathBuf,
+    pub store: StoreLocation,
     /// The layer's role.
     pub role: Role,
     /// The stored layer's name.
@@ -463,7 +463,7 @@ fn run(
         layer_lonlat_box(source, &sample, &crs, &to_lonlat).map_err(|(p, h)| refuse(p, &h))?;
 
     // The store, and the analysis CRS every layer of it shares.
-    let mut store = GeoPackage::open_for_writing(&req.store)?;
+    let mut store = req.store.open_for_writing()?;
     if let Some(taken) = store.name_taken_in_other_case(&req.name)? {
         return Err(refuse(
             format!(

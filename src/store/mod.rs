@@ -5,8 +5,10 @@
 //! of parcels is an addition, not a rewrite.
 
 mod gpkg;
+mod location;
 
 pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
+pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
@@ -111,6 +113,9 @@ pub enum StoreError {
         /// Bytes needed.
         need: u64,
     },
+    /// A store of a kind this build cannot open.
+    #[error("store {0}: PostGIS stores are not built into this landwatch yet; use a GeoPackage store (--store data/landwatch.gpkg)")]
+    NotBuilt(StoreLocation),
     /// PROJ could not give the definition of a spatial reference system the store holds.
     #[error("the spatial reference system {0}: check the PROJ installation")]
     Srs(String),
@@ -216,6 +221,8 @@ pub trait Store {
     ) -> Result<(), StoreError>;
     /// A number that changes whenever any layer is written (for reloading).
     fn version(&self) -> Result<i64, StoreError>;
+    /// What identifies the store's content now: a server reloads when it changes.
+    fn stamp(&self) -> Result<StoreStamp, StoreError>;
 }
 
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.

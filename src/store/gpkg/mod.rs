@@ -299,20 +299,6 @@ impl GeoPackage {
         Ok(())
     }
 
-    /// What identifies the store's content now (see [`StoreStamp`]).
-    pub fn stamp(&self) -> Result<StoreStamp, StoreError> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(StoreStamp {
-            generation: self.version()?,
-            token: self.meta("version_token")?,
-            file: (meta.dev(), meta.ino()),
-        })
-    }
-
     /// The store's file (the temporary one while a new store is being built).
     pub fn path(&self) -> &Path {
         &self.path
@@ -1221,6 +1207,19 @@ impl Store for GeoPackage {
             .meta("generation")?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
+    }
+
+    fn stamp(&self) -> Result<StoreStamp, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(StoreStamp {
+            generation: self.version()?,
+            token: self.meta("version_token")?,
+            file: (meta.dev(), meta.ino()),
+        })
     }
 }
 
