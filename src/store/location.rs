@@ -132,6 +132,14 @@ impl StoreLocation {
         StoreLocation::GeoPackage(path.into())
     }
 
+    /// The kind of store, in words (`GeoPackage`, `PostGIS`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreLocation::GeoPackage(_) => "GeoPackage",
+            StoreLocation::PostGis(_) => "PostGIS",
+        }
+    }
+
     /// The GeoPackage file, for a GeoPackage store.
     pub fn path(&self) -> Option<&Path> {
         match self {

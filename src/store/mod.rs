@@ -7,7 +7,7 @@
 mod gpkg;
 mod location;
 
-pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
+pub use gpkg::{GeoPackage, GpkgError, LayerWriter, NewLayer, SrsDef};
 pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
 use crate::geom::AnalysisCrs;
@@ -16,58 +16,56 @@ use crate::model::{ClassSystem, Role};
 use geo::{Geometry, Rect};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-/// Something went wrong reading or writing the store.
+/// Something went wrong reading or writing the store, whichever backend holds it. The
+/// message says what and where; [`StoreError::hint`] says what to do, when there is something.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite reported an error.
-    #[error("store {path}: {source}")]
-    Sqlite {
-        /// The store file.
-        path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
+    /// The backend reported an error (SQLite, the file system).
+    #[error("store {location}: {source}")]
+    Backend {
+        /// The store.
+        location: StoreLocation,
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The file is not a GeoPackage (or not one landwatch can use).
-    #[error("{path} is not a GeoPackage store: {why}")]
+    /// The location holds something that is not a landwatch store.
+    #[error("{location} is not a {} store: {why}", location.kind())]
     NotAStore {
-        /// The file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// What is missing.
         why: String,
     },
     /// The store does not exist.
-    #[error(
-        "store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)"
-    )]
-    Missing(PathBuf),
-    /// The path cannot be followed (a symbolic link loop, a link to nothing).
+    #[error("store {at} does not exist: {hint}", at = .0, hint = self.hint_text())]
+    Missing(StoreLocation),
+    /// The location cannot be followed (a symbolic link loop, a link to nothing).
     #[error("store {0}: {1}")]
-    Unreachable(PathBuf, String),
+    Unreachable(StoreLocation, String),
     /// The store cannot be written here (read-only media, no permission).
-    #[error("store {path} is read-only ({why}): it can be served and read, not written. Ingest into a writable copy (cp {path} /somewhere/writable/), then copy it back")]
+    #[error("store {location} is read-only ({why}): {}", self.hint_text())]
     ReadOnly {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// What the system said.
         why: String,
     },
     /// Another program holds the store's write lock and does not let go.
-    #[error("store {path} is being written by {holder}; waited {waited_s} s. Run this ingest again when it is done")]
+    #[error("store {location} is being written by {holder}; waited {waited_s} s. {}", self.hint_text())]
     Locked {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// Who holds the lock, as far as is known.
         holder: String,
         /// How long this ingest waited.
         waited_s: u64,
     },
     /// No layer of that name.
-    #[error("no layer named '{name}' in {path}; layers: {available}")]
+    #[error("no layer named '{name}' in {location}; layers: {available}")]
     NoLayer {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// The name asked for.
         name: String,
         /// The names there are.
@@ -84,51 +82,67 @@ pub enum StoreError {
         /// The feature id.
         fid: i64,
         /// What was wrong.
-        source: gpkg::blob::BlobError,
-    },
-    /// File-system trouble around the store file.
-    #[error("store {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A write committed into the write-ahead log that could not be folded into the main
     /// file: the store is whole only together with its `-wal` file.
-    #[error("store {path}: the layer was committed, but the write-ahead log {path}-wal could not be folded into the .gpkg ({why}). The store is whole only together with its -wal file: do not copy or mail the .gpkg alone; free disk space (or stop the programs reading it) and run `landwatch info --store {path}`, which folds it in")]
+    #[error("store {location}: the layer was committed, but the write-ahead log {location}-wal could not be folded into the .gpkg ({why}). {}", self.hint_text())]
     NotFolded {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// Why the checkpoint did not complete.
         why: String,
     },
-    /// Too little free disk space to finish the write and leave the .gpkg whole.
-    #[error("store {}: the disk is nearly full: {} MB free, {} MB needed to commit this layer and fold it into the .gpkg. Nothing was stored (the store was not changed); free some space and run the ingest again", .path.display(), .free / 1_000_000, .need.div_ceil(1_000_000))]
+    /// Too little free disk space to finish the write and leave the store whole.
+    #[error("store {location}: the disk is nearly full: {} MB free, {} MB needed to commit this layer and fold it into the .gpkg. Nothing was stored (the store was not changed); {}", .free / 1_000_000, .need.div_ceil(1_000_000), self.hint_text())]
     DiskFull {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// Bytes free.
         free: u64,
         /// Bytes needed.
         need: u64,
     },
     /// A store of a kind this build cannot open.
-    #[error("store {0}: PostGIS stores are not built into this landwatch yet; use a GeoPackage store (--store data/landwatch.gpkg)")]
+    #[error("store {at}: PostGIS stores are not built into this landwatch yet; {hint}", at = .0, hint = self.hint_text())]
     NotBuilt(StoreLocation),
-    /// PROJ could not give the definition of a spatial reference system the store holds.
-    #[error("the spatial reference system {0}: check the PROJ installation")]
+    /// The definition of a spatial reference system the store holds is not to be had.
+    #[error("the spatial reference system {what}: {hint}", what = .0, hint = self.hint_text())]
     Srs(String),
     /// Registry content that does not parse.
-    #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
+    #[error("store {location}: registry entry for '{layer}' is damaged: {why}")]
     Registry {
-        /// The file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// The layer.
         layer: String,
         /// What failed.
         why: String,
     },
+}
+
+impl StoreError {
+    /// What to do about it, when the user can do something.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            StoreError::Missing(at) => {
+                format!("ingest a layer first (landwatch ingest FILE --store {at} …)")
+            }
+            StoreError::ReadOnly { location, .. } => format!("it can be served and read, not written. Ingest into a writable copy (cp {location} /somewhere/writable/), then copy it back"),
+            StoreError::Locked { .. } => "Run this ingest again when it is done".into(),
+            StoreError::NotFolded { location, .. } => format!("The store is whole only together with its -wal file: do not copy or mail the .gpkg alone; free disk space (or stop the programs reading it) and run `landwatch info --store {location}`, which folds it in"),
+            StoreError::DiskFull { .. } => "free some space and run the ingest again".into(),
+            StoreError::NotBuilt(_) => {
+                format!("use a GeoPackage store (--store {DEFAULT_STORE})")
+            }
+            StoreError::Srs(_) => "check the PROJ installation".into(),
+            _ => return None,
+        })
+    }
+
+    fn hint_text(&self) -> String {
+        self.hint().unwrap_or_default()
+    }
 }
 
 /// The registry entry (图层登记) of one stored layer.
@@ -221,6 +235,8 @@ pub trait Store {
     ) -> Result<(), StoreError>;
     /// A number that changes whenever any layer is written (for reloading).
     fn version(&self) -> Result<i64, StoreError>;
+    /// Where the store is.
+    fn location(&self) -> StoreLocation;
     /// What identifies the store's content now: a server reloads when it changes.
     fn stamp(&self) -> Result<StoreStamp, StoreError>;
 }
@@ -266,6 +282,53 @@ pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_says_what_and_where_and_carries_what_to_do() {
+        let at = StoreLocation::gpkg("x/s.gpkg");
+        let e = StoreError::Missing(at.clone());
+        assert_eq!(
+            e.to_string(),
+            "store x/s.gpkg does not exist: ingest a layer first (landwatch ingest FILE --store x/s.gpkg …)"
+        );
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("ingest a layer first (landwatch ingest FILE --store x/s.gpkg …)")
+        );
+        let locked: StoreError = GpkgError::Locked {
+            path: "x/s.gpkg".into(),
+            holder: "QGIS".into(),
+            waited_s: 30,
+        }
+        .into();
+        assert_eq!(
+            locked.to_string(),
+            "store x/s.gpkg is being written by QGIS; waited 30 s. Run this ingest again when it is done"
+        );
+        let none = StoreError::NoLayer {
+            location: at,
+            name: "a".into(),
+            available: "b".into(),
+        };
+        assert!(none.hint().is_none());
+    }
+
+    #[test]
+    fn a_file_that_is_no_geopackage_is_named_by_its_location() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.gpkg");
+        std::fs::write(
+            &path,
+            "not a database, just text that is long enough to be a page header",
+        )
+        .unwrap();
+        let e = StoreLocation::gpkg(&path).open().err().expect("refused");
+        match &e {
+            StoreError::NotAStore { location, .. } => assert_eq!(location.path(), Some(&*path)),
+            other => panic!("{other}"),
+        }
+        assert!(e.to_string().contains("is not a GeoPackage store"), "{e}");
+    }
 
     #[test]
     fn layer_names_are_url_and_table_safe() {

@@ -7,12 +7,16 @@
 
 pub(crate) mod blob;
 mod columns;
+mod error;
 mod lock;
 mod srs;
 
+pub use error::GpkgError;
 pub use srs::SrsDef;
 
-use super::{validate_layer_name, LayerInfo, Store, StoreError, StoreStamp, StoredFeature};
+use super::{
+    validate_layer_name, LayerInfo, Store, StoreError, StoreLocation, StoreStamp, StoredFeature,
+};
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
@@ -125,8 +129,8 @@ fn attr_from_sql(v: ValueRef<'_>) -> AttrValue {
 }
 
 impl GeoPackage {
-    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
+    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> GpkgError + '_ {
+        move |source| GpkgError::Sqlite {
             path: self.path.clone(),
             source,
         }
@@ -137,17 +141,17 @@ impl GeoPackage {
     /// file when SQLite cannot even keep its shared-memory index beside it.
     pub fn open(path: &Path) -> Result<GeoPackage, StoreError> {
         match GeoPackage::open_writable(path) {
-            Err(StoreError::ReadOnly { why, .. }) => {
+            Err(GpkgError::ReadOnly { why, .. }) => {
                 let store = GeoPackage::open_read_only(path, false)
                     .or_else(|_| GeoPackage::open_read_only(path, true))?;
                 tracing::debug!(store = %path.display(), "opened read-only: {why}");
                 Ok(store)
             }
-            other => other,
+            other => Ok(other?),
         }
     }
 
-    fn open_read_only(path: &Path, immutable: bool) -> Result<GeoPackage, StoreError> {
+    fn open_read_only(path: &Path, immutable: bool) -> Result<GeoPackage, GpkgError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = if immutable {
             Connection::open_with_flags(
@@ -157,7 +161,7 @@ impl GeoPackage {
         } else {
             Connection::open_with_flags(path, flags)
         }
-        .map_err(|source| StoreError::Sqlite {
+        .map_err(|source| GpkgError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
@@ -172,16 +176,16 @@ impl GeoPackage {
     }
 
     /// Open an existing store for reading and writing; a store that cannot be written here
-    /// is refused with [`StoreError::ReadOnly`].
-    fn open_writable(path: &Path) -> Result<GeoPackage, StoreError> {
+    /// is refused with [`GpkgError::ReadOnly`].
+    fn open_writable(path: &Path) -> Result<GeoPackage, GpkgError> {
         if !path.exists() {
             return Err(match crate::io::unreachable(path) {
-                Some(why) => StoreError::Unreachable(path.to_path_buf(), why),
-                None => StoreError::Missing(path.to_path_buf()),
+                Some(why) => GpkgError::Unreachable(path.to_path_buf(), why),
+                None => GpkgError::Missing(path.to_path_buf()),
             });
         }
         if let Some(why) = not_writable(path) {
-            return Err(StoreError::ReadOnly {
+            return Err(GpkgError::ReadOnly {
                 path: path.to_path_buf(),
                 why,
             });
@@ -190,7 +194,7 @@ impl GeoPackage {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Sqlite {
+        .map_err(|source| GpkgError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
@@ -211,13 +215,13 @@ impl GeoPackage {
     /// layer commits.
     pub fn open_for_writing(path: &Path) -> Result<GeoPackage, StoreError> {
         if path.exists() {
-            return GeoPackage::open_writable(path);
+            return Ok(GeoPackage::open_writable(path)?);
         }
         if let Some(why) = crate::io::unreachable(path) {
-            return Err(StoreError::Unreachable(path.to_path_buf(), why));
+            return Err(GpkgError::Unreachable(path.to_path_buf(), why).into());
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            std::fs::create_dir_all(dir).map_err(|source| GpkgError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
@@ -225,7 +229,7 @@ impl GeoPackage {
         remove_stale_builds(path);
         let tmp = building_path(path, std::process::id());
         let _ = std::fs::remove_file(&tmp);
-        let conn = Connection::open(&tmp).map_err(|source| StoreError::Sqlite {
+        let conn = Connection::open(&tmp).map_err(|source| GpkgError::Sqlite {
             path: tmp.clone(),
             source,
         })?;
@@ -247,7 +251,7 @@ impl GeoPackage {
         Ok(store)
     }
 
-    fn configure(&self) -> Result<(), StoreError> {
+    fn configure(&self) -> Result<(), GpkgError> {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(self.sql_err())?;
@@ -270,7 +274,7 @@ impl GeoPackage {
         Ok(())
     }
 
-    fn check_is_geopackage(&self) -> Result<(), StoreError> {
+    fn check_is_geopackage(&self) -> Result<(), GpkgError> {
         let has: Option<i64> = self
             .conn
             .query_row(
@@ -283,7 +287,7 @@ impl GeoPackage {
                 rusqlite::Error::SqliteFailure(f, _)
                     if f.code == rusqlite::ErrorCode::NotADatabase =>
                 {
-                    StoreError::NotAStore {
+                    GpkgError::NotAStore {
                         path: self.path.clone(),
                         why: "it is not an SQLite database".into(),
                     }
@@ -291,7 +295,7 @@ impl GeoPackage {
                 other => self.sql_err()(other),
             })?;
         if has.is_none() {
-            return Err(StoreError::NotAStore {
+            return Err(GpkgError::NotAStore {
                 path: self.path.clone(),
                 why: "it has no gpkg_contents table".into(),
             });
@@ -304,7 +308,7 @@ impl GeoPackage {
         &self.path
     }
 
-    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+    fn has_table(&self, name: &str) -> Result<bool, GpkgError> {
         Ok(self
             .conn
             .query_row(
@@ -332,7 +336,7 @@ impl GeoPackage {
         Ok(found)
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    fn meta(&self, key: &str) -> Result<Option<String>, GpkgError> {
         if !self.has_table("landwatch_meta")? {
             return Ok(None);
         }
@@ -346,7 +350,7 @@ impl GeoPackage {
             .map_err(self.sql_err())
     }
 
-    fn geometry_column(&self, layer: &str) -> Result<Option<String>, StoreError> {
+    fn geometry_column(&self, layer: &str) -> Result<Option<String>, GpkgError> {
         self.conn
             .query_row(
                 "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?1",
@@ -357,7 +361,7 @@ impl GeoPackage {
             .map_err(self.sql_err())
     }
 
-    fn pk_and_columns(&self, layer: &str) -> Result<(String, Vec<Column>), StoreError> {
+    fn pk_and_columns(&self, layer: &str) -> Result<(String, Vec<Column>), GpkgError> {
         let geom = self.geometry_column(layer)?.unwrap_or_default();
         let mut stmt = self
             .conn
@@ -391,7 +395,7 @@ impl GeoPackage {
         Ok((pk, cols))
     }
 
-    fn no_layer(&self, name: &str) -> StoreError {
+    fn no_layer(&self, name: &str) -> GpkgError {
         let available = self
             .layers()
             .map(|ls| {
@@ -401,7 +405,7 @@ impl GeoPackage {
                     .join(", ")
             })
             .unwrap_or_default();
-        StoreError::NoLayer {
+        GpkgError::NoLayer {
             path: self.path.clone(),
             name: name.to_string(),
             available: if available.is_empty() {
@@ -436,14 +440,14 @@ impl GeoPackage {
             self.writer_note = Some(note);
         }
         let conn = &self.conn;
-        let err = |source| StoreError::Sqlite {
+        let err = |source| GpkgError::Sqlite {
             path: self.path.clone(),
             source,
         };
         // landwatch's own tables join the store with its first layer written by landwatch.
         if let Err(e) = conn.execute_batch(SCHEMA_LANDWATCH) {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(err(e));
+            return Err(err(e).into());
         }
         let mut writer = LayerWriter {
             store_path: self.path.clone(),
@@ -479,7 +483,7 @@ impl GeoPackage {
             // Close the file before moving it.
             let placeholder = Connection::open_in_memory().map_err(self.sql_err())?;
             drop(std::mem::replace(&mut self.conn, placeholder));
-            let io = |source| StoreError::Io {
+            let io = |source| GpkgError::Io {
                 path: tmp.clone(),
                 source,
             };
@@ -489,13 +493,14 @@ impl GeoPackage {
             if dest.exists() {
                 // Another ingest created the store meanwhile; refuse rather than overwrite it.
                 let _ = std::fs::remove_file(&tmp);
-                return Err(StoreError::Io {
+                return Err(GpkgError::Io {
                     path: dest.clone(),
                     source: std::io::Error::new(
                         std::io::ErrorKind::AlreadyExists,
                         "the store was created by another ingest while this one ran; run this ingest again",
                     ),
-                });
+                }
+                .into());
             }
             std::fs::rename(&tmp, &dest).map_err(io)?;
             return Ok(dest);
@@ -512,11 +517,11 @@ impl GeoPackage {
     /// cannot finish (a full disk, a reader that never lets go) is an error, not a silent
     /// half-store.
     pub fn fold_log(&self) -> Result<(), StoreError> {
-        let not_folded = |why: String| StoreError::NotFolded {
+        let not_folded = |why: String| GpkgError::NotFolded {
             path: self.path.clone(),
             why,
         };
-        let checkpoint = |mode: &str| -> Result<(i64, i64, i64), StoreError> {
+        let checkpoint = |mode: &str| -> Result<(i64, i64, i64), GpkgError> {
             self.conn
                 .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -536,9 +541,7 @@ impl GeoPackage {
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        Err(not_folded(
-            "other programs kept reading the old snapshot".into(),
-        ))
+        Err(not_folded("other programs kept reading the old snapshot".into()).into())
     }
 }
 
@@ -641,14 +644,14 @@ pub struct LayerWriter<'a> {
 }
 
 impl<'a> LayerWriter<'a> {
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> GpkgError + '_ {
+        move |source| GpkgError::Sqlite {
             path: self.store_path.clone(),
             source,
         }
     }
 
-    fn prepare(&mut self, layer: &NewLayer) -> Result<(), StoreError> {
+    fn prepare(&mut self, layer: &NewLayer) -> Result<(), GpkgError> {
         let c = self.conn;
         let t = ident(&self.name);
         let rtree = format!("rtree_{}_{}", self.name, self.geom);
@@ -800,14 +803,14 @@ impl<'a> LayerWriter<'a> {
     /// Refuse to commit when the disk has no room to fold the write-ahead log into the main
     /// file afterwards: a checkpoint that runs out of space halfway leaves a .gpkg that is
     /// whole only with its -wal, and bureaus copy the .gpkg alone.
-    fn room_to_fold(&self) -> Result<(), StoreError> {
+    fn room_to_fold(&self) -> Result<(), GpkgError> {
         use std::os::unix::ffi::OsStrExt;
         let mut wal = self.store_path.clone().into_os_string();
         wal.push("-wal");
         let Ok(log) = std::fs::metadata(&wal).map(|m| m.len()) else {
             return Ok(()); // No log (a store being built writes its file directly).
         };
-        let pages = |sql: &str| -> Result<u64, StoreError> {
+        let pages = |sql: &str| -> Result<u64, GpkgError> {
             self.conn
                 .query_row(sql, [], |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u64)
@@ -834,7 +837,7 @@ impl<'a> LayerWriter<'a> {
         };
         let need = 2 * grown + grown / 8 + (1 << 20);
         if free + log < need {
-            return Err(StoreError::DiskFull {
+            return Err(GpkgError::DiskFull {
                 path: self.store_path.clone(),
                 free: free + log,
                 need,
@@ -1089,7 +1092,7 @@ impl Store for GeoPackage {
                 ext,
                 (at, notes),
             ) = row.map_err(self.sql_err())?;
-            let damaged = |why: String| StoreError::Registry {
+            let damaged = |why: String| GpkgError::Registry {
                 path: self.path.clone(),
                 layer: name.clone(),
                 why,
@@ -1131,11 +1134,12 @@ impl Store for GeoPackage {
             None => Ok(None),
             Some(json) => serde_json::from_str(&json)
                 .map(Some)
-                .map_err(|e| StoreError::Registry {
+                .map_err(|e| GpkgError::Registry {
                     path: self.path.clone(),
                     layer: "(analysis CRS)".into(),
                     why: e.to_string(),
-                }),
+                })
+                .map_err(Into::into),
         }
     }
 
@@ -1181,7 +1185,7 @@ impl Store for GeoPackage {
             let fid: i64 = row.get(0).map_err(self.sql_err())?;
             let geometry = match row.get_ref(1).map_err(self.sql_err())? {
                 ValueRef::Blob(b) => {
-                    Some(blob::decode(b).map_err(|source| StoreError::Geometry {
+                    Some(blob::decode(b).map_err(|source| GpkgError::Geometry {
                         layer: layer.to_string(),
                         fid,
                         source,
@@ -1209,9 +1213,13 @@ impl Store for GeoPackage {
             .unwrap_or(0))
     }
 
+    fn location(&self) -> StoreLocation {
+        StoreLocation::gpkg(&self.path)
+    }
+
     fn stamp(&self) -> Result<StoreStamp, StoreError> {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Io {
+        let meta = std::fs::metadata(&self.path).map_err(|source| GpkgError::Io {
             path: self.path.clone(),
             source,
         })?;

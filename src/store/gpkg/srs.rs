@@ -1,8 +1,8 @@
 //! Rows of `gpkg_spatial_ref_sys` (空间参考系): the SRS of the stored geometries and the WGS 84
 //! row every GeoPackage must hold, with definitions from PROJ's database.
 
+use super::GpkgError;
 use crate::geom::crs::CGCS2000_EPSG;
-use crate::store::StoreError;
 use gdal::spatial_ref::SpatialRef;
 
 /// The SRS id stored geometries carry: CGCS2000 lon/lat.
@@ -24,8 +24,8 @@ pub struct SrsDef {
 }
 
 /// The `gpkg_spatial_ref_sys` row of an EPSG CRS.
-pub fn row(epsg: i32) -> Result<SrsDef, StoreError> {
-    let failed = |e: gdal::errors::GdalError| StoreError::Srs(format!("EPSG:{epsg}: {e}"));
+pub fn row(epsg: i32) -> Result<SrsDef, GpkgError> {
+    let failed = |e: gdal::errors::GdalError| GpkgError::Srs(format!("EPSG:{epsg}: {e}"));
     let srs = SpatialRef::from_epsg(epsg as u32).map_err(failed)?;
     Ok(SrsDef {
         srs_id: epsg,
