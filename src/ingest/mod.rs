@@ -24,7 +24,7 @@ use crate::model::fields::field;
 use crate::model::land_class::{detect_system, lookup};
 use crate::model::value::unit_in_field_name;
 use crate::model::{ClassSystem, PlanKind, RedlineKind, Role};
-use crate::store::{validate_layer_name, LayerInfo, NewLayer, Store, StoreLocation};
+use crate::store::{validate_layer_name, Commit, LayerInfo, NewLayer, StoreLocation};
 use extent::{check_layer_extent, UseArea};
 use geo::{BoundingRect, Rect};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -815,7 +815,12 @@ fn run(
         notes,
     };
     let json = serde_json::to_string(&report).expect("serialisable");
-    writer.commit(&info, &analysis, seconds, &json)?;
+    writer.commit(&Commit {
+        info: &info,
+        analysis_crs: &analysis,
+        seconds,
+        report_json: &json,
+    })?;
     store.close()?;
     Ok(report)
 }

@@ -1,6 +1,6 @@
 //! Where a store is (数据库位置): a GeoPackage file, or a PostgreSQL/PostGIS schema.
 
-use super::{GeoPackage, Store, StoreError};
+use super::{GeoPackage, Store, StoreError, StoreWriter};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -163,8 +163,8 @@ impl StoreLocation {
 
     /// Open the store for writing; a GeoPackage that does not exist yet is created when its
     /// first layer commits.
-    pub fn open_for_writing(&self) -> Result<GeoPackage, StoreError> {
-        self.open_gpkg(GeoPackage::open_for_writing)
+    pub fn open_for_writing(&self) -> Result<Box<dyn StoreWriter>, StoreError> {
+        Ok(Box::new(self.open_gpkg(GeoPackage::open_for_writing)?))
     }
 
     fn open_gpkg(

@@ -7,7 +7,7 @@
 mod gpkg;
 mod location;
 
-pub use gpkg::{GeoPackage, GpkgError, LayerWriter, NewLayer, SrsDef};
+use gpkg::GeoPackage;
 pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
 use crate::geom::AnalysisCrs;
@@ -241,6 +241,62 @@ pub trait Store {
     fn stamp(&self) -> Result<StoreStamp, StoreError>;
 }
 
+/// A layer about to be written.
+#[derive(Clone, Debug)]
+pub struct NewLayer {
+    /// Table name (validated).
+    pub name: String,
+    /// Attribute columns, original names.
+    pub columns: Vec<Column>,
+    /// Geometry type name, as GeoPackage and PostGIS spell it (`MULTIPOLYGON`, `GEOMETRY`).
+    pub geometry_type: String,
+    /// The source file, for the note that says who writes the store.
+    pub source: String,
+}
+
+/// Write access to a store: what ingest needs. A layer is written as a new version beside
+/// the one in service and swapped in, together with its registry entry, the store's stamp
+/// and the ingest log, in one commit; until then readers see the previous version, and a
+/// refused, failed or killed write leaves the store as it was.
+pub trait StoreWriter: Store {
+    /// The stored layer whose name differs from `name` in letter case only, if any (names
+    /// that differ only so are the same name to the store).
+    fn name_taken_in_other_case(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Begin a new version of `layer`, replacing any layer of that name when it commits; the
+    /// store's write lock is held until then.
+    fn begin_layer(&mut self, layer: &NewLayer) -> Result<Box<dyn LayerWrite + '_>, StoreError>;
+    /// Finish with the store: make what was committed durable and in place.
+    fn close(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A layer version being written (see [`StoreWriter::begin_layer`]); dropped uncommitted, it
+/// leaves no trace.
+pub trait LayerWrite {
+    /// Whether the commit replaces an existing layer.
+    fn replaces(&self) -> bool;
+    /// Append one feature (geometry in lon/lat, or none); returns its fid.
+    fn insert(
+        &mut self,
+        geometry: Option<&Geometry>,
+        values: &[AttrValue],
+    ) -> Result<i64, StoreError>;
+    /// Commit the layer with what goes with it, and a new store stamp.
+    fn commit(self: Box<Self>, entry: &Commit<'_>) -> Result<(), StoreError>;
+}
+
+/// What commits together with a layer version.
+#[derive(Clone, Copy, Debug)]
+pub struct Commit<'a> {
+    /// The layer's registry entry (图层登记).
+    pub info: &'a LayerInfo,
+    /// The store's analysis CRS (set by its first layer).
+    pub analysis_crs: &'a AnalysisCrs,
+    /// How long the ingest took, for the ingest log (入库日志).
+    pub seconds: f64,
+    /// The ingest report, as JSON, for the ingest log.
+    pub report_json: &'a str,
+}
+
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
 const RESERVED: [&str; 6] = [
     "idle",
@@ -281,6 +337,7 @@ pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::gpkg::GpkgError;
     use super::*;
 
     #[test]

@@ -12,10 +12,10 @@ mod lock;
 mod srs;
 
 pub use error::GpkgError;
-pub use srs::SrsDef;
 
 use super::{
-    validate_layer_name, LayerInfo, Store, StoreError, StoreLocation, StoreStamp, StoredFeature,
+    validate_layer_name, Commit, LayerInfo, LayerWrite, NewLayer, Store, StoreError, StoreLocation,
+    StoreStamp, StoreWriter, StoredFeature,
 };
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
@@ -24,19 +24,6 @@ use geo::{Geometry, Rect};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use std::path::{Path, PathBuf};
-
-/// A layer about to be written.
-#[derive(Clone, Debug)]
-pub struct NewLayer {
-    /// Table name (validated).
-    pub name: String,
-    /// Attribute columns, original names.
-    pub columns: Vec<Column>,
-    /// GeoPackage geometry type name (`MULTIPOLYGON`, `GEOMETRY`).
-    pub geometry_type: String,
-    /// The source file, for the note that says who writes the store.
-    pub source: String,
-}
 
 /// A GeoPackage store file.
 pub struct GeoPackage {
@@ -301,11 +288,6 @@ impl GeoPackage {
             });
         }
         Ok(())
-    }
-
-    /// The store's file (the temporary one while a new store is being built).
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn has_table(&self, name: &str) -> Result<bool, GpkgError> {
@@ -852,13 +834,13 @@ impl<'a> LayerWriter<'a> {
     }
 
     /// Finish the layer: R-tree triggers, contents extent, registry and log entry, commit.
-    pub fn commit(
-        mut self,
-        info: &LayerInfo,
-        analysis_crs: &AnalysisCrs,
-        seconds: f64,
-        report_json: &str,
-    ) -> Result<(), StoreError> {
+    pub fn commit(mut self, entry: &Commit<'_>) -> Result<(), StoreError> {
+        let Commit {
+            info,
+            analysis_crs,
+            seconds,
+            report_json,
+        } = *entry;
         let c = self.conn;
         let t = &self.name;
         let g = &self.geom;
@@ -1231,6 +1213,38 @@ impl Store for GeoPackage {
     }
 }
 
+impl StoreWriter for GeoPackage {
+    fn name_taken_in_other_case(&self, name: &str) -> Result<Option<String>, StoreError> {
+        GeoPackage::name_taken_in_other_case(self, name)
+    }
+
+    fn begin_layer(&mut self, layer: &NewLayer) -> Result<Box<dyn LayerWrite + '_>, StoreError> {
+        Ok(Box::new(GeoPackage::begin_layer(self, layer)?))
+    }
+
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        GeoPackage::close(*self).map(drop)
+    }
+}
+
+impl LayerWrite for LayerWriter<'_> {
+    fn replaces(&self) -> bool {
+        LayerWriter::replaces(self)
+    }
+
+    fn insert(
+        &mut self,
+        geometry: Option<&Geometry>,
+        values: &[AttrValue],
+    ) -> Result<i64, StoreError> {
+        LayerWriter::insert(self, geometry, values)
+    }
+
+    fn commit(self: Box<Self>, entry: &Commit<'_>) -> Result<(), StoreError> {
+        LayerWriter::commit(*self, entry)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1287,6 +1301,17 @@ mod tests {
         AnalysisCrs::for_longitude(104.6)
     }
 
+    /// Commit a `parcels` layer of one feature.
+    fn commit_one_feature(w: LayerWriter<'_>) {
+        w.commit(&Commit {
+            info: &info("parcels", 1),
+            analysis_crs: &crs(),
+            seconds: 0.1,
+            report_json: "{}",
+        })
+        .unwrap();
+    }
+
     #[test]
     fn a_new_store_appears_only_when_its_first_layer_commits() {
         let dir = tempfile::tempdir().unwrap();
@@ -1317,7 +1342,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(fid, 1);
-        w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
+        commit_one_feature(w);
         gp.close().unwrap();
         assert!(path.exists());
 
@@ -1363,7 +1388,7 @@ mod tests {
         let mut w = gp.begin_layer(&layer("parcels")).unwrap();
         w.insert(Some(&g), &[AttrValue::Text("a".into()), AttrValue::Null])
             .unwrap();
-        w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
+        commit_one_feature(w);
         gp.close().unwrap();
         let before = std::fs::read(&path).unwrap();
 
