@@ -1,8 +1,10 @@
 //! The store (数据库): every ingested layer, its registry entry and the ingest log.
 //!
-//! [`GeoPackage`] keeps them in one `.gpkg` file that QGIS and GDAL open directly. Readers go
-//! through the small [`Store`] trait, so that a PostGIS store for a province's tens of millions
-//! of parcels is an addition, not a rewrite.
+//! Readers (the catalog, the command line) go through the [`Store`] trait, ingest through
+//! [`StoreWriter`]; a [`StoreLocation`] (`--store`) opens either. Each backend lives in a folder
+//! of its own with its own error type converted into [`StoreError`]: `gpkg/` keeps everything
+//! in one `.gpkg` file that QGIS and GDAL open directly, so that a PostGIS store for a
+//! province's tens of millions of parcels is an addition beside it, not a rewrite.
 
 mod gpkg;
 mod location;
