@@ -7,7 +7,7 @@ use landwatch::analysis::Context;
 use landwatch::catalog::Catalog;
 use landwatch::checks::{self, Param, Query, CHECKS};
 use landwatch::rules::Rules;
-use landwatch::store::GeoPackage;
+use landwatch::store::StoreLocation;
 use std::time::Instant;
 
 #[global_allocator]
@@ -20,9 +20,9 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let store = args.first().expect("STORE");
     let as_of = args.get(1).map_or("2026-11-22", String::as_str).parse()?;
-    let gp = GeoPackage::open(std::path::Path::new(store))?;
+    let gp = StoreLocation::gpkg(store).open()?;
     let t = Instant::now();
-    let catalog = Catalog::load(&gp)?;
+    let catalog = Catalog::load(&*gp)?;
     let parcels: usize = catalog
         .by_role(landwatch::model::Role::Parcels)
         .map(|l| l.features.len())

@@ -10,7 +10,7 @@
 use gdal::vector::LayerAccess;
 use geo::Rect;
 use landwatch::catalog::Catalog;
-use landwatch::store::GeoPackage;
+use landwatch::store::StoreLocation;
 use rand::{RngExt, SeedableRng};
 use std::time::Instant;
 
@@ -33,9 +33,9 @@ fn main() -> anyhow::Result<()> {
     let queries: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let windows_out = args.get(4);
 
-    let gp = GeoPackage::open(std::path::Path::new(store))?;
+    let gp = StoreLocation::gpkg(store).open()?;
     let t = Instant::now();
-    let catalog = Catalog::load(&gp)?;
+    let catalog = Catalog::load(&*gp)?;
     let load = t.elapsed().as_secs_f64();
     let layer = catalog.layer(layer_name).expect("layer");
     let n = layer.features.len();

@@ -11,7 +11,7 @@ use landwatch::catalog::Catalog;
 use landwatch::geom::clip::polygons;
 use landwatch::model::{Category, Role};
 use landwatch::rules::Rules;
-use landwatch::store::GeoPackage;
+use landwatch::store::StoreLocation;
 use std::time::Instant;
 
 #[global_allocator]
@@ -23,8 +23,8 @@ fn main() -> anyhow::Result<()> {
         .filter(|a| a != "--bench")
         .collect();
     let store = args.first().expect("STORE");
-    let gp = GeoPackage::open(std::path::Path::new(store))?;
-    let catalog = Catalog::load(&gp)?;
+    let gp = StoreLocation::gpkg(store).open()?;
+    let catalog = Catalog::load(&*gp)?;
     let rules = Rules::builtin().conflicts;
     let ctx = Context::new(&catalog);
 

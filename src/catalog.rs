@@ -315,7 +315,7 @@ pub fn load_layer(
         .collect();
     let to_planar = Transform::new(&format!("EPSG:{CGCS2000_EPSG}"), &analysis.definition)
         .map_err(|e| StoreError::Registry {
-            path: info.source.clone().into(),
+            location: store.location(),
             layer: info.name.clone(),
             why: e.to_string(),
         })?;

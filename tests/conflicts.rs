@@ -12,7 +12,7 @@ use landwatch::catalog::Catalog;
 use landwatch::model::land_class::lookup;
 use landwatch::model::ClassSystem;
 use landwatch::rules::{ConflictRules, Construction, Rules};
-use landwatch::store::GeoPackage;
+use landwatch::store::StoreLocation;
 use std::collections::BTreeMap;
 
 fn near(a: f64, b: f64, rel: f64) -> bool {
@@ -20,8 +20,8 @@ fn near(a: f64, b: f64, rel: f64) -> bool {
 }
 
 fn report_of(opts: &ConflictOptions) -> (ConflictReport, ConflictRules) {
-    let gp = GeoPackage::open(sample_store()).unwrap();
-    let catalog = Catalog::load(&gp).unwrap();
+    let gp = StoreLocation::gpkg(sample_store()).open().unwrap();
+    let catalog = Catalog::load(&*gp).unwrap();
     let rules = Rules::builtin().conflicts;
     let ctx = Context::new(&catalog);
     let r = conflicts(&ctx, &rules, opts).unwrap();
@@ -388,8 +388,8 @@ fn the_sample_holds_every_conflict_type() {
 fn a_site_in_lon_lat_is_reviewed_in_the_analysis_crs() {
     use landwatch::analysis::compliance::{compliance, Conclusion, Site};
     use landwatch::model::{Category, Role};
-    let gp = GeoPackage::open(sample_store()).unwrap();
-    let catalog = Catalog::load(&gp).unwrap();
+    let gp = StoreLocation::gpkg(sample_store()).open().unwrap();
+    let catalog = Catalog::load(&*gp).unwrap();
     let rules = Rules::builtin().conflicts;
     let ctx = Context::new(&catalog);
     // An industrial parcel as the site: its lon/lat polygon, as a client would send it.

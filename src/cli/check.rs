@@ -7,7 +7,6 @@ use landwatch::catalog::Catalog;
 use landwatch::checks::{self, write_geojson, Analysis, Param, Query};
 use landwatch::report::table::{pick, table_list, write_csv, write_text, write_xlsx};
 use landwatch::rules::Rules;
-use landwatch::store::GeoPackage;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -33,9 +32,8 @@ pub struct Args {
     /// compliance.
     #[arg(value_parser = parse_check)]
     check: &'static dyn Analysis,
-    /// The store.
-    #[arg(long, default_value = "data/landwatch.gpkg")]
-    store: PathBuf,
+    #[command(flatten)]
+    store: super::StoreArg,
     /// Only this park (园区编号).
     #[arg(long)]
     park: Option<String>,
@@ -137,8 +135,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.table.is_some() && !matches!(a.format, Format::Csv) {
         bail!("--table chooses the table of a CSV: use it with --format csv");
     }
-    let store = GeoPackage::open(&a.store)?;
-    let catalog = Catalog::load(&store)?;
+    let store = a.store.location.open()?;
+    let catalog = Catalog::load(&*store)?;
     let ctx = Context::new(&catalog);
     let query = query(&a, as_of)?;
     let report = checks::run(a.check, &ctx, &rules, &query)?;
@@ -186,7 +184,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     .as_deref()
                     .map(|p| format!("（园区 {p}）"))
                     .unwrap_or_default(),
-                a.store.display()
+                a.store.location
             )?;
             write_text(&mut buf, &report.tables())?;
         }

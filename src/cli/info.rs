@@ -2,16 +2,13 @@
 
 use landwatch::model::value::{m2_to_hectares, m2_to_mu};
 use landwatch::report::table::{write_text, Cell, Table};
-use landwatch::store::{GeoPackage, Store};
 use serde_json::json;
-use std::path::PathBuf;
 
 /// Arguments of `landwatch info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The store.
-    #[arg(long, default_value = "data/landwatch.gpkg")]
-    store: PathBuf,
+    #[command(flatten)]
+    store: super::StoreArg,
     /// Print JSON: {"layers":[{"name","role","count","area_m2",…}]}.
     #[arg(long)]
     json: bool,
@@ -19,12 +16,12 @@ pub struct Args {
 
 /// Describe the store's layers.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let store = GeoPackage::open(&a.store)?;
+    let store = a.store.location.open()?;
     let layers = store.layers()?;
     let crs = store.analysis_crs()?;
     if a.json {
         let out = json!({
-            "store": a.store.display().to_string(),
+            "store": a.store.location.to_string(),
             "analysis_crs": crs.as_ref().map(|c| &c.label),
             "layers": layers.iter().map(|l| json!({
                 "name": l.name,
@@ -54,14 +51,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("store: {}", a.store.display());
+    println!("store: {}", a.store.location);
     if let Some(c) = &crs {
         println!("analysis CRS (planar areas): {}", c.label);
     }
     if layers.is_empty() {
         println!(
             "no layers yet: landwatch ingest FILE --store {} --role ROLE --name NAME",
-            a.store.display()
+            a.store.location
         );
         return Ok(());
     }

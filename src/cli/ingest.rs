@@ -19,9 +19,8 @@ enum ErrorPolicy {
 pub struct Args {
     /// The source: .shp (or a .zip holding one), .gpkg, .geojson, .gdb, .kml, …
     file: PathBuf,
-    /// The store (GeoPackage); created when missing.
-    #[arg(long, default_value = "data/landwatch.gpkg")]
-    store: PathBuf,
+    #[command(flatten)]
+    store: super::StoreArg,
     /// What the layer is: parks, parcels, buildings, plan, redline or other.
     #[arg(long, value_parser = |s: &str| s.parse::<Role>())]
     role: Role,
@@ -70,7 +69,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let req = IngestRequest {
         file: a.file,
-        store: a.store,
+        store: a.store.location,
         role: a.role,
         name: a.name,
         layer: a.layer,

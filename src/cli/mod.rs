@@ -8,6 +8,16 @@ mod query;
 mod serve;
 
 use clap::{Parser, Subcommand};
+use landwatch::store::{StoreLocation, DEFAULT_STORE};
+
+/// `--store`, the same for every subcommand.
+#[derive(Clone, Debug, clap::Args)]
+pub struct StoreArg {
+    /// The store: a GeoPackage file (an ingest creates it when missing), or a PostGIS schema
+    /// as postgresql://user@host:port/database?schema=landwatch.
+    #[arg(long = "store", value_name = "STORE", default_value = DEFAULT_STORE)]
+    pub location: StoreLocation,
+}
 
 /// landwatch — idle and under-used land, park land shares and plan conflicts for industrial
 /// parks (闲置土地, 低效用地, 园区用地结构, 多规合一).

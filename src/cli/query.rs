@@ -6,16 +6,13 @@ use landwatch::geom::crs::CGCS2000_EPSG;
 use landwatch::geom::Transform;
 use landwatch::io::crs::SourceCrs;
 use landwatch::report::geojson::{write_feature, write_properties};
-use landwatch::store::{GeoPackage, Store};
 use std::io::Write;
-use std::path::PathBuf;
 
 /// Arguments of `landwatch query`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The store.
-    #[arg(long, default_value = "data/landwatch.gpkg")]
-    store: PathBuf,
+    #[command(flatten)]
+    store: super::StoreArg,
     /// The layer.
     #[arg(long)]
     layer: String,
@@ -76,7 +73,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     };
     let bbox = geo::BoundingRect::bounding_rect(&window).context("an empty window")?;
-    let store = GeoPackage::open(&a.store)?;
+    let store = a.store.location.open()?;
     let columns = store.columns(&a.layer)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -8,9 +8,8 @@ use std::time::Duration;
 /// Arguments of `landwatch serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The store.
-    #[arg(long, default_value = "data/landwatch.gpkg")]
-    store: PathBuf,
+    #[command(flatten)]
+    store: super::StoreArg,
     /// Address to listen on (loopback by default; 0.0.0.0:8080 to serve the network).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -63,7 +62,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .cors
         .unwrap_or(if a.private { Cors::None } else { Cors::Any });
     serve(ServeOptions {
-        store: a.store,
+        store: a.store.location,
         bind: a.bind,
         rules: a.rules,
         watch: Duration::from_secs_f64(a.watch.max(0.1)),

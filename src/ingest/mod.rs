@@ -14,7 +14,7 @@ pub use report::{AreaFigures, IngestError, IngestReport, RowError};
 use crate::geom::bounds::{cover, cover_all};
 use crate::geom::crs::{suggest_crs, CGCS2000_EPSG};
 use crate::geom::{AnalysisCrs, Transform};
-use crate::io::crs::{srs_def, stored_srs, SourceCrs};
+use crate::io::crs::SourceCrs;
 use crate::io::encoding::{self, decode_field_name, EncodingChoice};
 use crate::io::mapping::{self, SourceColumn, UserMapping};
 use crate::io::source::{EncodingHint, RawType};
@@ -24,7 +24,7 @@ use crate::model::fields::field;
 use crate::model::land_class::{detect_system, lookup};
 use crate::model::value::unit_in_field_name;
 use crate::model::{ClassSystem, PlanKind, RedlineKind, Role};
-use crate::store::{validate_layer_name, GeoPackage, LayerInfo, NewLayer, Store};
+use crate::store::{validate_layer_name, Commit, LayerInfo, NewLayer, StoreLocation};
 use extent::{check_layer_extent, UseArea};
 use geo::{BoundingRect, Rect};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -50,7 +50,7 @@ pub struct IngestRequest {
     /// The source file.
     pub file: PathBuf,
     /// The store.
-    pub store: PathBuf,
+    pub store: StoreLocation,
     /// The layer's role.
     pub role: Role,
     /// The stored layer's name.
@@ -463,7 +463,7 @@ fn run(
         layer_lonlat_box(source, &sample, &crs, &to_lonlat).map_err(|(p, h)| refuse(p, &h))?;
 
     // The store, and the analysis CRS every layer of it shares.
-    let mut store = GeoPackage::open_for_writing(&req.store)?;
+    let mut store = req.store.open_for_writing()?;
     if let Some(taken) = store.name_taken_in_other_case(&req.name)? {
         return Err(refuse(
             format!(
@@ -552,8 +552,6 @@ fn run(
             "GEOMETRY"
         }
         .into(),
-        srs: stored_srs(),
-        also_register: vec![srs_def(4326).map_err(|e| refuse(e, "check the PROJ installation"))?],
         source: file.clone(),
     };
 
@@ -817,7 +815,12 @@ fn run(
         notes,
     };
     let json = serde_json::to_string(&report).expect("serialisable");
-    writer.commit(&info, &analysis, seconds, &json)?;
+    writer.commit(&Commit {
+        info: &info,
+        analysis_crs: &analysis,
+        seconds,
+        report_json: &json,
+    })?;
     store.close()?;
     Ok(report)
 }

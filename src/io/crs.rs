@@ -1,7 +1,5 @@
 //! Source CRS detection (坐标系识别): from the file (.prj, GeoPackage metadata) or `--crs`.
 
-use crate::geom::crs::CGCS2000_EPSG;
-use crate::store::SrsDef;
 use gdal::spatial_ref::SpatialRef;
 
 /// A source's coordinate reference system.
@@ -137,23 +135,6 @@ pub fn authority_order_is_yx(definition: &str) -> bool {
     }
 }
 
-/// The `gpkg_spatial_ref_sys` row of an EPSG CRS, definition from PROJ's database.
-pub fn srs_def(epsg: u32) -> Result<SrsDef, String> {
-    let srs = SpatialRef::from_epsg(epsg).map_err(|e| format!("EPSG:{epsg}: {e}"))?;
-    Ok(SrsDef {
-        srs_id: epsg as i32,
-        name: srs.name().unwrap_or_else(|| format!("EPSG:{epsg}")),
-        organization: "EPSG".into(),
-        organization_id: epsg as i32,
-        definition: srs.to_wkt().map_err(|e| format!("EPSG:{epsg}: {e}"))?,
-    })
-}
-
-/// The SRS stored geometries are in: CGCS2000 lon/lat.
-pub fn stored_srs() -> SrsDef {
-    srs_def(CGCS2000_EPSG).expect("PROJ's database has EPSG:4490")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,7 +171,6 @@ mod tests {
         );
         let e = SourceCrs::from_user("EPSG:99999999").unwrap_err();
         assert!(e.contains("--crs"), "{e}");
-        assert!(stored_srs().definition.contains("China"));
         assert!(authority_order_is_yx("EPSG:4490"));
         assert!(authority_order_is_yx("EPSG:4523"));
         assert!(!authority_order_is_yx("EPSG:3857"));

@@ -18,35 +18,6 @@ pub enum AttrType {
     DateTime,
 }
 
-impl AttrType {
-    /// The GeoPackage column type.
-    pub fn sql_type(self) -> &'static str {
-        match self {
-            AttrType::Integer => "INTEGER",
-            AttrType::Real => "REAL",
-            AttrType::Text => "TEXT",
-            AttrType::Date => "DATE",
-            AttrType::DateTime => "DATETIME",
-        }
-    }
-
-    /// The type of a GeoPackage column declaration.
-    pub fn from_sql_type(decl: &str) -> AttrType {
-        let d = decl.to_ascii_uppercase();
-        if d.starts_with("DATETIME") {
-            AttrType::DateTime
-        } else if d.starts_with("DATE") {
-            AttrType::Date
-        } else if d.contains("INT") || d == "BOOLEAN" {
-            AttrType::Integer
-        } else if d.contains("REAL") || d.contains("DOUB") || d.contains("FLOA") {
-            AttrType::Real
-        } else {
-            AttrType::Text
-        }
-    }
-}
-
 /// One attribute column: its original name (decoded) and type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Column {
@@ -133,20 +104,5 @@ mod tests {
         assert_eq!(s, r#""闲置\"地\"\n\u0001""#);
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v, "闲置\"地\"\n\u{1}");
-    }
-
-    #[test]
-    fn sql_types_round_trip() {
-        for t in [
-            AttrType::Integer,
-            AttrType::Real,
-            AttrType::Text,
-            AttrType::Date,
-            AttrType::DateTime,
-        ] {
-            assert_eq!(AttrType::from_sql_type(t.sql_type()), t);
-        }
-        assert_eq!(AttrType::from_sql_type("TEXT(10)"), AttrType::Text);
-        assert_eq!(AttrType::from_sql_type("MEDIUMINT"), AttrType::Integer);
     }
 }

@@ -20,7 +20,7 @@ pub use state::AppState;
 
 use crate::catalog::Catalog;
 use crate::rules::Rules;
-use crate::store::GeoPackage;
+use crate::store::StoreLocation;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -41,7 +41,7 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
     /// The store.
-    pub store: PathBuf,
+    pub store: StoreLocation,
     /// Address to listen on.
     pub bind: SocketAddr,
     /// Rule packs directory.
@@ -296,9 +296,9 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
 pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let rules = Rules::load(opts.rules.as_deref())?;
     let started = std::time::Instant::now();
-    let store = GeoPackage::open(&opts.store)?;
+    let store = opts.store.open()?;
     let stamp = store.stamp()?;
-    let catalog = Catalog::load(&store)?;
+    let catalog = Catalog::load(&*store)?;
     drop(store);
     let features: usize = catalog.layers.iter().map(|l| l.features.len()).sum();
     tracing::info!(
@@ -348,7 +348,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             })?;
         eprintln!(
             "landwatch serving {} on http://{} ({} layers, {features} features, loaded in {:.1} s)",
-            opts.store.display(),
+            opts.store,
             listener.local_addr()?,
             state.catalog.load().layers.len(),
             started.elapsed().as_secs_f64()

@@ -7,7 +7,7 @@ use crate::analysis::{self, Cancel, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
 use crate::rules::Rules;
-use crate::store::{GeoPackage, StoreStamp};
+use crate::store::{StoreLocation, StoreStamp};
 use arc_swap::ArcSwap;
 use chrono::NaiveDate;
 use std::collections::VecDeque;
@@ -93,8 +93,8 @@ pub struct AppState {
     pub catalog: ArcSwap<Catalog>,
     /// Rule packs.
     pub rules: Arc<Rules>,
-    /// The store file.
-    pub store: PathBuf,
+    /// Where the store is.
+    pub store: StoreLocation,
     /// The directory of the MapLibre build, when found.
     pub maplibre: Option<PathBuf>,
     /// When the snapshot in service was loaded, and why the store could not be reloaded
@@ -155,7 +155,7 @@ impl AppState {
         catalog: Catalog,
         stamp: Option<StoreStamp>,
         rules: Rules,
-        store: PathBuf,
+        store: StoreLocation,
         maplibre: Option<PathBuf>,
     ) -> AppState {
         AppState {
@@ -383,7 +383,7 @@ impl AppState {
                 std::thread::sleep(every);
                 let current = self.catalog.load_full();
                 let served = self.reload.lock().expect("reload lock").stamp.clone();
-                let opened = GeoPackage::open(&self.store).and_then(|s| s.stamp().map(|v| (s, v)));
+                let opened = self.store.open().and_then(|s| s.stamp().map(|v| (s, v)));
                 match opened {
                     Ok((store, stamp)) if Some(&stamp) != served.as_ref() => {
                         let started = std::time::Instant::now();
@@ -391,7 +391,7 @@ impl AppState {
                         // of the old snapshot is reused.
                         let same_file = served.as_ref().is_some_and(|s| s.file == stamp.file && s.token.is_some());
                         let previous = same_file.then_some(&*current);
-                        match Catalog::reload(&store, previous) {
+                        match Catalog::reload(&*store, previous) {
                             Ok(next) => {
                                 tracing::info!(version = stamp.generation, token = stamp.token.as_deref().unwrap_or("-"), seconds = started.elapsed().as_secs_f64(), "store changed: new snapshot in service");
                                 *self.reload.lock().expect("reload lock") = Reload {

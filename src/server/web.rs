@@ -137,7 +137,7 @@ pub async fn health(State(st): State<Arc<AppState>>) -> Response {
         "snapshot_loaded_at": reload.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "version": env!("CARGO_PKG_VERSION"),
         // The file's name only: where it lies on the server is nobody's business.
-        "store": st.store.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "store": st.store.short_name(),
         "store_version": c.version,
         // Unique per write: which snapshot is served, even between copies of one store.
         "store_version_token": reload.stamp.as_ref().and_then(|s| s.token.clone()),

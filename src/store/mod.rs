@@ -1,14 +1,16 @@
 //! The store (数据库): every ingested layer, its registry entry and the ingest log.
 //!
-//! [`GeoPackage`] keeps them in one `.gpkg` file that QGIS and GDAL open directly. Readers go
-//! through the small [`Store`] trait, so that a PostGIS store for a province's tens of millions
-//! of parcels is an addition, not a rewrite.
+//! Readers (the catalog, the command line) go through the [`Store`] trait, ingest through
+//! [`StoreWriter`]; a [`StoreLocation`] (`--store`) opens either. Each backend lives in a folder
+//! of its own with its own error type converted into [`StoreError`]: `gpkg/` keeps everything
+//! in one `.gpkg` file that QGIS and GDAL open directly, so that a PostGIS store for a
+//! province's tens of millions of parcels is an addition beside it, not a rewrite.
 
-pub mod blob;
 mod gpkg;
-mod lock;
+mod location;
 
-pub use gpkg::{GeoPackage, LayerWriter, NewLayer, SrsDef};
+use gpkg::GeoPackage;
+pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
@@ -16,58 +18,56 @@ use crate::model::{ClassSystem, Role};
 use geo::{Geometry, Rect};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-/// Something went wrong reading or writing the store.
+/// Something went wrong reading or writing the store, whichever backend holds it. The
+/// message says what and where; [`StoreError::hint`] says what to do, when there is something.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite reported an error.
-    #[error("store {path}: {source}")]
-    Sqlite {
-        /// The store file.
-        path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
+    /// The backend reported an error (SQLite, the file system).
+    #[error("store {location}: {source}")]
+    Backend {
+        /// The store.
+        location: StoreLocation,
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The file is not a GeoPackage (or not one landwatch can use).
-    #[error("{path} is not a GeoPackage store: {why}")]
+    /// The location holds something that is not a landwatch store.
+    #[error("{location} is not a {} store: {why}", location.kind())]
     NotAStore {
-        /// The file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// What is missing.
         why: String,
     },
     /// The store does not exist.
-    #[error(
-        "store {0} does not exist: ingest a layer first (landwatch ingest FILE --store {0} …)"
-    )]
-    Missing(PathBuf),
-    /// The path cannot be followed (a symbolic link loop, a link to nothing).
+    #[error("store {at} does not exist: {hint}", at = .0, hint = self.hint_text())]
+    Missing(StoreLocation),
+    /// The location cannot be followed (a symbolic link loop, a link to nothing).
     #[error("store {0}: {1}")]
-    Unreachable(PathBuf, String),
+    Unreachable(StoreLocation, String),
     /// The store cannot be written here (read-only media, no permission).
-    #[error("store {path} is read-only ({why}): it can be served and read, not written. Ingest into a writable copy (cp {path} /somewhere/writable/), then copy it back")]
+    #[error("store {location} is read-only ({why}): {}", self.hint_text())]
     ReadOnly {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// What the system said.
         why: String,
     },
     /// Another program holds the store's write lock and does not let go.
-    #[error("store {path} is being written by {holder}; waited {waited_s} s. Run this ingest again when it is done")]
+    #[error("store {location} is being written by {holder}; waited {waited_s} s. {}", self.hint_text())]
     Locked {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// Who holds the lock, as far as is known.
         holder: String,
         /// How long this ingest waited.
         waited_s: u64,
     },
     /// No layer of that name.
-    #[error("no layer named '{name}' in {path}; layers: {available}")]
+    #[error("no layer named '{name}' in {location}; layers: {available}")]
     NoLayer {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// The name asked for.
         name: String,
         /// The names there are.
@@ -84,45 +84,67 @@ pub enum StoreError {
         /// The feature id.
         fid: i64,
         /// What was wrong.
-        source: blob::BlobError,
-    },
-    /// File-system trouble around the store file.
-    #[error("store {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A write committed into the write-ahead log that could not be folded into the main
     /// file: the store is whole only together with its `-wal` file.
-    #[error("store {path}: the layer was committed, but the write-ahead log {path}-wal could not be folded into the .gpkg ({why}). The store is whole only together with its -wal file: do not copy or mail the .gpkg alone; free disk space (or stop the programs reading it) and run `landwatch info --store {path}`, which folds it in")]
+    #[error("store {location}: the layer was committed, but the write-ahead log {location}-wal could not be folded into the .gpkg ({why}). {}", self.hint_text())]
     NotFolded {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// Why the checkpoint did not complete.
         why: String,
     },
-    /// Too little free disk space to finish the write and leave the .gpkg whole.
-    #[error("store {}: the disk is nearly full: {} MB free, {} MB needed to commit this layer and fold it into the .gpkg. Nothing was stored (the store was not changed); free some space and run the ingest again", .path.display(), .free / 1_000_000, .need.div_ceil(1_000_000))]
+    /// Too little free disk space to finish the write and leave the store whole.
+    #[error("store {location}: the disk is nearly full: {} MB free, {} MB needed to commit this layer and fold it into the .gpkg. Nothing was stored (the store was not changed); {}", .free / 1_000_000, .need.div_ceil(1_000_000), self.hint_text())]
     DiskFull {
-        /// The store file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// Bytes free.
         free: u64,
         /// Bytes needed.
         need: u64,
     },
+    /// A store of a kind this build cannot open.
+    #[error("store {at}: PostGIS stores are not built into this landwatch yet; {hint}", at = .0, hint = self.hint_text())]
+    NotBuilt(StoreLocation),
+    /// The definition of a spatial reference system the store holds is not to be had.
+    #[error("the spatial reference system {what}: {hint}", what = .0, hint = self.hint_text())]
+    Srs(String),
     /// Registry content that does not parse.
-    #[error("store {path}: registry entry for '{layer}' is damaged: {why}")]
+    #[error("store {location}: registry entry for '{layer}' is damaged: {why}")]
     Registry {
-        /// The file.
-        path: PathBuf,
+        /// The store.
+        location: StoreLocation,
         /// The layer.
         layer: String,
         /// What failed.
         why: String,
     },
+}
+
+impl StoreError {
+    /// What to do about it, when the user can do something.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            StoreError::Missing(at) => {
+                format!("ingest a layer first (landwatch ingest FILE --store {at} …)")
+            }
+            StoreError::ReadOnly { location, .. } => format!("it can be served and read, not written. Ingest into a writable copy (cp {location} /somewhere/writable/), then copy it back"),
+            StoreError::Locked { .. } => "Run this ingest again when it is done".into(),
+            StoreError::NotFolded { location, .. } => format!("The store is whole only together with its -wal file: do not copy or mail the .gpkg alone; free disk space (or stop the programs reading it) and run `landwatch info --store {location}`, which folds it in"),
+            StoreError::DiskFull { .. } => "free some space and run the ingest again".into(),
+            StoreError::NotBuilt(_) => {
+                format!("use a GeoPackage store (--store {DEFAULT_STORE})")
+            }
+            StoreError::Srs(_) => "check the PROJ installation".into(),
+            _ => return None,
+        })
+    }
+
+    fn hint_text(&self) -> String {
+        self.hint().unwrap_or_default()
+    }
 }
 
 /// The registry entry (图层登记) of one stored layer.
@@ -215,6 +237,66 @@ pub trait Store {
     ) -> Result<(), StoreError>;
     /// A number that changes whenever any layer is written (for reloading).
     fn version(&self) -> Result<i64, StoreError>;
+    /// Where the store is.
+    fn location(&self) -> StoreLocation;
+    /// What identifies the store's content now: a server reloads when it changes.
+    fn stamp(&self) -> Result<StoreStamp, StoreError>;
+}
+
+/// A layer about to be written.
+#[derive(Clone, Debug)]
+pub struct NewLayer {
+    /// Table name (validated).
+    pub name: String,
+    /// Attribute columns, original names.
+    pub columns: Vec<Column>,
+    /// Geometry type name, as GeoPackage and PostGIS spell it (`MULTIPOLYGON`, `GEOMETRY`).
+    pub geometry_type: String,
+    /// The source file, for the note that says who writes the store.
+    pub source: String,
+}
+
+/// Write access to a store: what ingest needs. A layer is written as a new version beside
+/// the one in service and swapped in, together with its registry entry, the store's stamp
+/// and the ingest log, in one commit; until then readers see the previous version, and a
+/// refused, failed or killed write leaves the store as it was.
+pub trait StoreWriter: Store {
+    /// The stored layer whose name differs from `name` in letter case only, if any (names
+    /// that differ only so are the same name to the store).
+    fn name_taken_in_other_case(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Begin a new version of `layer`, replacing any layer of that name when it commits; the
+    /// store's write lock is held until then.
+    fn begin_layer(&mut self, layer: &NewLayer) -> Result<Box<dyn LayerWrite + '_>, StoreError>;
+    /// Finish with the store: make what was committed durable and in place.
+    fn close(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A layer version being written (see [`StoreWriter::begin_layer`]); dropped uncommitted, it
+/// leaves no trace.
+pub trait LayerWrite {
+    /// Whether the commit replaces an existing layer.
+    fn replaces(&self) -> bool;
+    /// Append one feature (geometry in lon/lat, or none); returns its fid.
+    fn insert(
+        &mut self,
+        geometry: Option<&Geometry>,
+        values: &[AttrValue],
+    ) -> Result<i64, StoreError>;
+    /// Commit the layer with what goes with it, and a new store stamp.
+    fn commit(self: Box<Self>, entry: &Commit<'_>) -> Result<(), StoreError>;
+}
+
+/// What commits together with a layer version.
+#[derive(Clone, Copy, Debug)]
+pub struct Commit<'a> {
+    /// The layer's registry entry (图层登记).
+    pub info: &'a LayerInfo,
+    /// The store's analysis CRS (set by its first layer).
+    pub analysis_crs: &'a AnalysisCrs,
+    /// How long the ingest took, for the ingest log (入库日志).
+    pub seconds: f64,
+    /// The ingest report, as JSON, for the ingest log.
+    pub report_json: &'a str,
 }
 
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
@@ -246,10 +328,7 @@ pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
         return bad("is longer than 63 characters");
     }
     let lower = name.to_ascii_lowercase();
-    if ["gpkg_", "rtree_", "landwatch_", "sqlite_"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-    {
+    if gpkg::RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p)) {
         return bad("uses a prefix reserved for GeoPackage and landwatch tables");
     }
     if RESERVED.contains(&lower.as_str()) {
@@ -260,7 +339,55 @@ pub fn validate_layer_name(name: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
+    use super::gpkg::GpkgError;
     use super::*;
+
+    #[test]
+    fn an_error_says_what_and_where_and_carries_what_to_do() {
+        let at = StoreLocation::gpkg("x/s.gpkg");
+        let e = StoreError::Missing(at.clone());
+        assert_eq!(
+            e.to_string(),
+            "store x/s.gpkg does not exist: ingest a layer first (landwatch ingest FILE --store x/s.gpkg …)"
+        );
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("ingest a layer first (landwatch ingest FILE --store x/s.gpkg …)")
+        );
+        let locked: StoreError = GpkgError::Locked {
+            path: "x/s.gpkg".into(),
+            holder: "QGIS".into(),
+            waited_s: 30,
+        }
+        .into();
+        assert_eq!(
+            locked.to_string(),
+            "store x/s.gpkg is being written by QGIS; waited 30 s. Run this ingest again when it is done"
+        );
+        let none = StoreError::NoLayer {
+            location: at,
+            name: "a".into(),
+            available: "b".into(),
+        };
+        assert!(none.hint().is_none());
+    }
+
+    #[test]
+    fn a_file_that_is_no_geopackage_is_named_by_its_location() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.gpkg");
+        std::fs::write(
+            &path,
+            "not a database, just text that is long enough to be a page header",
+        )
+        .unwrap();
+        let e = StoreLocation::gpkg(&path).open().err().expect("refused");
+        match &e {
+            StoreError::NotAStore { location, .. } => assert_eq!(location.path(), Some(&*path)),
+            other => panic!("{other}"),
+        }
+        assert!(e.to_string().contains("is not a GeoPackage store"), "{e}");
+    }
 
     #[test]
     fn layer_names_are_url_and_table_safe() {

@@ -3,7 +3,7 @@
 //! layer, source, since), so that the others queue behind it and say whom they wait for,
 //! and a lock held by another program is told apart.
 
-use super::StoreError;
+use super::GpkgError;
 use rusqlite::{Connection, ErrorCode};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -74,8 +74,8 @@ pub fn begin_write(
     store: &Path,
     layer: &str,
     source: &str,
-) -> Result<WriterNote, StoreError> {
-    let sql_err = |source| StoreError::Sqlite {
+) -> Result<WriterNote, GpkgError> {
+    let sql_err = |source| GpkgError::Sqlite {
         path: store.to_path_buf(),
         source,
     };
@@ -89,7 +89,7 @@ pub fn begin_write(
         // wait for its note to go rather than race it for SQLite's lock.
         if let Some(h) = holder(store) {
             if waited >= QUEUE_WAIT {
-                break Err(StoreError::Locked {
+                break Err(GpkgError::Locked {
                     path: store.to_path_buf(),
                     holder: h,
                     waited_s: waited.as_secs(),
@@ -106,7 +106,7 @@ pub fn begin_write(
             Ok(()) => break Ok(()),
             Err(e) if is_busy(&e) && waited < FOREIGN_WAIT => {}
             Err(e) if is_busy(&e) => {
-                break Err(StoreError::Locked {
+                break Err(GpkgError::Locked {
                     path: store.to_path_buf(),
                     holder: "another program (QGIS, ogr2ogr, sqlite3 …), not a landwatch ingest"
                         .into(),

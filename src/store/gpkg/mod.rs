@@ -5,46 +5,25 @@
 //! refused, failed or killed ingest leaves it byte-for-byte as it was. A store that does not
 //! exist yet is built in a temporary file and renamed into place when the first layer commits.
 
-use super::{blob, validate_layer_name, LayerInfo, Store, StoreError, StoreStamp, StoredFeature};
+pub(crate) mod blob;
+mod columns;
+mod error;
+mod lock;
+mod srs;
+
+pub use error::GpkgError;
+
+use super::{
+    validate_layer_name, Commit, LayerInfo, LayerWrite, NewLayer, Store, StoreError, StoreLocation,
+    StoreStamp, StoreWriter, StoredFeature,
+};
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
-use crate::model::attr::{AttrType, AttrValue, Column};
+use crate::model::attr::{AttrValue, Column};
 use geo::{Geometry, Rect};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use std::path::{Path, PathBuf};
-
-/// A spatial reference system row for `gpkg_spatial_ref_sys`.
-#[derive(Clone, Debug)]
-pub struct SrsDef {
-    /// The id geometries carry (the EPSG code for EPSG systems).
-    pub srs_id: i32,
-    /// Its name.
-    pub name: String,
-    /// Defining organisation (`EPSG`).
-    pub organization: String,
-    /// The organisation's code.
-    pub organization_id: i32,
-    /// OGC WKT 1 definition.
-    pub definition: String,
-}
-
-/// A layer about to be written.
-#[derive(Clone, Debug)]
-pub struct NewLayer {
-    /// Table name (validated).
-    pub name: String,
-    /// Attribute columns, original names.
-    pub columns: Vec<Column>,
-    /// GeoPackage geometry type name (`MULTIPOLYGON`, `GEOMETRY`).
-    pub geometry_type: String,
-    /// The SRS of the stored geometries.
-    pub srs: SrsDef,
-    /// Other SRS rows the store must hold (GeoPackage requires WGS 84, EPSG:4326).
-    pub also_register: Vec<SrsDef>,
-    /// The source file, for the note that says who writes the store.
-    pub source: String,
-}
 
 /// A GeoPackage store file.
 pub struct GeoPackage {
@@ -53,8 +32,8 @@ pub struct GeoPackage {
     /// Set while a new store is being built in a temporary file: (temporary, final).
     building: Option<(PathBuf, PathBuf)>,
     /// Says that this process writes the store, from the write lock until the log is
-    /// folded (see [`super::lock`]).
-    writer_note: Option<super::lock::WriterNote>,
+    /// folded (see [`lock`]).
+    writer_note: Option<lock::WriterNote>,
 }
 
 const SCHEMA_GPKG: &str = r#"
@@ -106,6 +85,10 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
   ('landwatch_meta', 'attributes', 'landwatch_meta', 'landwatch store settings');
 "#;
 
+/// Table-name prefixes that GeoPackage, SQLite and landwatch keep for their own tables
+/// (`gpkg_contents`, `rtree_<layer>_geom`, `sqlite_sequence`, `landwatch_layers`).
+pub(super) const RESERVED_PREFIXES: [&str; 4] = ["gpkg_", "rtree_", "landwatch_", "sqlite_"];
+
 /// Quote an SQL identifier.
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -133,8 +116,8 @@ fn attr_from_sql(v: ValueRef<'_>) -> AttrValue {
 }
 
 impl GeoPackage {
-    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
+    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> GpkgError + '_ {
+        move |source| GpkgError::Sqlite {
             path: self.path.clone(),
             source,
         }
@@ -145,17 +128,17 @@ impl GeoPackage {
     /// file when SQLite cannot even keep its shared-memory index beside it.
     pub fn open(path: &Path) -> Result<GeoPackage, StoreError> {
         match GeoPackage::open_writable(path) {
-            Err(StoreError::ReadOnly { why, .. }) => {
+            Err(GpkgError::ReadOnly { why, .. }) => {
                 let store = GeoPackage::open_read_only(path, false)
                     .or_else(|_| GeoPackage::open_read_only(path, true))?;
                 tracing::debug!(store = %path.display(), "opened read-only: {why}");
                 Ok(store)
             }
-            other => other,
+            other => Ok(other?),
         }
     }
 
-    fn open_read_only(path: &Path, immutable: bool) -> Result<GeoPackage, StoreError> {
+    fn open_read_only(path: &Path, immutable: bool) -> Result<GeoPackage, GpkgError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = if immutable {
             Connection::open_with_flags(
@@ -165,7 +148,7 @@ impl GeoPackage {
         } else {
             Connection::open_with_flags(path, flags)
         }
-        .map_err(|source| StoreError::Sqlite {
+        .map_err(|source| GpkgError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
@@ -180,16 +163,16 @@ impl GeoPackage {
     }
 
     /// Open an existing store for reading and writing; a store that cannot be written here
-    /// is refused with [`StoreError::ReadOnly`].
-    fn open_writable(path: &Path) -> Result<GeoPackage, StoreError> {
+    /// is refused with [`GpkgError::ReadOnly`].
+    fn open_writable(path: &Path) -> Result<GeoPackage, GpkgError> {
         if !path.exists() {
             return Err(match crate::io::unreachable(path) {
-                Some(why) => StoreError::Unreachable(path.to_path_buf(), why),
-                None => StoreError::Missing(path.to_path_buf()),
+                Some(why) => GpkgError::Unreachable(path.to_path_buf(), why),
+                None => GpkgError::Missing(path.to_path_buf()),
             });
         }
         if let Some(why) = not_writable(path) {
-            return Err(StoreError::ReadOnly {
+            return Err(GpkgError::ReadOnly {
                 path: path.to_path_buf(),
                 why,
             });
@@ -198,7 +181,7 @@ impl GeoPackage {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Sqlite {
+        .map_err(|source| GpkgError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
@@ -219,13 +202,13 @@ impl GeoPackage {
     /// layer commits.
     pub fn open_for_writing(path: &Path) -> Result<GeoPackage, StoreError> {
         if path.exists() {
-            return GeoPackage::open_writable(path);
+            return Ok(GeoPackage::open_writable(path)?);
         }
         if let Some(why) = crate::io::unreachable(path) {
-            return Err(StoreError::Unreachable(path.to_path_buf(), why));
+            return Err(GpkgError::Unreachable(path.to_path_buf(), why).into());
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            std::fs::create_dir_all(dir).map_err(|source| GpkgError::Io {
                 path: dir.to_path_buf(),
                 source,
             })?;
@@ -233,7 +216,7 @@ impl GeoPackage {
         remove_stale_builds(path);
         let tmp = building_path(path, std::process::id());
         let _ = std::fs::remove_file(&tmp);
-        let conn = Connection::open(&tmp).map_err(|source| StoreError::Sqlite {
+        let conn = Connection::open(&tmp).map_err(|source| GpkgError::Sqlite {
             path: tmp.clone(),
             source,
         })?;
@@ -255,7 +238,7 @@ impl GeoPackage {
         Ok(store)
     }
 
-    fn configure(&self) -> Result<(), StoreError> {
+    fn configure(&self) -> Result<(), GpkgError> {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(self.sql_err())?;
@@ -278,7 +261,7 @@ impl GeoPackage {
         Ok(())
     }
 
-    fn check_is_geopackage(&self) -> Result<(), StoreError> {
+    fn check_is_geopackage(&self) -> Result<(), GpkgError> {
         let has: Option<i64> = self
             .conn
             .query_row(
@@ -291,7 +274,7 @@ impl GeoPackage {
                 rusqlite::Error::SqliteFailure(f, _)
                     if f.code == rusqlite::ErrorCode::NotADatabase =>
                 {
-                    StoreError::NotAStore {
+                    GpkgError::NotAStore {
                         path: self.path.clone(),
                         why: "it is not an SQLite database".into(),
                     }
@@ -299,7 +282,7 @@ impl GeoPackage {
                 other => self.sql_err()(other),
             })?;
         if has.is_none() {
-            return Err(StoreError::NotAStore {
+            return Err(GpkgError::NotAStore {
                 path: self.path.clone(),
                 why: "it has no gpkg_contents table".into(),
             });
@@ -307,26 +290,7 @@ impl GeoPackage {
         Ok(())
     }
 
-    /// What identifies the store's content now (see [`StoreStamp`]).
-    pub fn stamp(&self) -> Result<StoreStamp, StoreError> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(StoreStamp {
-            generation: self.version()?,
-            token: self.meta("version_token")?,
-            file: (meta.dev(), meta.ino()),
-        })
-    }
-
-    /// The store's file (the temporary one while a new store is being built).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+    fn has_table(&self, name: &str) -> Result<bool, GpkgError> {
         Ok(self
             .conn
             .query_row(
@@ -354,7 +318,7 @@ impl GeoPackage {
         Ok(found)
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    fn meta(&self, key: &str) -> Result<Option<String>, GpkgError> {
         if !self.has_table("landwatch_meta")? {
             return Ok(None);
         }
@@ -368,7 +332,7 @@ impl GeoPackage {
             .map_err(self.sql_err())
     }
 
-    fn geometry_column(&self, layer: &str) -> Result<Option<String>, StoreError> {
+    fn geometry_column(&self, layer: &str) -> Result<Option<String>, GpkgError> {
         self.conn
             .query_row(
                 "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?1",
@@ -379,7 +343,7 @@ impl GeoPackage {
             .map_err(self.sql_err())
     }
 
-    fn pk_and_columns(&self, layer: &str) -> Result<(String, Vec<Column>), StoreError> {
+    fn pk_and_columns(&self, layer: &str) -> Result<(String, Vec<Column>), GpkgError> {
         let geom = self.geometry_column(layer)?.unwrap_or_default();
         let mut stmt = self
             .conn
@@ -403,7 +367,7 @@ impl GeoPackage {
             } else if name != geom {
                 cols.push(Column {
                     name,
-                    ty: AttrType::from_sql_type(&decl),
+                    ty: columns::attr_type(&decl),
                 });
             }
         }
@@ -413,7 +377,7 @@ impl GeoPackage {
         Ok((pk, cols))
     }
 
-    fn no_layer(&self, name: &str) -> StoreError {
+    fn no_layer(&self, name: &str) -> GpkgError {
         let available = self
             .layers()
             .map(|ls| {
@@ -423,7 +387,7 @@ impl GeoPackage {
                     .join(", ")
             })
             .unwrap_or_default();
-        StoreError::NoLayer {
+        GpkgError::NoLayer {
             path: self.path.clone(),
             name: name.to_string(),
             available: if available.is_empty() {
@@ -454,19 +418,18 @@ impl GeoPackage {
                 .execute_batch("BEGIN IMMEDIATE")
                 .map_err(self.sql_err())?;
         } else {
-            let note =
-                super::lock::begin_write(&self.conn, &self.path, &layer.name, &layer.source)?;
+            let note = lock::begin_write(&self.conn, &self.path, &layer.name, &layer.source)?;
             self.writer_note = Some(note);
         }
         let conn = &self.conn;
-        let err = |source| StoreError::Sqlite {
+        let err = |source| GpkgError::Sqlite {
             path: self.path.clone(),
             source,
         };
         // landwatch's own tables join the store with its first layer written by landwatch.
         if let Err(e) = conn.execute_batch(SCHEMA_LANDWATCH) {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(err(e));
+            return Err(err(e).into());
         }
         let mut writer = LayerWriter {
             store_path: self.path.clone(),
@@ -475,7 +438,7 @@ impl GeoPackage {
             fid,
             geom,
             n_columns: layer.columns.len(),
-            srs_id: layer.srs.srs_id,
+            srs_id: srs::STORED,
             blob: Vec::with_capacity(512),
             insert_sql: String::new(),
             rtree_sql: String::new(),
@@ -502,7 +465,7 @@ impl GeoPackage {
             // Close the file before moving it.
             let placeholder = Connection::open_in_memory().map_err(self.sql_err())?;
             drop(std::mem::replace(&mut self.conn, placeholder));
-            let io = |source| StoreError::Io {
+            let io = |source| GpkgError::Io {
                 path: tmp.clone(),
                 source,
             };
@@ -512,13 +475,14 @@ impl GeoPackage {
             if dest.exists() {
                 // Another ingest created the store meanwhile; refuse rather than overwrite it.
                 let _ = std::fs::remove_file(&tmp);
-                return Err(StoreError::Io {
+                return Err(GpkgError::Io {
                     path: dest.clone(),
                     source: std::io::Error::new(
                         std::io::ErrorKind::AlreadyExists,
                         "the store was created by another ingest while this one ran; run this ingest again",
                     ),
-                });
+                }
+                .into());
             }
             std::fs::rename(&tmp, &dest).map_err(io)?;
             return Ok(dest);
@@ -535,11 +499,11 @@ impl GeoPackage {
     /// cannot finish (a full disk, a reader that never lets go) is an error, not a silent
     /// half-store.
     pub fn fold_log(&self) -> Result<(), StoreError> {
-        let not_folded = |why: String| StoreError::NotFolded {
+        let not_folded = |why: String| GpkgError::NotFolded {
             path: self.path.clone(),
             why,
         };
-        let checkpoint = |mode: &str| -> Result<(i64, i64, i64), StoreError> {
+        let checkpoint = |mode: &str| -> Result<(i64, i64, i64), GpkgError> {
             self.conn
                 .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -559,9 +523,7 @@ impl GeoPackage {
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        Err(not_folded(
-            "other programs kept reading the old snapshot".into(),
-        ))
+        Err(not_folded("other programs kept reading the old snapshot".into()).into())
     }
 }
 
@@ -664,14 +626,14 @@ pub struct LayerWriter<'a> {
 }
 
 impl<'a> LayerWriter<'a> {
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> GpkgError + '_ {
+        move |source| GpkgError::Sqlite {
             path: self.store_path.clone(),
             source,
         }
     }
 
-    fn prepare(&mut self, layer: &NewLayer) -> Result<(), StoreError> {
+    fn prepare(&mut self, layer: &NewLayer) -> Result<(), GpkgError> {
         let c = self.conn;
         let t = ident(&self.name);
         let rtree = format!("rtree_{}_{}", self.name, self.geom);
@@ -711,7 +673,9 @@ impl<'a> LayerWriter<'a> {
                 .map_err(self.err())?;
             }
         }
-        for srs in std::iter::once(&layer.srs).chain(&layer.also_register) {
+        // GeoPackage requires WGS 84 (EPSG:4326) beside the SRS of the stored geometries.
+        let rows = [srs::row(srs::STORED)?, srs::row(4326)?];
+        for srs in &rows {
             c.execute(
                 // Columns named: GeoPackages written by GDAL with the CRS WKT extension have
                 // a seventh (definition_12_063).
@@ -734,7 +698,11 @@ impl<'a> LayerWriter<'a> {
             layer.geometry_type
         );
         for col in &layer.columns {
-            ddl.push_str(&format!(", {} {}", ident(&col.name), col.ty.sql_type()));
+            ddl.push_str(&format!(
+                ", {} {}",
+                ident(&col.name),
+                columns::sql_type(col.ty)
+            ));
         }
         ddl.push_str(");");
         ddl.push_str(&format!(
@@ -744,12 +712,12 @@ impl<'a> LayerWriter<'a> {
         c.execute_batch(&ddl).map_err(self.err())?;
         c.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?1, 'features', ?1, ?2)",
-            params![self.name, layer.srs.srs_id],
+            params![self.name, srs::STORED],
         )
         .map_err(self.err())?;
         c.execute(
             "INSERT INTO gpkg_geometry_columns VALUES (?1, ?2, ?3, ?4, 0, 0)",
-            params![self.name, self.geom, layer.geometry_type, layer.srs.srs_id],
+            params![self.name, self.geom, layer.geometry_type, srs::STORED],
         )
         .map_err(self.err())?;
         let names: String = layer
@@ -817,14 +785,14 @@ impl<'a> LayerWriter<'a> {
     /// Refuse to commit when the disk has no room to fold the write-ahead log into the main
     /// file afterwards: a checkpoint that runs out of space halfway leaves a .gpkg that is
     /// whole only with its -wal, and bureaus copy the .gpkg alone.
-    fn room_to_fold(&self) -> Result<(), StoreError> {
+    fn room_to_fold(&self) -> Result<(), GpkgError> {
         use std::os::unix::ffi::OsStrExt;
         let mut wal = self.store_path.clone().into_os_string();
         wal.push("-wal");
         let Ok(log) = std::fs::metadata(&wal).map(|m| m.len()) else {
             return Ok(()); // No log (a store being built writes its file directly).
         };
-        let pages = |sql: &str| -> Result<u64, StoreError> {
+        let pages = |sql: &str| -> Result<u64, GpkgError> {
             self.conn
                 .query_row(sql, [], |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u64)
@@ -851,7 +819,7 @@ impl<'a> LayerWriter<'a> {
         };
         let need = 2 * grown + grown / 8 + (1 << 20);
         if free + log < need {
-            return Err(StoreError::DiskFull {
+            return Err(GpkgError::DiskFull {
                 path: self.store_path.clone(),
                 free: free + log,
                 need,
@@ -866,13 +834,13 @@ impl<'a> LayerWriter<'a> {
     }
 
     /// Finish the layer: R-tree triggers, contents extent, registry and log entry, commit.
-    pub fn commit(
-        mut self,
-        info: &LayerInfo,
-        analysis_crs: &AnalysisCrs,
-        seconds: f64,
-        report_json: &str,
-    ) -> Result<(), StoreError> {
+    pub fn commit(mut self, entry: &Commit<'_>) -> Result<(), StoreError> {
+        let Commit {
+            info,
+            analysis_crs,
+            seconds,
+            report_json,
+        } = *entry;
         let c = self.conn;
         let t = &self.name;
         let g = &self.geom;
@@ -1106,7 +1074,7 @@ impl Store for GeoPackage {
                 ext,
                 (at, notes),
             ) = row.map_err(self.sql_err())?;
-            let damaged = |why: String| StoreError::Registry {
+            let damaged = |why: String| GpkgError::Registry {
                 path: self.path.clone(),
                 layer: name.clone(),
                 why,
@@ -1148,11 +1116,12 @@ impl Store for GeoPackage {
             None => Ok(None),
             Some(json) => serde_json::from_str(&json)
                 .map(Some)
-                .map_err(|e| StoreError::Registry {
+                .map_err(|e| GpkgError::Registry {
                     path: self.path.clone(),
                     layer: "(analysis CRS)".into(),
                     why: e.to_string(),
-                }),
+                })
+                .map_err(Into::into),
         }
     }
 
@@ -1198,7 +1167,7 @@ impl Store for GeoPackage {
             let fid: i64 = row.get(0).map_err(self.sql_err())?;
             let geometry = match row.get_ref(1).map_err(self.sql_err())? {
                 ValueRef::Blob(b) => {
-                    Some(blob::decode(b).map_err(|source| StoreError::Geometry {
+                    Some(blob::decode(b).map_err(|source| GpkgError::Geometry {
                         layer: layer.to_string(),
                         fid,
                         source,
@@ -1225,24 +1194,64 @@ impl Store for GeoPackage {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
     }
+
+    fn location(&self) -> StoreLocation {
+        StoreLocation::gpkg(&self.path)
+    }
+
+    fn stamp(&self) -> Result<StoreStamp, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).map_err(|source| GpkgError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(StoreStamp {
+            generation: self.version()?,
+            token: self.meta("version_token")?,
+            file: (meta.dev(), meta.ino()),
+        })
+    }
+}
+
+impl StoreWriter for GeoPackage {
+    fn name_taken_in_other_case(&self, name: &str) -> Result<Option<String>, StoreError> {
+        GeoPackage::name_taken_in_other_case(self, name)
+    }
+
+    fn begin_layer(&mut self, layer: &NewLayer) -> Result<Box<dyn LayerWrite + '_>, StoreError> {
+        Ok(Box::new(GeoPackage::begin_layer(self, layer)?))
+    }
+
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        GeoPackage::close(*self).map(drop)
+    }
+}
+
+impl LayerWrite for LayerWriter<'_> {
+    fn replaces(&self) -> bool {
+        LayerWriter::replaces(self)
+    }
+
+    fn insert(
+        &mut self,
+        geometry: Option<&Geometry>,
+        values: &[AttrValue],
+    ) -> Result<i64, StoreError> {
+        LayerWriter::insert(self, geometry, values)
+    }
+
+    fn commit(self: Box<Self>, entry: &Commit<'_>) -> Result<(), StoreError> {
+        LayerWriter::commit(*self, entry)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::attr::AttrType;
     use crate::model::Role;
     use geo::wkt;
     use std::collections::BTreeMap;
-
-    fn srs() -> SrsDef {
-        SrsDef {
-            srs_id: 4490,
-            name: "China Geodetic Coordinate System 2000".into(),
-            organization: "EPSG".into(),
-            organization_id: 4490,
-            definition: "GEOGCS[\"China Geodetic Coordinate System 2000\"]".into(),
-        }
-    }
 
     fn info(name: &str, count: u64) -> LayerInfo {
         LayerInfo {
@@ -1284,14 +1293,23 @@ mod tests {
                 },
             ],
             geometry_type: "MULTIPOLYGON".into(),
-            srs: srs(),
-            also_register: vec![],
             source: "t.shp".into(),
         }
     }
 
     fn crs() -> AnalysisCrs {
         AnalysisCrs::for_longitude(104.6)
+    }
+
+    /// Commit a `parcels` layer of one feature.
+    fn commit_one_feature(w: LayerWriter<'_>) {
+        w.commit(&Commit {
+            info: &info("parcels", 1),
+            analysis_crs: &crs(),
+            seconds: 0.1,
+            report_json: "{}",
+        })
+        .unwrap();
     }
 
     #[test]
@@ -1324,7 +1342,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(fid, 1);
-        w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
+        commit_one_feature(w);
         gp.close().unwrap();
         assert!(path.exists());
 
@@ -1370,7 +1388,7 @@ mod tests {
         let mut w = gp.begin_layer(&layer("parcels")).unwrap();
         w.insert(Some(&g), &[AttrValue::Text("a".into()), AttrValue::Null])
             .unwrap();
-        w.commit(&info("parcels", 1), &crs(), 0.1, "{}").unwrap();
+        commit_one_feature(w);
         gp.close().unwrap();
         let before = std::fs::read(&path).unwrap();
 
