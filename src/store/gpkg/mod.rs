@@ -152,6 +152,11 @@ impl GeoPackage {
             path: path.to_path_buf(),
             source,
         })?;
+        GeoPackage::over(path, conn)
+    }
+
+    /// The store over an open connection, once it has been found to be a GeoPackage.
+    fn over(path: &Path, conn: Connection) -> Result<GeoPackage, GpkgError> {
         let store = GeoPackage {
             path: path.to_path_buf(),
             conn,
@@ -185,13 +190,7 @@ impl GeoPackage {
             path: path.to_path_buf(),
             source,
         })?;
-        let store = GeoPackage {
-            path: path.to_path_buf(),
-            conn,
-            building: None,
-            writer_note: None,
-        };
-        store.check_is_geopackage()?;
+        let store = GeoPackage::over(path, conn)?;
         store.configure()?;
         Ok(store)
     }
