@@ -360,13 +360,13 @@ pub fn compliance(
     };
     for l in &layers {
         reasons.push(format!(
-            "{}: {:.1} m² 符合, {:.1} m² 不符合, {:.1} m² 未覆盖 — {}",
+            "{}：符合 {:.1} ㎡，不符合 {:.1} ㎡，未覆盖 {:.1} ㎡ — {}",
             l.layer, l.conforming_m2, l.nonconforming_m2, l.uncovered_m2, l.conclusion_zh
         ));
         lower(l.conclusion);
     }
     if layers.is_empty() {
-        reasons.push("no plan layer in the store: the planned use is not checked".into());
+        reasons.push("库中没有规划图层：规划用途未检查".into());
         lower(Conclusion::Partly);
     }
     for (line, label) in [
@@ -375,7 +375,7 @@ pub fn compliance(
     ] {
         match line.inside_m2 {
             None => {
-                reasons.push(format!("{label}: not checked (no layer in the store)"));
+                reasons.push(format!("{label}：库中无此图层，未检查"));
                 lower(Conclusion::Partly);
             }
             Some(m2) if m2 > floor => {
@@ -388,7 +388,7 @@ pub fn compliance(
     let needs_boundary = site.intended.is_none_or(Category::is_construction);
     match redlines.urban_boundary.outside_m2 {
         None => {
-            reasons.push("城镇开发边界: not checked (no layer in the store)".into());
+            reasons.push("城镇开发边界：库中无此图层，未检查".into());
             lower(Conclusion::Partly);
         }
         Some(m2) if m2 > floor && needs_boundary => {
@@ -408,16 +408,10 @@ pub fn compliance(
                 .iter()
                 .any(|l| matches!(&l.records, Records::Plan(Some(x), _) if x == k))
         })
-        .map(|k| {
-            format!(
-                "{} ({}): no layer of this kind in the store",
-                k.as_str(),
-                k.label_zh()
-            )
-        })
+        .map(|k| format!("{}（{}）：库中无此类图层，未检查", k.as_str(), k.label_zh()))
         .collect();
     let rule = format!(
-        "符合: every plan layer admits the use on the whole site, no 生态保护红线 or 永久基本农田 is occupied and the site lies inside the 城镇开发边界; 不符合: a plan layer admits it nowhere, or a red line is occupied; 部分符合 otherwise. A layer the store lacks is not checked and never counts as 符合; areas below {floor} m² are drawing noise."
+        "符合：每个规划图层在整个用地范围内都允许该用途，未占用生态保护红线和永久基本农田，且用地位于城镇开发边界内；不符合：某个规划图层在用地范围内完全不允许该用途，或占用了红线；其余为部分符合。库中缺少的图层记为未检查，不视为符合；小于 {floor} ㎡ 的面积视为制图误差。"
     );
     Ok(ComplianceReport {
         site_area_m2: area,
@@ -434,7 +428,7 @@ pub fn compliance(
         measured: catalog
             .analysis_crs
             .as_ref()
-            .map_or_else(String::new, |c| format!("planar area in {}", c.label)),
+            .map_or_else(String::new, |c| format!("平面面积，{}", c.label)),
     })
 }
 

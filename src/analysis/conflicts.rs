@@ -724,7 +724,7 @@ fn compared_layers(
             ] {
                 if missing {
                     not_checked.push(format!(
-                        "两规比对: the store has no plan layer of kind {} ({}); ingest one with --role plan --kind {}, or name two layers to compare",
+                        "两规比对：库中没有 {} 类规划图层（{}）；请用 --role plan --kind {} 入库，或用 --compare 指定两个图层",
                         kind.as_str(),
                         kind.label_zh(),
                         kind.as_str()
@@ -1355,7 +1355,7 @@ pub fn conflicts(
         let all = redlines(catalog, line);
         if all.is_empty() {
             not_checked.push(format!(
-                "{}: the store has no red-line layer of kind {} ({})",
+                "{}：库中没有 {} 类控制线图层（{}），未检查",
                 kind.as_str(),
                 line.as_str(),
                 line.label_zh()
@@ -1375,7 +1375,7 @@ pub fn conflicts(
     let bounds = redlines(catalog, RedlineKind::UrbanBoundary);
     if bounds.is_empty() {
         not_checked.push(
-            "outside_urban_boundary: the store has no red-line layer of kind urban_boundary (城镇开发边界)"
+            "outside_urban_boundary：库中没有 urban_boundary 类控制线图层（城镇开发边界），未检查"
                 .into(),
         );
     } else {
@@ -1384,7 +1384,7 @@ pub fn conflicts(
         }
     }
     if ctx.parks().is_empty() {
-        not_checked.push("outside_park: the store has no park layer (园区四至)".into());
+        not_checked.push("outside_park：库中没有园区图层（园区四至），未检查".into());
     } else {
         pieces.extend(outside_parks(ctx, opts.park.as_deref().zip(scope)));
     }
@@ -1393,7 +1393,7 @@ pub fn conflicts(
         pieces.extend(industrial_buffer(layer, used, distance, rules, scope));
     }
 
-    let measured = format!("planar area in {}", crs.label);
+    let measured = format!("平面面积，{}", crs.label);
     let to_lonlat = Transform::new(&crs.definition, "EPSG:4490").ok();
     let mut rows: Vec<Conflict> = pieces
         .into_par_iter()
@@ -1593,7 +1593,7 @@ mod tests {
         assert!(near(c.area_mu, 99_500.0 * 15.0 / 10_000.0));
         assert!(near(c.area_ha, 9.95));
         assert!(!c.sliver && c.suggestion == "协调" && c.coordination.is_none());
-        assert!(c.measured.contains("planar"));
+        assert!(c.measured.contains("平面面积"));
         assert!(near(c.planar.unsigned_area(), 99_500.0));
         let b_only = rows(&r, ConflictType::BOnlyConstruction);
         assert_eq!(b_only.len(), 1);
