@@ -28,7 +28,7 @@ pub struct AnalysisFeature {
     /// The feature's properties, as JSON.
     pub properties: Box<str>,
     /// Values of the queryable properties.
-    pub filters: Vec<(&'static str, String)>,
+    pub filters: Vec<(&'static str, Value<'static>)>,
     /// The date `datetime` filters on.
     pub date: Option<NaiveDate>,
     /// The attributes its vector tiles carry.
@@ -83,12 +83,13 @@ impl AnalysisLayer {
                         .queryables
                         .iter()
                         .filter_map(|q| {
-                            let text = match f.properties.get(q.key)? {
-                                serde_json::Value::String(s) => s.clone(),
+                            // Read once, typed by the queryable, for every filter and sort.
+                            let value = match f.properties.get(q.key)? {
+                                serde_json::Value::String(s) => q.kind.read(s)?.owned(),
                                 serde_json::Value::Null => return None,
-                                other => other.to_string(),
+                                other => q.kind.read(&other.to_string())?.owned(),
                             };
-                            Some((q.key, text))
+                            Some((q.key, value))
                         })
                         .collect();
                     let date = spec
@@ -592,19 +593,11 @@ impl Collection {
     pub fn value(&self, i: usize, key: &str) -> Value<'_> {
         match self {
             Collection::Layer(l) => record_value(l, i, key),
-            Collection::Analysis(a) => {
-                let kind = a
-                    .check
-                    .collection()
-                    .and_then(|s| s.queryables.iter().find(|q| q.key == key))
-                    .map_or(Kind::String, |q| q.kind);
-                a.features[i]
-                    .filters
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .and_then(|(_, v)| kind.read(v))
-                    .unwrap_or(Value::Null)
-            }
+            Collection::Analysis(a) => a.features[i]
+                .filters
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or(Value::Null, |(_, v)| v.borrowed()),
         }
     }
 

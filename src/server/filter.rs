@@ -113,13 +113,25 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
-    fn owned(self) -> Value<'static> {
+    /// The same value, owning its text (to be kept beside a feature).
+    pub fn owned(self) -> Value<'static> {
         match self {
             Value::Null => Value::Null,
             Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
             Value::Number(n) => Value::Number(n),
             Value::Bool(b) => Value::Bool(b),
             Value::Date(d) => Value::Date(d),
+        }
+    }
+
+    /// The same value, borrowing its text from this one.
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Value::Text(t) => Value::Text(Cow::Borrowed(t.as_ref())),
+            Value::Null => Value::Null,
+            Value::Number(n) => Value::Number(*n),
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Date(d) => Value::Date(*d),
         }
     }
 
