@@ -8,7 +8,8 @@
 //! Areas of different layers are never summed ("各图层面积口径独立"), and a layer the store
 //! lacks is "not checked", never "conforming" ("空数据集不自动解释为没有风险").
 
-use super::conflicts::{feature_id, judge};
+use super::conflicts::judge;
+use super::context::feature_id;
 use super::Context;
 use crate::catalog::{Catalog, Layer};
 use crate::geom::clip::{intersect, polygons};

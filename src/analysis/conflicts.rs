@@ -18,7 +18,7 @@
 //! a deterministic id ([`ledger_id`]). Pieces below the sliver floor are kept and flagged,
 //! never dropped and never counted as conflicts.
 
-use super::context::{widen, Context, ParkRef};
+use super::context::{codes, feature_id, widen, Context, ParkRef};
 use crate::catalog::{Catalog, Layer};
 use crate::geom::clip::{intersect, polygons, subtract};
 use crate::geom::Transform;
@@ -228,26 +228,6 @@ impl Judged {
                         .is_some_and(|l| l.category == category)
                 })
             })
-    }
-}
-
-/// The recorded code and name of a land-use feature (parcel or plan zone).
-pub fn codes(layer: &Layer, i: usize) -> (Option<&str>, Option<&str>) {
-    match &layer.records {
-        Records::Parcels(v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
-        Records::Plan(_, v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
-        _ => (None, None),
-    }
-}
-
-/// A feature's own id (宗地编号, 图斑编号, 编号), else its fid.
-pub fn feature_id(layer: &Layer, i: usize) -> String {
-    match &layer.records {
-        Records::Parcels(v) => v[i].id.to_string(),
-        Records::Plan(_, v) => v[i].id.to_string(),
-        Records::Redline(_, v) => v[i].id.to_string(),
-        Records::Parks(v) => v[i].id.to_string(),
-        _ => layer.features[i].fid.to_string(),
     }
 }
 

@@ -261,6 +261,26 @@ pub fn clip_to(park: &ParkRef<'_>, layer: &Layer) -> Vec<(usize, f64)> {
         .collect()
 }
 
+/// The recorded code and name of a land-use feature (parcel or plan zone).
+pub fn codes(layer: &Layer, i: usize) -> (Option<&str>, Option<&str>) {
+    match &layer.records {
+        Records::Parcels(v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
+        Records::Plan(_, v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
+        _ => (None, None),
+    }
+}
+
+/// A feature's own id (宗地编号, 图斑编号, 编号), else its fid.
+pub fn feature_id(layer: &Layer, i: usize) -> String {
+    match &layer.records {
+        Records::Parcels(v) => v[i].id.to_string(),
+        Records::Plan(_, v) => v[i].id.to_string(),
+        Records::Redline(_, v) => v[i].id.to_string(),
+        Records::Parks(v) => v[i].id.to_string(),
+        _ => layer.features[i].fid.to_string(),
+    }
+}
+
 /// What a code (or, without one, a name) means in a layer's classification system.
 pub fn classify(layer: &Layer, code: Option<&str>, name: Option<&str>) -> Option<LandClass> {
     match (layer.info.land_system, code) {

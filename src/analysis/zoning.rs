@@ -8,11 +8,10 @@
 //! twice) are listed with the overlap. Parcel land outside the park's 四至 and 二类/三类
 //! industry too close to housing (产业过渡区) are conflicts ([`super::conflicts`]).
 
-use super::context::{classify, clip_to, Context, ParkRef};
+use super::context::{classify, clip_to, codes, feature_id, Context, ParkRef};
 use crate::catalog::Layer;
 use crate::geom::clip::{covered_area, intersection_area};
 use crate::model::land_class::Category;
-use crate::model::records::Records;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
 use crate::model::Role;
 use crate::rules::{Bound, IndicatorRules, ZoningRules};
@@ -137,22 +136,6 @@ pub struct ZoningReport {
     pub parks: Vec<ParkZoning>,
     /// The pack's source.
     pub source: crate::rules::Source,
-}
-
-fn feature_id(layer: &Layer, i: usize) -> String {
-    match &layer.records {
-        Records::Parcels(v) => v[i].id.to_string(),
-        Records::Plan(_, v) => v[i].id.to_string(),
-        _ => layer.features[i].fid.to_string(),
-    }
-}
-
-fn codes(layer: &Layer, i: usize) -> (Option<&str>, Option<&str>) {
-    match &layer.records {
-        Records::Parcels(v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
-        Records::Plan(_, v) => (v[i].land_use_code.as_deref(), v[i].land_use_name.as_deref()),
-        _ => (None, None),
-    }
 }
 
 /// Area per category of one layer inside one park.
