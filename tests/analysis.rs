@@ -390,18 +390,7 @@ fn conflicts_and_compliance_from_the_command_line() {
         .iter()
         .any(|r| r["type"] == "industrial_buffer" && r["distance_m"].is_number()));
     for r in rows {
-        for key in [
-            "id",
-            "type",
-            "type_zh",
-            "layer",
-            "other_layer",
-            "park_id",
-            "area_m2",
-            "sliver",
-            "code",
-            "other_code",
-        ] {
+        for key in common::LEDGER_ROW_KEYS {
             assert!(r.get(key).is_some(), "ledger row lacks {key}: {r}");
         }
     }

@@ -351,18 +351,7 @@ fn the_sample_holds_every_conflict_type() {
             "comparison lacks {key}"
         );
     }
-    for key in [
-        "id",
-        "type",
-        "type_zh",
-        "layer",
-        "other_layer",
-        "park_id",
-        "area_m2",
-        "sliver",
-        "code",
-        "other_code",
-    ] {
+    for key in common::LEDGER_ROW_KEYS {
         assert!(v["conflicts"][0].get(key).is_some(), "conflict lacks {key}");
     }
     assert!(v["summary"].is_object());

@@ -228,3 +228,17 @@ pub fn check_json(store: &Path, kind: &str, as_of: &str, extra: &[&str]) -> serd
     args.extend_from_slice(extra);
     json(&ok(&args))
 }
+
+/// The keys every conflict-ledger row carries: the `check conflicts --format json` contract.
+pub const LEDGER_ROW_KEYS: [&str; 10] = [
+    "id",
+    "type",
+    "type_zh",
+    "layer",
+    "other_layer",
+    "park_id",
+    "area_m2",
+    "sliver",
+    "code",
+    "other_code",
+];
