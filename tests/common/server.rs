@@ -189,15 +189,19 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
 
 /// POST a body to an absolute URL; any status is an answer, only a transport failure panics.
 pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
+    try_post(url, content_type, body).unwrap_or_else(|e| panic!("POST {url}: {e}"))
+}
+
+/// POST a body to an absolute URL: the answer, whatever its status, or the transport failure.
+pub fn try_post(url: &str, content_type: &str, body: &[u8]) -> Result<Reply, String> {
     let req = ureq::post(url)
         .timeout(Duration::from_secs(120))
         .set("Content-Type", content_type);
-    let resp = match req.send_bytes(body) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("POST {url}: {e}"),
-    };
-    reply(resp)
+    match req.send_bytes(body) {
+        Ok(r) => Ok(reply(r)),
+        Err(ureq::Error::Status(_, r)) => Ok(reply(r)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn reply(resp: ureq::Response) -> Reply {
