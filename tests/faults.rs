@@ -193,7 +193,7 @@ fn kill_9_at_random_moments_of_ingests_leaves_the_store_old_or_new() {
             .unwrap()
             .as_secs(),
     );
-    let (mut unchanged, mut committed) = (0, 0);
+    let (mut unchanged, mut committed, mut interrupted_folds) = (0, 0, 0);
     for i in 1..=8 {
         let name = format!("big{i}");
         let before = std::fs::read(&store).unwrap();
@@ -219,22 +219,31 @@ fn kill_9_at_random_moments_of_ingests_leaves_the_store_old_or_new() {
                 wait_served(&srv, &name, full);
             }
         }
-        // The .gpkg alone is a whole store, old or new.
-        let alone = gpkg_alone(&store, dir.path());
-        let alone_counts = layer_counts(&alone);
-        let alone_n = alone_counts.get(&name).copied();
-        assert!(
-            alone_n.is_none() || alone_n == Some(full),
-            "{alone_counts:?}"
-        );
-        assert_eq!(alone_counts["parcels"], 3000);
+        // The .gpkg alone is a whole store, old or new — unless the kill came while the
+        // committed log was being folded into it: then the log still holds the commit (the
+        // store with it was read whole above), and the file alone is whole only once the log
+        // is folded. A successful ingest never ends in that state (tested with the full disk).
+        let wal = store.with_extension("gpkg-wal");
+        let folding = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+        if folding {
+            interrupted_folds += 1;
+        } else {
+            let alone = gpkg_alone(&store, dir.path());
+            let alone_counts = layer_counts(&alone);
+            let alone_n = alone_counts.get(&name).copied();
+            assert!(
+                alone_n.is_none() || alone_n == Some(full),
+                "{alone_counts:?}"
+            );
+            assert_eq!(alone_counts["parcels"], 3000);
+        }
         assert_eq!(served_count(&srv, &name), counts.get(&name).copied());
     }
     let reads = reader.finish();
     let health = srv.json("/health");
     assert_eq!(health["status"], "ok", "{health}");
     eprintln!(
-        "8 kill -9 during ingests: {unchanged} left the store unchanged, {committed} fully committed; {reads} whole reads of the untouched layer meanwhile"
+        "8 kill -9 during ingests: {unchanged} left the store unchanged, {committed} fully committed ({interrupted_folds} of them killed while folding the log); {reads} whole reads of the untouched layer meanwhile"
     );
 }
 
