@@ -192,7 +192,43 @@ impl GeoPackage {
         })?;
         let store = GeoPackage::over(path, conn)?;
         store.configure()?;
+        store.fold_leftover_log();
         Ok(store)
+    }
+
+    /// Fold a committed log that a killed writer left behind (killed while folding, or a
+    /// disk that filled then), so that the .gpkg alone is whole again. The store is whole
+    /// with its log meanwhile, so this never waits for other readers: what cannot be folded
+    /// now is said, and folded by the next write.
+    fn fold_leftover_log(&self) {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        if !std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return;
+        }
+        let checkpoint = |mode: &str| {
+            self.conn
+                .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+        };
+        match checkpoint("PASSIVE") {
+            Ok((log, done)) if done >= log => {
+                let _ = self
+                    .conn
+                    .busy_timeout(std::time::Duration::from_millis(100));
+                let _ = checkpoint("TRUNCATE");
+                let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
+            }
+            Ok((log, done)) => tracing::warn!(
+                store = %self.path.display(),
+                "{} of {log} pages of a committed write are still only in the -wal file (other programs are reading the store): do not copy the .gpkg alone until the next write has folded them",
+                log - done
+            ),
+            Err(e) => {
+                tracing::warn!(store = %self.path.display(), "cannot fold the -wal file into the .gpkg: {e}")
+            }
+        }
     }
 
     /// Open a store to write a layer into, creating it when it does not exist yet.
