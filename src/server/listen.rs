@@ -158,18 +158,35 @@ async fn connection(
 }
 
 /// Answer 503 with Retry-After on a connection over the limit, and close it.
+///
+/// The answer is written at once, then what the client sends is read and dropped until it
+/// closes (a lingering close): closing with its request unread would reset the connection,
+/// and the client could lose the answer. A client that sends nothing holds its place only
+/// briefly, so that idle sockets do not crowd out the refusals of real requests.
 async fn refuse(mut stream: TcpStream) {
-    // Read what the client sent first, so that closing does not reset the connection
-    // before it has read the answer.
-    let mut buf = [0u8; 2048];
-    let _ = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await;
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 2\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BUSY}",
         BUSY.len()
     );
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    let written = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await
     })
     .await;
+    if !matches!(written, Ok(Ok(()))) {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    let mut drained = 0usize;
+    let mut quiet_for = Duration::from_millis(150);
+    let until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while drained < 1 << 20 && tokio::time::Instant::now() < until {
+        match tokio::time::timeout(quiet_for, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                drained += n;
+                quiet_for = Duration::from_secs(1);
+            }
+            _ => break,
+        }
+    }
 }
