@@ -213,17 +213,48 @@ async fn method_not_allowed() -> impl IntoResponse {
 /// The largest request body taken (a site to review is the only body read).
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// The body limit's plain-text 413 as an exception that says what the limit is.
-async fn body_limit_as_json(res: axum::response::Response) -> axum::response::Response {
+/// Bodies up to this size are read and dropped before a 413 is answered, so that a client
+/// still sending one reads the answer instead of a reset connection. Larger ones are
+/// answered at once and the connection closed.
+const DRAINED_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+fn body_too_large() -> axum::response::Response {
+    ApiError::payload_too_large(format!(
+        "the request body is larger than {BODY_LIMIT} bytes, the most this server takes: simplify the site polygon (e.g. ogr2ogr -simplify 0.5)"
+    ))
+    .into_response()
+}
+
+/// Refuse a body over the limit with an exception that says what the limit is: from its
+/// declared length before the handler runs (reading it first when it is not huge), or from
+/// the plain-text 413 of the limit on bodies sent without a length.
+async fn body_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = declared.filter(|&l| l > BODY_LIMIT as u64) {
+        if len <= DRAINED_BODY_LIMIT as u64 {
+            let body = req.into_body();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                axum::body::to_bytes(body, DRAINED_BODY_LIMIT),
+            )
+            .await;
+        }
+        return body_too_large();
+    }
+    let res = next.run(req).await;
     let plain = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
-        return ApiError::payload_too_large(format!(
-            "the request body is larger than {BODY_LIMIT} bytes, the most this server takes: simplify the site polygon (e.g. ogr2ogr -simplify 0.5)"
-        ))
-        .into_response();
+        return body_too_large();
     }
     res
 }
@@ -274,7 +305,7 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
             Duration::from_secs(60),
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::map_response(body_limit_as_json));
+        .layer(axum::middleware::from_fn(body_limit));
     let app = match cors.layer() {
         Some(layer) => app.layer(layer),
         None => app,
