@@ -15,6 +15,7 @@
 
 mod compliance;
 mod conflicts;
+mod events;
 mod idle;
 mod indicators;
 mod per_mu;
@@ -48,6 +49,7 @@ pub static CHECKS: &[&dyn Analysis] = &[
     &quality::Quality,
     &conflicts::Conflicts,
     &compliance::Compliance,
+    &events::Events,
 ];
 
 /// Run a check: refuse a park the snapshot lacks, then compute.
@@ -417,6 +419,8 @@ pub enum Shape {
     Stored(Arc<Layer>, usize),
     /// Its own.
     Owned(Arc<OwnedGeometry>),
+    /// None: a record without a place (an event whose feature is not in its layer).
+    Absent,
 }
 
 impl Shape {
@@ -425,6 +429,7 @@ impl Shape {
         match self {
             Shape::Stored(l, i) => l.features[*i].lonlat.as_ref(),
             Shape::Owned(g) => Some(&g.lonlat),
+            Shape::Absent => None,
         }
     }
 
@@ -433,6 +438,7 @@ impl Shape {
         match self {
             Shape::Stored(l, i) => l.features[*i].bbox,
             Shape::Owned(g) => g.bbox,
+            Shape::Absent => None,
         }
     }
 
@@ -440,7 +446,7 @@ impl Shape {
     pub fn layer(&self) -> Option<&Arc<Layer>> {
         match self {
             Shape::Stored(l, _) => Some(l),
-            Shape::Owned(_) => None,
+            Shape::Owned(_) | Shape::Absent => None,
         }
     }
 }
@@ -601,6 +607,12 @@ mod tests {
                 vec![("M2", at(0.0, 0.0, 1000.0, 1000.0))],
             )
             .redline("eco", "ecological", vec![at(0.0, 0.0, 100.0, 100.0)])
+            .events(vec![crate::model::disposal::NewEvent::example(
+                crate::model::disposal::Subject::Idle,
+                "parcels",
+                "P1",
+            )
+            .recorded(1, "2024-01-02T00:00:00Z".into())])
             .build()
     }
 

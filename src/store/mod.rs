@@ -366,13 +366,14 @@ pub struct Commit<'a> {
 }
 
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
-const RESERVED: [&str; 6] = [
+const RESERVED: [&str; 7] = [
     "idle",
     "underused",
     "zoning",
     "conflicts",
     "quality",
     "mujun",
+    "events",
 ];
 
 /// Check that a layer name can be a table name and a URL-safe, dot-free collection id.
