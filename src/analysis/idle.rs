@@ -183,9 +183,11 @@ pub fn assess(
         return Assessment::Disposed;
     }
 
-    // 批而未供.
+    // 批而未供: not supplied now, or supplied after the evaluation date (an approved parcel
+    // whose contract was signed later was approved, not supplied, on that day).
     let ans = &rules.approved_not_supplied;
-    if unsupplied(p, rules) {
+    let supplied_later = p.approval_date.is_some() && p.contract_date.is_some_and(|c| c > as_of);
+    if unsupplied(p, rules) || supplied_later {
         let Some(approved) = p.approval_date else {
             return Assessment::CannotAssess {
                 missing: vec!["批准日期"],
@@ -395,6 +397,36 @@ pub fn with_disposition(p: &Parcel, d: &Disposition) -> Parcel {
     out
 }
 
+/// Assess one parcel of the snapshot as of `as_of`, with its recorded events in force by
+/// then (see [`with_disposition`]); returns the events' disposition too, when it has some.
+pub fn assess_recorded(
+    ctx: &Context<'_>,
+    r: &ParcelRef<'_>,
+    rules: &IdleRules,
+    as_of: NaiveDate,
+) -> (Assessment, Option<Disposition>) {
+    let events = &ctx.catalog.dispositions;
+    let recorded = r.parcel();
+    let disposition = (!events.is_empty())
+        .then(|| events.on(&r.layer.info.name, &recorded.id, SUBJECTS, as_of))
+        .flatten();
+    let adjusted = disposition.as_ref().map(|d| with_disposition(recorded, d));
+    let p = adjusted.as_ref().unwrap_or(recorded);
+    let footprint_basis = rules.case_b.area_basis == AreaBasis::Footprint;
+    let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none() {
+        // Every square metre of footprint counts as development here: a sliver can only
+        // lower a Case B finding, never make one.
+        ctx.built_figures(r, 0.0)
+    } else {
+        None
+    };
+    let a = match disposition.as_ref().and_then(|d| d.status) {
+        Some(Status::Disposed) => Assessment::Disposed,
+        _ => assess(p, r.area_m2(), built, rules, as_of),
+    };
+    (a, disposition)
+}
+
 /// One flagged parcel in the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct IdleParcel {
@@ -494,8 +526,6 @@ pub fn idle(
     park: Option<&str>,
 ) -> IdleReport {
     let refs: Vec<ParcelRef<'_>> = ctx.parcels().collect();
-    let events = &ctx.catalog.dispositions;
-    let footprint_basis = rules.case_b.area_basis == AreaBasis::Footprint;
     type Assessed<'a> = (
         ParcelRef<'a>,
         Option<String>,
@@ -516,24 +546,7 @@ pub fn idle(
                     return None;
                 }
             }
-            let recorded = r.parcel();
-            let disposition = (!events.is_empty())
-                .then(|| events.on(&r.layer.info.name, &recorded.id, SUBJECTS, as_of))
-                .flatten();
-            let adjusted = disposition.as_ref().map(|d| with_disposition(recorded, d));
-            let p = adjusted.as_ref().unwrap_or(recorded);
-            let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none()
-            {
-                // Every square metre of footprint counts as development here: a sliver can
-                // only lower a Case B finding, never make one.
-                ctx.built_figures(&r, 0.0)
-            } else {
-                None
-            };
-            let a = match disposition.as_ref().and_then(|d| d.status) {
-                Some(Status::Disposed) => Assessment::Disposed,
-                _ => assess(p, r.area_m2(), built, rules, as_of),
-            };
+            let (a, disposition) = assess_recorded(ctx, &r, rules, as_of);
             if park_id.is_none()
                 && matches!(a, Assessment::Idle(_) | Assessment::CannotAssess { .. })
             {
@@ -971,6 +984,19 @@ mod tests {
         // Approved after the evaluation date: not yet approved land.
         assert_eq!(
             assess(&p, 1.0, None, &r, d("2021-03-31")),
+            Assessment::NotIdle
+        );
+        // Supplied since: approved-not-supplied until its contract, not after.
+        let supplied = Parcel {
+            supply_status: Some("已供".into()),
+            contract_date: Some(d("2024-05-10")),
+            agreed_start: Some(d("2024-11-10")),
+            ..p.clone()
+        };
+        let before = finding(assess(&supplied, 1.0, None, &r, d("2024-05-09")));
+        assert_eq!(before.finding, Finding::ApprovedNotSupplied);
+        assert_eq!(
+            assess(&supplied, 1.0, None, &r, d("2024-05-10")),
             Assessment::NotIdle
         );
         let no_date = Parcel {

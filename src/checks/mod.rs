@@ -20,6 +20,7 @@ mod idle;
 mod indicators;
 mod per_mu;
 mod quality;
+mod trends;
 mod underused;
 mod zoning;
 
@@ -50,6 +51,7 @@ pub static CHECKS: &[&dyn Analysis] = &[
     &conflicts::Conflicts,
     &compliance::Compliance,
     &events::Events,
+    &trends::Trends,
 ];
 
 /// Run a check: refuse a park the snapshot lacks, then compute.
@@ -98,11 +100,17 @@ pub enum Param {
     SiteCrs,
     /// `use`: the intended use of the site, a functional category.
     Use,
+    /// `from`: the first day of a trend.
+    From,
+    /// `to`: the last day of a trend.
+    To,
+    /// `period`: the length of a trend's periods (month, quarter, year).
+    Period,
 }
 
 impl Param {
     /// Every parameter.
-    pub const ALL: [Param; 7] = [
+    pub const ALL: [Param; 10] = [
         Param::AsOf,
         Param::Park,
         Param::Compare,
@@ -110,6 +118,9 @@ impl Param {
         Param::Site,
         Param::SiteCrs,
         Param::Use,
+        Param::From,
+        Param::To,
+        Param::Period,
     ];
 
     /// Its name in URLs (the site is the request body, not a parameter).
@@ -122,6 +133,9 @@ impl Param {
             Param::Site => "site",
             Param::SiteCrs => "crs",
             Param::Use => "use",
+            Param::From => "from",
+            Param::To => "to",
+            Param::Period => "period",
         }
     }
 
@@ -135,6 +149,9 @@ impl Param {
             Param::Site => "the site, a GeoJSON Polygon or MultiPolygon (geometry, Feature or a FeatureCollection of one)",
             Param::SiteCrs => "the CRS of the site's coordinates (EPSG:4527, an OGC URI …), in GIS order (lon/lat, easting/northing); default CRS84",
             Param::Use => "the intended use of the site, a functional category (industrial, residential …); default any construction land",
+            Param::From => "the first day of the trend (YYYY-MM-DD)",
+            Param::To => "the last day of the trend (YYYY-MM-DD)",
+            Param::Period => "the length of each period: month, quarter (default) or year",
         }
     }
 }
@@ -647,6 +664,10 @@ mod tests {
             let mut query = Query::new("2024-01-01".parse().unwrap());
             if c.params().contains(&Param::Site) {
                 query.site = Some(r#"{"type":"Polygon","coordinates":[[[105,30],[105.001,30],[105.001,30.001],[105,30]]]}"#.into());
+            }
+            if c.params().contains(&Param::From) {
+                query.options.insert("from", "2023-01-01".into());
+                query.options.insert("to", "2024-01-01".into());
             }
             let report = match run(*c, &ctx, &rules, &query) {
                 Ok(r) => r,
