@@ -6,6 +6,7 @@ mod gen;
 mod info;
 mod ingest;
 mod query;
+mod restore;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,9 @@ enum Command {
     /// Record what was done about a finding (处置记录: investigated, confirmed, extended,
     /// fee collected, recovered …) and list the history.
     Event(event::Args),
+    /// Bring a previous version of a layer back (`info` lists them); the one in service is
+    /// kept in its turn.
+    Restore(restore::Args),
 }
 
 impl Cli {
@@ -73,6 +77,7 @@ impl Cli {
             Command::Check(a) => check::run(a),
             Command::Serve(a) => serve::run(a),
             Command::Event(a) => event::run(a),
+            Command::Restore(a) => restore::run(a),
         }
     }
 }
