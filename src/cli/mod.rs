@@ -1,10 +1,12 @@
 //! The command line: one file per subcommand, each a thin face over the library.
 
 mod check;
+mod event;
 mod gen;
 mod info;
 mod ingest;
 mod query;
+mod restore;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +48,12 @@ enum Command {
     Serve(serve::Args),
     /// Generate demonstration or benchmark data (GBK shapefiles in CGCS2000 zone 35).
     Gen(gen::Args),
+    /// Record what was done about a finding (处置记录: investigated, confirmed, extended,
+    /// fee collected, recovered …) and list the history.
+    Event(event::Args),
+    /// Bring a previous version of a layer back (`info` lists them); the one in service is
+    /// kept in its turn.
+    Restore(restore::Args),
 }
 
 impl Cli {
@@ -68,6 +76,8 @@ impl Cli {
             Command::Gen(a) => gen::run(a),
             Command::Check(a) => check::run(a),
             Command::Serve(a) => serve::run(a),
+            Command::Event(a) => event::run(a),
+            Command::Restore(a) => restore::run(a),
         }
     }
 }

@@ -6,14 +6,17 @@
 //! in one `.gpkg` file that QGIS and GDAL open directly, so that a PostGIS store for a
 //! province's tens of millions of parcels is an addition beside it, not a rewrite.
 
+mod events;
 mod gpkg;
 mod location;
 
+pub use events::{CaseStatus, EventFilter};
 use gpkg::GeoPackage;
 pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
+use crate::model::disposal::{CaseKey, DisposalError, Event, NewEvent};
 use crate::model::{ClassSystem, Role};
 use geo::{Geometry, Rect};
 use serde::{Deserialize, Serialize};
@@ -111,6 +114,52 @@ pub enum StoreError {
     /// The definition of a spatial reference system the store holds is not to be had.
     #[error("the spatial reference system {what}: {hint}", what = .0, hint = self.hint_text())]
     Srs(String),
+    /// An event that breaks a disposal rule (the rule, and what to do, are in the message).
+    #[error("{0}{hint}", hint = .0.hint().map(|h| format!(" — {h}")).unwrap_or_default())]
+    Disposal(DisposalError),
+    /// An event written against a case version that is no longer current: another write
+    /// extended the case's history first.
+    #[error(
+        "the case {case} is at version {current}, not {expected}: another event was recorded first"
+    )]
+    StaleVersion {
+        /// The case, as `subject layer/feature_id`.
+        case: String,
+        /// The version the writer named.
+        expected: i64,
+        /// The case's version now.
+        current: i64,
+    },
+    /// No kept version of that number for the layer.
+    #[error("layer '{layer}' has no previous version {version}; kept: {}", if available.is_empty() { "none".to_string() } else { available.iter().map(i64::to_string).collect::<Vec<_>>().join(", ") })]
+    NoVersion {
+        /// The layer.
+        layer: String,
+        /// The version asked for.
+        version: i64,
+        /// The versions kept.
+        available: Vec<i64>,
+    },
+    /// An event for a feature the layer does not hold.
+    #[error("layer '{layer}' has no feature '{feature_id}' (by its id field {id_field})")]
+    NoFeature {
+        /// The layer.
+        layer: String,
+        /// The id asked for.
+        feature_id: String,
+        /// The field ids are read from.
+        id_field: String,
+    },
+    /// An event about a parcel finding in a layer that holds no parcels.
+    #[error("layer '{layer}' is a {role} layer: {subject} events are about parcels")]
+    NotParcels {
+        /// The layer.
+        layer: String,
+        /// Its role.
+        role: Role,
+        /// The event's subject.
+        subject: crate::model::disposal::Subject,
+    },
     /// Registry content that does not parse.
     #[error("store {location}: registry entry for '{layer}' is damaged: {why}")]
     Registry {
@@ -138,12 +187,23 @@ impl StoreError {
                 format!("use a GeoPackage store (--store {DEFAULT_STORE})")
             }
             StoreError::Srs(_) => "check the PROJ installation".into(),
+            StoreError::Disposal(e) => return e.hint(),
+            StoreError::StaleVersion { .. } => {
+                "read the case's events again and decide on the next step from them".into()
+            }
+            StoreError::NoFeature { layer, .. } => format!("check the id (landwatch query --store … --layer {layer} …)"),
             _ => return None,
         })
     }
 
     fn hint_text(&self) -> String {
         self.hint().unwrap_or_default()
+    }
+}
+
+impl From<DisposalError> for StoreError {
+    fn from(e: DisposalError) -> StoreError {
+        StoreError::Disposal(e)
     }
 }
 
@@ -241,6 +301,15 @@ pub trait Store {
     fn location(&self) -> StoreLocation;
     /// What identifies the store's content now: a server reloads when it changes.
     fn stamp(&self) -> Result<StoreStamp, StoreError>;
+    /// The recorded events (处置记录) that pass `filter`, in recording (id) order.
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// The previous versions of layers kept in the store, by layer then version.
+    fn layer_versions(&self) -> Result<Vec<LayerVersion>, StoreError>;
+    /// Where one case stands, with the version a write names to extend it.
+    fn case_status(&self, key: &CaseKey) -> Result<CaseStatus, StoreError> {
+        let history = self.events(&EventFilter::case(key))?;
+        Ok(CaseStatus::of(key.clone(), &history))
+    }
 }
 
 /// A layer about to be written.
@@ -269,6 +338,29 @@ pub trait StoreWriter: Store {
     fn begin_layer(&mut self, layer: &NewLayer) -> Result<Box<dyn LayerWrite + '_>, StoreError>;
     /// Finish with the store: make what was committed durable and in place.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
+    /// Record one event, durably, in a transaction of its own: refused when the feature is
+    /// not in its layer, when the event breaks a disposal rule given the case's history, or
+    /// when `if_match` names a case version that is no longer current
+    /// ([`StoreError::StaleVersion`]). Returns the event as stored.
+    fn append_event(
+        &mut self,
+        event: &NewEvent,
+        if_match: Option<i64>,
+    ) -> Result<Event, StoreError>;
+    /// Bring a previous version of a layer back into service, in one commit; the version in
+    /// service is kept as a previous version in its turn. Returns the restored entry.
+    fn restore_version(&mut self, layer: &str, version: i64) -> Result<LayerInfo, StoreError>;
+}
+
+/// A previous version of a layer (图层历史版本), replaced by a later ingest or restore.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerVersion {
+    /// Its number in the store.
+    pub version: i64,
+    /// When it was replaced (RFC 3339, UTC).
+    pub retired_at: String,
+    /// Its registry entry as it was in service.
+    pub info: LayerInfo,
 }
 
 /// A layer version being written (see [`StoreWriter::begin_layer`]); dropped uncommitted, it
@@ -300,13 +392,14 @@ pub struct Commit<'a> {
 }
 
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
-const RESERVED: [&str; 6] = [
+const RESERVED: [&str; 7] = [
     "idle",
     "underused",
     "zoning",
     "conflicts",
     "quality",
     "mujun",
+    "events",
 ];
 
 /// Check that a layer name can be a table name and a URL-safe, dot-free collection id.

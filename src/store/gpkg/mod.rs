@@ -8,18 +8,21 @@
 pub(crate) mod blob;
 mod columns;
 mod error;
+mod events;
 mod lock;
 mod srs;
+mod versions;
 
 pub use error::GpkgError;
 
 use super::{
-    validate_layer_name, Commit, LayerInfo, LayerWrite, NewLayer, Store, StoreError, StoreLocation,
-    StoreStamp, StoreWriter, StoredFeature,
+    validate_layer_name, Commit, EventFilter, LayerInfo, LayerVersion, LayerWrite, NewLayer, Store,
+    StoreError, StoreLocation, StoreStamp, StoreWriter, StoredFeature,
 };
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
+use crate::model::disposal::{Event, NewEvent};
 use geo::{Geometry, Rect};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
@@ -466,7 +469,25 @@ impl GeoPackage {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(err(e).into());
         }
+        // The layer in service is kept as a previous version, when landwatch registered it.
+        let retiring = match self.layers() {
+            Ok(ls) => match ls.into_iter().find(|l| l.name == layer.name) {
+                Some(info) => match (
+                    self.pk_and_columns(&info.name),
+                    self.geometry_column(&info.name),
+                ) {
+                    (Ok((fid, _)), Ok(Some(geom))) => Some((info, fid, geom)),
+                    _ => None,
+                },
+                None => None,
+            },
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
         let mut writer = LayerWriter {
+            retiring,
             store_path: self.path.clone(),
             conn,
             name: layer.name.clone(),
@@ -643,6 +664,9 @@ fn remove_stale_builds(path: &Path) {
 
 /// An open write of one layer; dropped without [`LayerWriter::commit`], it rolls back.
 pub struct LayerWriter<'a> {
+    /// The registered layer this write replaces, its key and geometry columns: kept as a
+    /// previous version.
+    retiring: Option<(LayerInfo, String, String)>,
     store_path: PathBuf,
     conn: &'a Connection,
     name: String,
@@ -681,7 +705,18 @@ impl<'a> LayerWriter<'a> {
             .optional()
             .map_err(self.err())?
             .is_some();
-        if exists {
+        if let (true, Some((info, fid, geom))) = (exists, &self.retiring) {
+            self.replaced = true;
+            versions::retire(
+                c,
+                &versions::Retiring {
+                    info,
+                    geometry_column: geom,
+                    fid_column: fid,
+                },
+            )
+            .map_err(self.err())?;
+        } else if exists {
             self.replaced = true;
             let old_geom: Option<String> = c
                 .query_row(
@@ -802,16 +837,9 @@ impl<'a> LayerWriter<'a> {
                 .conn
                 .prepare_cached(&self.rtree_sql)
                 .map_err(self.err())?;
-            // The R-tree stores 32-bit floats; round outward so the box still contains the
-            // geometry (as GDAL does).
-            rt.execute(params![
-                fid,
-                next_down(r.min().x),
-                next_up(r.max().x),
-                next_down(r.min().y),
-                next_up(r.max().y)
-            ])
-            .map_err(self.err())?;
+            let [minx, maxx, miny, maxy] = rtree_box(r);
+            rt.execute(params![fid, minx, maxx, miny, maxy])
+                .map_err(self.err())?;
             self.extent = Some(self.extent.map_or(r, |e| cover(e, r)));
         }
         Ok(fid)
@@ -879,40 +907,7 @@ impl<'a> LayerWriter<'a> {
         let c = self.conn;
         let t = &self.name;
         let g = &self.geom;
-        let i = &self.fid;
-        let rtree = ident(&format!("rtree_{t}_{g}"));
-        let trig = |suffix: &str| ident(&format!("rtree_{t}_{g}_{suffix}"));
-        let (tq, gq, iq) = (ident(t), ident(g), ident(i));
-        // The triggers of GeoPackage 1.3 Annex F.3, so edits made later in QGIS keep the
-        // index in step.
-        let triggers = format!(
-            r#"
-CREATE TRIGGER {ins} AFTER INSERT ON {tq} WHEN (new.{gq} NOT NULL AND NOT ST_IsEmpty(NEW.{gq}))
-BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
-CREATE TRIGGER {u1} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
-BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
-CREATE TRIGGER {u2} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
-BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
-CREATE TRIGGER {u3} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
-BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
-CREATE TRIGGER {u4} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
-BEGIN DELETE FROM {rtree} WHERE id IN (OLD.{iq}, NEW.{iq}); END;
-CREATE TRIGGER {del} AFTER DELETE ON {tq} WHEN old.{gq} NOT NULL
-BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
-"#,
-            ins = trig("insert"),
-            u1 = trig("update1"),
-            u2 = trig("update2"),
-            u3 = trig("update3"),
-            u4 = trig("update4"),
-            del = trig("delete"),
-        );
-        c.execute_batch(&triggers).map_err(self.err())?;
-        c.execute(
-            "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-            params![t, g],
-        )
-        .map_err(self.err())?;
+        rtree_triggers(c, t, g, &self.fid).map_err(self.err())?;
         let (minx, miny, maxx, maxy) = self
             .extent
             .map(|e| {
@@ -944,19 +939,7 @@ BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
             [serde_json::to_string(analysis_crs).expect("serialisable")],
         )
         .map_err(self.err())?;
-        c.execute(
-            "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
-             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            [],
-        )
-        .map_err(self.err())?;
-        // Unique per write: a copy with the same generation is still told apart.
-        c.execute(
-            "INSERT INTO landwatch_meta (key, value) VALUES ('version_token', ?1) \
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [format!("{:032x}", rand::random::<u128>())],
-        )
-        .map_err(self.err())?;
+        new_stamp(c).map_err(self.err())?;
         c.execute(
             "INSERT INTO landwatch_ingest_log (at, layer, action, source, features, repaired, skipped, seconds, report) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -988,6 +971,17 @@ impl Drop for LayerWriter<'_> {
     }
 }
 
+/// An R-tree row's box (minx, maxx, miny, maxy): the R-tree stores 32-bit floats, so the box
+/// is rounded outward to still contain the geometry (as GDAL does).
+fn rtree_box(r: Rect) -> [f64; 4] {
+    [
+        next_down(r.min().x),
+        next_up(r.max().x),
+        next_down(r.min().y),
+        next_up(r.max().y),
+    ]
+}
+
 fn next_up(v: f64) -> f64 {
     let f = v as f32;
     if f64::from(f) >= v {
@@ -1003,6 +997,61 @@ fn next_up(v: f64) -> f64 {
 
 fn next_down(v: f64) -> f64 {
     -next_up(-v)
+}
+
+/// The R-tree triggers of GeoPackage 1.3 Annex F.3 on table `t` (geometry `g`, key `i`),
+/// so that edits made later in QGIS keep the index in step, and the extension's entry.
+fn rtree_triggers(c: &Connection, t: &str, g: &str, i: &str) -> rusqlite::Result<()> {
+    let rtree = ident(&format!("rtree_{t}_{g}"));
+    let trig = |suffix: &str| ident(&format!("rtree_{t}_{g}_{suffix}"));
+    let (tq, gq, iq) = (ident(t), ident(g), ident(i));
+    // The triggers of GeoPackage 1.3 Annex F.3, so edits made later in QGIS keep the
+    // index in step.
+    let triggers = format!(
+        r#"
+CREATE TRIGGER {ins} AFTER INSERT ON {tq} WHEN (new.{gq} NOT NULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u1} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u2} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
+CREATE TRIGGER {u3} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u4} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id IN (OLD.{iq}, NEW.{iq}); END;
+CREATE TRIGGER {del} AFTER DELETE ON {tq} WHEN old.{gq} NOT NULL
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
+"#,
+        ins = trig("insert"),
+        u1 = trig("update1"),
+        u2 = trig("update2"),
+        u3 = trig("update3"),
+        u4 = trig("update4"),
+        del = trig("delete"),
+    );
+    c.execute_batch(&triggers)?;
+    c.execute(
+        "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        params![t, g],
+    )?;
+    Ok(())
+}
+
+/// Raise the store's generation counter and set a new version token, inside the write's
+/// transaction: readers (a server) see that the store changed.
+fn new_stamp(c: &Connection) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    // Unique per write: a copy with the same generation is still told apart.
+    c.execute(
+        "INSERT INTO landwatch_meta (key, value) VALUES ('version_token', ?1) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [format!("{:032x}", rand::random::<u128>())],
+    )?;
+    Ok(())
 }
 
 fn write_registry(c: &Connection, info: &LayerInfo) -> rusqlite::Result<()> {
@@ -1246,6 +1295,14 @@ impl Store for GeoPackage {
             file: (meta.dev(), meta.ino()),
         })
     }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        Ok(self.list_events(filter)?)
+    }
+
+    fn layer_versions(&self) -> Result<Vec<LayerVersion>, StoreError> {
+        Ok(self.list_versions()?)
+    }
 }
 
 impl StoreWriter for GeoPackage {
@@ -1259,6 +1316,18 @@ impl StoreWriter for GeoPackage {
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         GeoPackage::close(*self).map(drop)
+    }
+
+    fn append_event(
+        &mut self,
+        event: &NewEvent,
+        if_match: Option<i64>,
+    ) -> Result<Event, StoreError> {
+        GeoPackage::append_event(self, event, if_match)
+    }
+
+    fn restore_version(&mut self, layer: &str, version: i64) -> Result<LayerInfo, StoreError> {
+        self.restore(layer, version)
     }
 }
 
@@ -1442,6 +1511,98 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), before);
         let gp = GeoPackage::open(&path).unwrap();
         assert_eq!(gp.layers().unwrap()[0].count, 1);
+    }
+
+    #[test]
+    fn events_are_appended_checked_and_never_changed() {
+        use crate::model::disposal::{Status, Subject};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.gpkg");
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let mut w = gp.begin_layer(&layer("parcels")).unwrap();
+        w.insert(None, &[AttrValue::Text("甲-1".into()), AttrValue::Null])
+            .unwrap();
+        commit_one_feature(w);
+        gp.close().unwrap();
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let generation = gp.version().unwrap();
+        let new = |status, method, date: &str| NewEvent {
+            subject: Subject::Idle,
+            layer: "parcels".into(),
+            feature_id: "甲-1".into(),
+            status,
+            method,
+            effective_date: date.parse().unwrap(),
+            until: None,
+            document_no: Some("资规闲调〔2024〕1号".into()),
+            amount_wan: None,
+            note: None,
+            recorded_by: "张三".into(),
+            supersedes: None,
+        };
+        let first = gp
+            .append_event(&new(Status::Investigating, None, "2024-03-01"), Some(0))
+            .unwrap();
+        assert_eq!(first.id, 1);
+        assert_eq!(gp.version().unwrap(), generation + 1);
+        let key = first.key();
+        assert_eq!(gp.case_status(&key).unwrap().version, 1);
+        // A writer that read version 0 is too late now.
+        let stale = gp
+            .append_event(&new(Status::Confirmed, None, "2024-04-01"), Some(0))
+            .unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                StoreError::StaleVersion {
+                    expected: 0,
+                    current: 1,
+                    ..
+                }
+            ),
+            "{stale}"
+        );
+        // Going back is refused with the rule, and nothing is stored.
+        let back = gp
+            .append_event(&new(Status::Suspected, None, "2024-04-01"), None)
+            .unwrap_err();
+        assert!(back.to_string().contains("第九条"), "{back}");
+        let second = gp
+            .append_event(&new(Status::Confirmed, None, "2024-09-01"), Some(1))
+            .unwrap();
+        assert_eq!(second.id, 2);
+        let missing = NewEvent {
+            feature_id: "乙-9".into(),
+            ..new(Status::Suspected, None, "2024-01-01")
+        };
+        assert!(matches!(
+            gp.append_event(&missing, None),
+            Err(StoreError::NoFeature { .. })
+        ));
+        let listed = gp.events(&EventFilter::default()).unwrap();
+        assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            listed[0].document_no.as_deref(),
+            Some("资规闲调〔2024〕1号")
+        );
+        let status = gp.case_status(&key).unwrap();
+        assert_eq!(status.disposition.status, Some(Status::Confirmed));
+        assert_eq!(status.version, 2);
+        let confirmed = EventFilter {
+            status: Some(Status::Confirmed),
+            ..EventFilter::default()
+        };
+        assert_eq!(gp.events(&confirmed).unwrap()[0].id, 2);
+        // Append-only, also for other programs writing the file.
+        let e = gp
+            .conn
+            .execute("DELETE FROM landwatch_events", [])
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        assert!(gp
+            .conn
+            .execute("UPDATE landwatch_events SET note = 'x'", [])
+            .is_err());
     }
 
     #[test]
