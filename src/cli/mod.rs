@@ -6,6 +6,10 @@ mod info;
 mod ingest;
 mod query;
 mod serve;
+// Accounts, the audit log and backups.
+mod audit;
+mod backup;
+mod user;
 
 use clap::{Parser, Subcommand};
 use landwatch::store::{StoreLocation, DEFAULT_STORE};
@@ -46,6 +50,12 @@ enum Command {
     Serve(serve::Args),
     /// Generate demonstration or benchmark data (GBK shapefiles in CGCS2000 zone 35).
     Gen(gen::Args),
+    /// Accounts that may write to the server (and read it when it is private).
+    User(user::Args),
+    /// Every write to the store: who, when, from which address, what.
+    Audit(audit::Args),
+    /// A consistent copy of the store, also while a server writes to it.
+    Backup(backup::Args),
 }
 
 impl Cli {
@@ -68,6 +78,9 @@ impl Cli {
             Command::Gen(a) => gen::run(a),
             Command::Check(a) => check::run(a),
             Command::Serve(a) => serve::run(a),
+            Command::User(a) => user::run(a),
+            Command::Audit(a) => audit::run(a),
+            Command::Backup(a) => backup::run(a),
         }
     }
 }

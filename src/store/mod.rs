@@ -12,6 +12,10 @@ mod location;
 use gpkg::GeoPackage;
 pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
+// Accounts and the audit log.
+mod accounts;
+pub use accounts::{AccountStore, AuditEntry, BackupReport, NewUser, User};
+
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
 use crate::model::{ClassSystem, Role};
@@ -121,6 +125,9 @@ pub enum StoreError {
         /// What failed.
         why: String,
     },
+    /// A record that would clash with one already stored (an account name taken).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl StoreError {
