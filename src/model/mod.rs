@@ -1,6 +1,7 @@
 //! The domain: layer roles, canonical attributes, value parsing and land classification.
 
 pub mod attr;
+pub mod disposal;
 pub mod fields;
 pub mod land_class;
 pub mod records;

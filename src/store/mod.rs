@@ -6,9 +6,11 @@
 //! in one `.gpkg` file that QGIS and GDAL open directly, so that a PostGIS store for a
 //! province's tens of millions of parcels is an addition beside it, not a rewrite.
 
+mod events;
 mod gpkg;
 mod location;
 
+pub use events::{CaseStatus, EventFilter};
 use gpkg::GeoPackage;
 pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
@@ -18,6 +20,7 @@ pub use accounts::{AccountStore, AuditEntry, BackupReport, NewUser, User};
 
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
+use crate::model::disposal::{CaseKey, DisposalError, Event, NewEvent};
 use crate::model::{ClassSystem, Role};
 use geo::{Geometry, Rect};
 use serde::{Deserialize, Serialize};
@@ -115,6 +118,42 @@ pub enum StoreError {
     /// The definition of a spatial reference system the store holds is not to be had.
     #[error("the spatial reference system {what}: {hint}", what = .0, hint = self.hint_text())]
     Srs(String),
+    /// An event that breaks a disposal rule (the rule is in the message).
+    #[error("{0}")]
+    Disposal(#[from] DisposalError),
+    /// An event written against a case version that is no longer current: another write
+    /// extended the case's history first.
+    #[error(
+        "the case {case} is at version {current}, not {expected}: another event was recorded first"
+    )]
+    StaleVersion {
+        /// The case, as `subject layer/feature_id`.
+        case: String,
+        /// The version the writer named.
+        expected: i64,
+        /// The case's version now.
+        current: i64,
+    },
+    /// An event for a feature the layer does not hold.
+    #[error("layer '{layer}' has no feature '{feature_id}' (by its id field {id_field})")]
+    NoFeature {
+        /// The layer.
+        layer: String,
+        /// The id asked for.
+        feature_id: String,
+        /// The field ids are read from.
+        id_field: String,
+    },
+    /// An event about a parcel finding in a layer that holds no parcels.
+    #[error("layer '{layer}' is a {role} layer: {subject} events are about parcels")]
+    NotParcels {
+        /// The layer.
+        layer: String,
+        /// Its role.
+        role: Role,
+        /// The event's subject.
+        subject: crate::model::disposal::Subject,
+    },
     /// Registry content that does not parse.
     #[error("store {location}: registry entry for '{layer}' is damaged: {why}")]
     Registry {
@@ -145,6 +184,11 @@ impl StoreError {
                 format!("use a GeoPackage store (--store {DEFAULT_STORE})")
             }
             StoreError::Srs(_) => "check the PROJ installation".into(),
+            StoreError::Disposal(e) => return e.hint(),
+            StoreError::StaleVersion { .. } => {
+                "read the case's events again and decide on the next step from them".into()
+            }
+            StoreError::NoFeature { layer, .. } => format!("check the id (landwatch query --store … --layer {layer} …)"),
             _ => return None,
         })
     }
@@ -248,6 +292,13 @@ pub trait Store {
     fn location(&self) -> StoreLocation;
     /// What identifies the store's content now: a server reloads when it changes.
     fn stamp(&self) -> Result<StoreStamp, StoreError>;
+    /// The recorded events (处置记录) that pass `filter`, in recording (id) order.
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// Where one case stands, with the version a write names to extend it.
+    fn case_status(&self, key: &CaseKey) -> Result<CaseStatus, StoreError> {
+        let history = self.events(&EventFilter::case(key))?;
+        Ok(CaseStatus::of(key.clone(), &history))
+    }
 }
 
 /// A layer about to be written.
@@ -276,6 +327,15 @@ pub trait StoreWriter: Store {
     fn begin_layer(&mut self, layer: &NewLayer) -> Result<Box<dyn LayerWrite + '_>, StoreError>;
     /// Finish with the store: make what was committed durable and in place.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
+    /// Record one event, durably, in a transaction of its own: refused when the feature is
+    /// not in its layer, when the event breaks a disposal rule given the case's history, or
+    /// when `if_match` names a case version that is no longer current
+    /// ([`StoreError::StaleVersion`]). Returns the event as stored.
+    fn append_event(
+        &mut self,
+        event: &NewEvent,
+        if_match: Option<i64>,
+    ) -> Result<Event, StoreError>;
 }
 
 /// A layer version being written (see [`StoreWriter::begin_layer`]); dropped uncommitted, it

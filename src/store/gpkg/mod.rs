@@ -9,18 +9,20 @@ mod accounts;
 pub(crate) mod blob;
 mod columns;
 mod error;
+mod events;
 mod lock;
 mod srs;
 
 pub use error::GpkgError;
 
 use super::{
-    validate_layer_name, Commit, LayerInfo, LayerWrite, NewLayer, Store, StoreError, StoreLocation,
-    StoreStamp, StoreWriter, StoredFeature,
+    validate_layer_name, Commit, EventFilter, LayerInfo, LayerWrite, NewLayer, Store, StoreError,
+    StoreLocation, StoreStamp, StoreWriter, StoredFeature,
 };
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
+use crate::model::disposal::{Event, NewEvent};
 use geo::{Geometry, Rect};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
@@ -909,19 +911,7 @@ BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
             [serde_json::to_string(analysis_crs).expect("serialisable")],
         )
         .map_err(self.err())?;
-        c.execute(
-            "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
-             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            [],
-        )
-        .map_err(self.err())?;
-        // Unique per write: a copy with the same generation is still told apart.
-        c.execute(
-            "INSERT INTO landwatch_meta (key, value) VALUES ('version_token', ?1) \
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [format!("{:032x}", rand::random::<u128>())],
-        )
-        .map_err(self.err())?;
+        new_stamp(c).map_err(self.err())?;
         c.execute(
             "INSERT INTO landwatch_ingest_log (at, layer, action, source, features, repaired, skipped, seconds, report) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -968,6 +958,23 @@ fn next_up(v: f64) -> f64 {
 
 fn next_down(v: f64) -> f64 {
     -next_up(-v)
+}
+
+/// Raise the store's generation counter and set a new version token, inside the write's
+/// transaction: readers (a server) see that the store changed.
+fn new_stamp(c: &Connection) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO landwatch_meta (key, value) VALUES ('generation', '1') \
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    // Unique per write: a copy with the same generation is still told apart.
+    c.execute(
+        "INSERT INTO landwatch_meta (key, value) VALUES ('version_token', ?1) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [format!("{:032x}", rand::random::<u128>())],
+    )?;
+    Ok(())
 }
 
 fn write_registry(c: &Connection, info: &LayerInfo) -> rusqlite::Result<()> {
@@ -1211,6 +1218,10 @@ impl Store for GeoPackage {
             file: (meta.dev(), meta.ino()),
         })
     }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        Ok(self.list_events(filter)?)
+    }
 }
 
 impl StoreWriter for GeoPackage {
@@ -1224,6 +1235,14 @@ impl StoreWriter for GeoPackage {
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         GeoPackage::close(*self).map(drop)
+    }
+
+    fn append_event(
+        &mut self,
+        event: &NewEvent,
+        if_match: Option<i64>,
+    ) -> Result<Event, StoreError> {
+        GeoPackage::append_event(self, event, if_match)
     }
 }
 
@@ -1407,6 +1426,101 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), before);
         let gp = GeoPackage::open(&path).unwrap();
         assert_eq!(gp.layers().unwrap()[0].count, 1);
+    }
+
+    #[test]
+    fn events_are_appended_checked_and_never_changed() {
+        use crate::model::disposal::{Method, Status, Subject};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.gpkg");
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let mut w = gp.begin_layer(&layer("parcels")).unwrap();
+        w.insert(None, &[AttrValue::Text("甲-1".into()), AttrValue::Null])
+            .unwrap();
+        commit_one_feature(w);
+        gp.close().unwrap();
+        let mut gp = GeoPackage::open_for_writing(&path).unwrap();
+        let generation = gp.version().unwrap();
+        let new = |status, method, date: &str| NewEvent {
+            subject: Subject::Idle,
+            layer: "parcels".into(),
+            feature_id: "甲-1".into(),
+            status,
+            method,
+            effective_date: date.parse().unwrap(),
+            until: None,
+            document_no: Some("资规闲调〔2024〕1号".into()),
+            amount_wan: None,
+            note: None,
+            recorded_by: "张三".into(),
+            supersedes: None,
+        };
+        let first = gp
+            .append_event(&new(Status::Investigating, None, "2024-03-01"), Some(0))
+            .unwrap();
+        assert_eq!(first.id, 1);
+        assert_eq!(gp.version().unwrap(), generation + 1);
+        let key = first.key();
+        assert_eq!(gp.case_status(&key).unwrap().version, 1);
+        // A writer that read version 0 is too late now.
+        let stale = gp
+            .append_event(&new(Status::Confirmed, None, "2024-04-01"), Some(0))
+            .unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                StoreError::StaleVersion {
+                    expected: 0,
+                    current: 1,
+                    ..
+                }
+            ),
+            "{stale}"
+        );
+        // Going back is refused with the rule, and nothing is stored.
+        let back = gp
+            .append_event(&new(Status::Suspected, None, "2024-04-01"), None)
+            .unwrap_err();
+        assert!(back.to_string().contains("第九条"), "{back}");
+        let second = gp
+            .append_event(
+                &new(Status::Disposed, Some(Method::Started), "2024-09-01"),
+                Some(1),
+            )
+            .unwrap();
+        assert_eq!(second.id, 2);
+        let missing = NewEvent {
+            feature_id: "乙-9".into(),
+            ..new(Status::Suspected, None, "2024-01-01")
+        };
+        assert!(matches!(
+            gp.append_event(&missing, None),
+            Err(StoreError::NoFeature { .. })
+        ));
+        let listed = gp.events(&EventFilter::default()).unwrap();
+        assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            listed[0].document_no.as_deref(),
+            Some("资规闲调〔2024〕1号")
+        );
+        let status = gp.case_status(&key).unwrap();
+        assert_eq!(status.disposition.status, Some(Status::Disposed));
+        assert_eq!(status.version, 2);
+        let only_started = EventFilter {
+            method: Some(Method::Started),
+            ..EventFilter::default()
+        };
+        assert_eq!(gp.events(&only_started).unwrap().len(), 1);
+        // Append-only, also for other programs writing the file.
+        let e = gp
+            .conn
+            .execute("DELETE FROM landwatch_events", [])
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        assert!(gp
+            .conn
+            .execute("UPDATE landwatch_events SET note = 'x'", [])
+            .is_err());
     }
 
     #[test]
