@@ -111,6 +111,11 @@ impl ApiError {
         )
     }
 
+    /// 409: the store is in a state that refuses the write (read-only, a name taken).
+    pub fn conflict(description: impl Into<String>) -> ApiError {
+        ApiError::with(StatusCode::CONFLICT, "Conflict", description)
+    }
+
     /// 415: a body of a kind the endpoint does not take.
     pub fn unsupported_media(description: impl Into<String>) -> ApiError {
         ApiError::with(

@@ -16,6 +16,7 @@ mod tiles;
 mod web;
 // Accounts and writes.
 mod auth;
+mod events;
 mod upload;
 mod writes;
 
@@ -280,7 +281,10 @@ fn router_with(state: Arc<AppState>, cors: &Cors, access: Access) -> Router {
         .route("/api", get(web::api))
         .route("/collections", get(ogc::collections))
         .route("/collections/{id}", get(ogc::collection))
-        .route("/collections/{id}/items", get(ogc::items))
+        .route(
+            "/collections/{id}/items",
+            get(ogc::items).post(events::create),
+        )
         .route("/collections/{id}/items/{fid}", get(ogc::item))
         .route("/collections/{id}/queryables", get(ogc::queryables))
         .route("/collections/{id}/schema", get(ogc::schema))

@@ -126,12 +126,7 @@ fn refusal(e: &IngestError) -> ApiError {
     match e {
         IngestError::Store(s) => match s {
             StoreError::Locked { .. } => ApiError::busy(text),
-            StoreError::ReadOnly { .. } | StoreError::Conflict(_) => ApiError {
-                status: StatusCode::CONFLICT,
-                code: "Conflict",
-                description: text,
-                retry_after: None,
-            },
+            StoreError::ReadOnly { .. } | StoreError::Conflict(_) => ApiError::conflict(text),
             StoreError::BadName(..) => ApiError::bad(text),
             StoreError::DiskFull { .. } => ApiError {
                 status: StatusCode::INSUFFICIENT_STORAGE,

@@ -3,6 +3,7 @@
 
 use super::StoreError;
 use crate::accounts::AccessRole;
+use crate::model::disposal::{Event, NewEvent};
 use serde::Serialize;
 use std::path::Path;
 
@@ -92,6 +93,18 @@ pub trait AccountStore: Send {
     fn revoke_user(&mut self, name: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Append one audit entry (one durable commit).
     fn record(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Append a disposal event, checked as [`super::StoreWriter::append_event`] checks it,
+    /// together with the audit entry that records it (made from the stored event), in one
+    /// durable commit. The write-ahead log is folded into the main file later, by
+    /// [`AccountStore::fold`], so that a server's event costs one disk sync.
+    fn append_event_audited(
+        &mut self,
+        event: &NewEvent,
+        if_match: Option<i64>,
+        audit: &dyn Fn(&Event) -> AuditEntry,
+    ) -> Result<Event, StoreError>;
+    /// Fold the write-ahead log into the main file, so that the file alone is whole.
+    fn fold(&self) -> Result<(), StoreError>;
     /// The audit log, oldest first; only the newest `limit` entries when given.
     fn audit_log(&self, limit: Option<usize>) -> Result<Vec<AuditEntry>, StoreError>;
     /// Copy the whole store, as it stands at one moment, to `out` (a new file, replaced

@@ -7,6 +7,7 @@
 
 use super::{GeoPackage, GpkgError};
 use crate::accounts::AccessRole;
+use crate::model::disposal::{Event, NewEvent};
 use crate::store::{AccountStore, AuditEntry, BackupReport, NewUser, StoreError, User};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -41,14 +42,14 @@ impl GeoPackage {
     /// Run `write` in one immediate transaction, creating the tables first when missing.
     fn account_write<T>(
         &self,
-        write: impl FnOnce(&Connection) -> Result<T, GpkgError>,
+        write: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let c = &self.conn;
         c.execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.busy_or(e))?;
         let done = c
             .execute_batch(SCHEMA)
-            .map_err(self.sql_err())
+            .map_err(|e| self.sql_err()(e).into())
             .and_then(|()| write(c))
             .and_then(|v| {
                 c.execute_batch("COMMIT").map_err(self.sql_err())?;
@@ -57,7 +58,7 @@ impl GeoPackage {
         if done.is_err() {
             let _ = c.execute_batch("ROLLBACK");
         }
-        Ok(done?)
+        done
     }
 
     /// A busy store is [`GpkgError::Locked`]: an ingest holds it longer than the busy wait.
@@ -190,7 +191,28 @@ impl AccountStore for GeoPackage {
     }
 
     fn record(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.account_write(|c| insert_audit(c, entry).map(drop).map_err(self.sql_err()))
+        self.account_write(|c| {
+            insert_audit(c, entry)
+                .map(drop)
+                .map_err(|e| self.sql_err()(e).into())
+        })
+    }
+
+    fn append_event_audited(
+        &mut self,
+        event: &NewEvent,
+        if_match: Option<i64>,
+        audit: &dyn Fn(&Event) -> AuditEntry,
+    ) -> Result<Event, StoreError> {
+        self.account_write(|c| {
+            let stored = self.append_in_transaction(event, if_match)?;
+            insert_audit(c, &audit(&stored)).map_err(self.sql_err())?;
+            Ok(stored)
+        })
+    }
+
+    fn fold(&self) -> Result<(), StoreError> {
+        self.fold_log()
     }
 
     fn audit_log(&self, limit: Option<usize>) -> Result<Vec<AuditEntry>, StoreError> {
