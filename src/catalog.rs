@@ -9,12 +9,13 @@
 use crate::geom::crs::CGCS2000_EPSG;
 use crate::geom::{area, AnalysisCrs, Transform};
 use crate::model::attr::Column;
+use crate::model::disposal::Dispositions;
 use crate::model::fields::field;
 use crate::model::records::{Building, Parcel, Park, PlanZone, Records, RedlineZone};
 use crate::model::value::{parse_attr, unit_in_field_name, Parsed};
 use crate::model::{PlanKind, RedlineKind, Role};
 use crate::report::geojson::write_properties;
-use crate::store::{LayerInfo, Store, StoreError, StoredFeature};
+use crate::store::{EventFilter, LayerInfo, Store, StoreError, StoredFeature};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -134,6 +135,8 @@ pub struct Catalog {
     pub analysis_crs: Option<AnalysisCrs>,
     /// The store version this snapshot reflects.
     pub version: i64,
+    /// The recorded events (处置记录), by feature.
+    pub dispositions: Arc<Dispositions>,
 }
 
 /// The canonical record of one feature, before it joins its layer's records. Parcels are
@@ -382,6 +385,7 @@ impl Catalog {
                 layers: vec![],
                 analysis_crs: None,
                 version,
+                dispositions: Arc::default(),
             });
         };
         let old: HashMap<&str, &Arc<Layer>> = previous
@@ -408,10 +412,12 @@ impl Catalog {
                 }
             }
         }
+        let dispositions = Arc::new(Dispositions::new(store.events(&EventFilter::default())?));
         Ok(Catalog {
             layers,
             analysis_crs,
             version,
+            dispositions,
         })
     }
 

@@ -6,6 +6,7 @@
 
 use super::context::{BuiltFigures, Context, ParcelRef};
 use super::dates::{first_day_after, full_years_passed, happened_by, years_between};
+use crate::model::disposal::{Disposition, Status, Subject};
 use crate::model::records::Parcel;
 use crate::model::value::m2_to_mu;
 use crate::rules::{AreaBasis, IdleRules};
@@ -182,9 +183,11 @@ pub fn assess(
         return Assessment::Disposed;
     }
 
-    // 批而未供.
+    // 批而未供: not supplied now, or supplied after the evaluation date (an approved parcel
+    // whose contract was signed later was approved, not supplied, on that day).
     let ans = &rules.approved_not_supplied;
-    if unsupplied(p, rules) {
+    let supplied_later = p.approval_date.is_some() && p.contract_date.is_some_and(|c| c > as_of);
+    if unsupplied(p, rules) || supplied_later {
         let Some(approved) = p.approval_date else {
             return Assessment::CannotAssess {
                 missing: vec!["批准日期"],
@@ -376,6 +379,54 @@ pub fn assess(
     })
 }
 
+/// The subjects whose events the idle check reads.
+pub const SUBJECTS: &[Subject] = &[Subject::Idle, Subject::ApprovedNotSupplied];
+
+/// The parcel as its events (处置记录) left it on the evaluation date: the events' status
+/// replaces the file's 处置状态, an extension moves the date the idle clock runs from (the
+/// agreed start), and a recorded 动工 is the start, unless the file records an earlier one.
+pub fn with_disposition(p: &Parcel, d: &Disposition) -> Parcel {
+    let mut out = p.clone();
+    out.disposal_status = d.label_zh().map(String::into_boxed_str);
+    if let Some(from) = d.clock_from {
+        out.agreed_start = Some(from);
+    }
+    if let Some(started) = d.started_on {
+        out.actual_start = Some(p.actual_start.map_or(started, |s| s.min(started)));
+    }
+    out
+}
+
+/// Assess one parcel of the snapshot as of `as_of`, with its recorded events in force by
+/// then (see [`with_disposition`]); returns the events' disposition too, when it has some.
+pub fn assess_recorded(
+    ctx: &Context<'_>,
+    r: &ParcelRef<'_>,
+    rules: &IdleRules,
+    as_of: NaiveDate,
+) -> (Assessment, Option<Disposition>) {
+    let events = &ctx.catalog.dispositions;
+    let recorded = r.parcel();
+    let disposition = (!events.is_empty())
+        .then(|| events.on(&r.layer.info.name, &recorded.id, SUBJECTS, as_of))
+        .flatten();
+    let adjusted = disposition.as_ref().map(|d| with_disposition(recorded, d));
+    let p = adjusted.as_ref().unwrap_or(recorded);
+    let footprint_basis = rules.case_b.area_basis == AreaBasis::Footprint;
+    let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none() {
+        // Every square metre of footprint counts as development here: a sliver can only
+        // lower a Case B finding, never make one.
+        ctx.built_figures(r, 0.0)
+    } else {
+        None
+    };
+    let a = match disposition.as_ref().and_then(|d| d.status) {
+        Some(Status::Disposed) => Assessment::Disposed,
+        _ => assess(p, r.area_m2(), built, rules, as_of),
+    };
+    (a, disposition)
+}
+
 /// One flagged parcel in the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct IdleParcel {
@@ -389,9 +440,10 @@ pub struct IdleParcel {
     pub fid: i64,
     /// 权利人.
     pub holder: Option<String>,
-    /// 疑似 — a suspicion until 认定.
+    /// 疑似 — a suspicion until 认定; the status of its recorded events when it has some.
     pub status: &'static str,
-    /// 处置状态 as recorded (调查中, 已认定, 处置中 …), when there is one.
+    /// 处置状态: what its events say on the evaluation date (调查中, 已认定, 处置中（延期动工）…),
+    /// else what the file records, when it records something.
     pub disposal_status: Option<String>,
     /// The finding and its figures.
     #[serde(flatten)]
@@ -474,8 +526,13 @@ pub fn idle(
     park: Option<&str>,
 ) -> IdleReport {
     let refs: Vec<ParcelRef<'_>> = ctx.parcels().collect();
-    let footprint_basis = rules.case_b.area_basis == AreaBasis::Footprint;
-    let assessed: Vec<(ParcelRef<'_>, Option<String>, Assessment)> = refs
+    type Assessed<'a> = (
+        ParcelRef<'a>,
+        Option<String>,
+        Assessment,
+        Option<Disposition>,
+    );
+    let assessed: Vec<Assessed<'_>> = refs
         .into_par_iter()
         .filter_map(|r| {
             if ctx.cancelled() {
@@ -489,22 +546,13 @@ pub fn idle(
                     return None;
                 }
             }
-            let p = r.parcel();
-            let built = if footprint_basis && p.actual_start.is_some() && p.footprint_area.is_none()
-            {
-                // Every square metre of footprint counts as development here: a sliver can
-                // only lower a Case B finding, never make one.
-                ctx.built_figures(&r, 0.0)
-            } else {
-                None
-            };
-            let a = assess(p, r.area_m2(), built, rules, as_of);
+            let (a, disposition) = assess_recorded(ctx, &r, rules, as_of);
             if park_id.is_none()
                 && matches!(a, Assessment::Idle(_) | Assessment::CannotAssess { .. })
             {
                 park_id = ctx.park_id_of(&r);
             }
-            Some((r, park_id, a))
+            Some((r, park_id, a, disposition))
         })
         .collect();
     let mut summary = IdleSummary {
@@ -513,7 +561,7 @@ pub fn idle(
     };
     let mut parcels = vec![];
     let mut cannot_assess = vec![];
-    for (r, park_id, a) in assessed {
+    for (r, park_id, a, disposition) in assessed {
         let p = r.parcel();
         match a {
             Assessment::Idle(f) => {
@@ -532,8 +580,14 @@ pub fn idle(
                     layer: r.layer.info.name.clone(),
                     fid: r.fid(),
                     holder: p.holder.as_deref().map(str::to_string),
-                    status: "疑似",
-                    disposal_status: p.disposal_status.as_deref().map(str::to_string),
+                    status: disposition
+                        .as_ref()
+                        .and_then(|d| d.status)
+                        .map_or(Status::Suspected.label_zh(), Status::label_zh),
+                    disposal_status: match &disposition {
+                        Some(d) => d.label_zh(),
+                        None => p.disposal_status.as_deref().map(str::to_string),
+                    },
                     finding: f,
                 });
             }
@@ -932,6 +986,19 @@ mod tests {
             assess(&p, 1.0, None, &r, d("2021-03-31")),
             Assessment::NotIdle
         );
+        // Supplied since: approved-not-supplied until its contract, not after.
+        let supplied = Parcel {
+            supply_status: Some("已供".into()),
+            contract_date: Some(d("2024-05-10")),
+            agreed_start: Some(d("2024-11-10")),
+            ..p.clone()
+        };
+        let before = finding(assess(&supplied, 1.0, None, &r, d("2024-05-09")));
+        assert_eq!(before.finding, Finding::ApprovedNotSupplied);
+        assert_eq!(
+            assess(&supplied, 1.0, None, &r, d("2024-05-10")),
+            Assessment::NotIdle
+        );
         let no_date = Parcel {
             approval_date: None,
             ..p
@@ -940,5 +1007,66 @@ mod tests {
             assess(&no_date, 1.0, None, &r, d("2023-04-02")),
             Assessment::CannotAssess { .. }
         ));
+    }
+
+    #[test]
+    fn events_win_over_the_file_and_replay_by_date() {
+        use crate::analysis::testing::{rect, Builder};
+        use crate::model::disposal::{Method, NewEvent};
+        let ev = |id, status, method, date: &str, until: Option<&str>| {
+            NewEvent {
+                status,
+                method,
+                effective_date: d(date),
+                until: until.map(d),
+                ..NewEvent::example(Subject::Idle, "parcels", "P")
+            }
+            .recorded(id, "2025-01-01T00:00:00Z".into())
+        };
+        let mut p = not_started("2020-03-05");
+        // The file says disposed; the events say otherwise and win.
+        p.disposal_status = Some("已处置".into());
+        let catalog = Builder::new()
+            .parcels("parcels", vec![(p, rect(0.0, 0.0, 100.0, 100.0))])
+            .events(vec![
+                ev(1, Status::Confirmed, None, "2021-06-01", None),
+                ev(
+                    2,
+                    Status::Disposing,
+                    Some(Method::Extended),
+                    "2021-07-01",
+                    Some("2022-07-01"),
+                ),
+                ev(
+                    3,
+                    Status::Disposed,
+                    Some(Method::Started),
+                    "2024-02-01",
+                    None,
+                ),
+            ])
+            .build();
+        let ctx = Context::new(&catalog);
+        let on = |date: &str| idle(&ctx, &rules(), d(date), None);
+        // Before any event the file's 已处置 does not count: events exist for the parcel,
+        // but none is in force, so the file decides.
+        assert_eq!(on("2021-05-31").summary.disposed_excluded, 1);
+        let confirmed = on("2021-06-30");
+        assert_eq!(confirmed.parcels.len(), 1);
+        assert_eq!(confirmed.parcels[0].status, "已认定");
+        assert_eq!(confirmed.parcels[0].finding.idle_since, d("2020-03-05"));
+        // The extension moves the clock to 2022-07-01: not idle until a full year after it.
+        assert!(on("2021-07-01").parcels.is_empty());
+        assert!(on("2023-07-01").parcels.is_empty());
+        let again = on("2023-07-02");
+        assert_eq!(again.parcels[0].finding.idle_since, d("2022-07-01"));
+        assert_eq!(
+            again.parcels[0].disposal_status.as_deref(),
+            Some("处置中（延期动工）")
+        );
+        // 动工 ends it.
+        let done = on("2024-02-01");
+        assert!(done.parcels.is_empty());
+        assert_eq!(done.summary.disposed_excluded, 1);
     }
 }

@@ -13,6 +13,7 @@ pub mod per_mu;
 pub mod quality;
 #[cfg(test)]
 pub mod testing;
+pub mod trends;
 pub mod underused;
 pub mod zoning;
 

@@ -69,6 +69,7 @@ fn info(name: &str, role: Role, system: Option<ClassSystem>, kind: Option<&str>)
 #[derive(Default)]
 pub struct Builder {
     layers: Vec<Arc<Layer>>,
+    events: Vec<crate::model::disposal::Event>,
 }
 
 impl Builder {
@@ -167,12 +168,21 @@ impl Builder {
         )
     }
 
+    /// Recorded events (处置记录) the catalog holds.
+    pub fn events(mut self, events: Vec<crate::model::disposal::Event>) -> Builder {
+        self.events.extend(events);
+        self
+    }
+
     /// The catalog.
     pub fn build(self) -> Catalog {
         Catalog {
             layers: self.layers,
             analysis_crs: Some(AnalysisCrs::for_longitude(105.0)),
             version: 1,
+            dispositions: std::sync::Arc::new(crate::model::disposal::Dispositions::new(
+                self.events,
+            )),
         }
     }
 }

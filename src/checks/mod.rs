@@ -15,10 +15,12 @@
 
 mod compliance;
 mod conflicts;
+mod events;
 mod idle;
 mod indicators;
 mod per_mu;
 mod quality;
+mod trends;
 mod underused;
 mod zoning;
 
@@ -48,6 +50,8 @@ pub static CHECKS: &[&dyn Analysis] = &[
     &quality::Quality,
     &conflicts::Conflicts,
     &compliance::Compliance,
+    &events::Events,
+    &trends::Trends,
 ];
 
 /// Run a check: refuse a park the snapshot lacks, then compute.
@@ -96,11 +100,17 @@ pub enum Param {
     SiteCrs,
     /// `use`: the intended use of the site, a functional category.
     Use,
+    /// `from`: the first day of a trend.
+    From,
+    /// `to`: the last day of a trend.
+    To,
+    /// `period`: the length of a trend's periods (month, quarter, year).
+    Period,
 }
 
 impl Param {
     /// Every parameter.
-    pub const ALL: [Param; 7] = [
+    pub const ALL: [Param; 10] = [
         Param::AsOf,
         Param::Park,
         Param::Compare,
@@ -108,6 +118,9 @@ impl Param {
         Param::Site,
         Param::SiteCrs,
         Param::Use,
+        Param::From,
+        Param::To,
+        Param::Period,
     ];
 
     /// Its name in URLs (the site is the request body, not a parameter).
@@ -120,6 +133,9 @@ impl Param {
             Param::Site => "site",
             Param::SiteCrs => "crs",
             Param::Use => "use",
+            Param::From => "from",
+            Param::To => "to",
+            Param::Period => "period",
         }
     }
 
@@ -133,6 +149,9 @@ impl Param {
             Param::Site => "the site, a GeoJSON Polygon or MultiPolygon (geometry, Feature or a FeatureCollection of one)",
             Param::SiteCrs => "the CRS of the site's coordinates (EPSG:4527, an OGC URI …), in GIS order (lon/lat, easting/northing); default CRS84",
             Param::Use => "the intended use of the site, a functional category (industrial, residential …); default any construction land",
+            Param::From => "the first day of the trend (YYYY-MM-DD)",
+            Param::To => "the last day of the trend (YYYY-MM-DD)",
+            Param::Period => "the length of each period: month, quarter (default) or year",
         }
     }
 }
@@ -417,6 +436,8 @@ pub enum Shape {
     Stored(Arc<Layer>, usize),
     /// Its own.
     Owned(Arc<OwnedGeometry>),
+    /// None: a record without a place (an event whose feature is not in its layer).
+    Absent,
 }
 
 impl Shape {
@@ -425,6 +446,7 @@ impl Shape {
         match self {
             Shape::Stored(l, i) => l.features[*i].lonlat.as_ref(),
             Shape::Owned(g) => Some(&g.lonlat),
+            Shape::Absent => None,
         }
     }
 
@@ -433,6 +455,7 @@ impl Shape {
         match self {
             Shape::Stored(l, i) => l.features[*i].bbox,
             Shape::Owned(g) => g.bbox,
+            Shape::Absent => None,
         }
     }
 
@@ -440,7 +463,7 @@ impl Shape {
     pub fn layer(&self) -> Option<&Arc<Layer>> {
         match self {
             Shape::Stored(l, _) => Some(l),
-            Shape::Owned(_) => None,
+            Shape::Owned(_) | Shape::Absent => None,
         }
     }
 }
@@ -601,6 +624,12 @@ mod tests {
                 vec![("M2", at(0.0, 0.0, 1000.0, 1000.0))],
             )
             .redline("eco", "ecological", vec![at(0.0, 0.0, 100.0, 100.0)])
+            .events(vec![crate::model::disposal::NewEvent::example(
+                crate::model::disposal::Subject::Idle,
+                "parcels",
+                "P1",
+            )
+            .recorded(1, "2024-01-02T00:00:00Z".into())])
             .build()
     }
 
@@ -635,6 +664,10 @@ mod tests {
             let mut query = Query::new("2024-01-01".parse().unwrap());
             if c.params().contains(&Param::Site) {
                 query.site = Some(r#"{"type":"Polygon","coordinates":[[[105,30],[105.001,30],[105.001,30.001],[105,30]]]}"#.into());
+            }
+            if c.params().contains(&Param::From) {
+                query.options.insert("from", "2023-01-01".into());
+                query.options.insert("to", "2024-01-01".into());
             }
             let report = match run(*c, &ctx, &rules, &query) {
                 Ok(r) => r,

@@ -68,12 +68,21 @@ pub struct Args {
     /// compliance: the intended use (industrial, residential …); default construction land.
     #[arg(long = "use")]
     use_: Option<String>,
+    /// trends: the first day (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// trends: the last day (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// trends: the length of each period: month, quarter (default) or year.
+    #[arg(long)]
+    period: Option<String>,
 }
 
 /// The query of the flags given, refusing those the check does not take.
 fn query(a: &Args, as_of: chrono::NaiveDate) -> anyhow::Result<Query> {
     let mut q = Query::new(as_of).with_park(a.park.clone());
-    let given: [(Param, bool); 7] = [
+    let given: [(Param, bool); 10] = [
         (Param::AsOf, a.as_of.is_some()),
         (Param::Park, a.park.is_some()),
         (Param::Compare, a.compare.is_some()),
@@ -81,6 +90,9 @@ fn query(a: &Args, as_of: chrono::NaiveDate) -> anyhow::Result<Query> {
         (Param::Site, a.site.is_some()),
         (Param::SiteCrs, a.site_crs.is_some()),
         (Param::Use, a.use_.is_some()),
+        (Param::From, a.from.is_some()),
+        (Param::To, a.to.is_some()),
+        (Param::Period, a.period.is_some()),
     ];
     for (p, set) in given {
         if set && !a.check.params().contains(&p) {
@@ -101,6 +113,9 @@ fn query(a: &Args, as_of: chrono::NaiveDate) -> anyhow::Result<Query> {
         (Param::Kind, &a.kind),
         (Param::SiteCrs, &a.site_crs),
         (Param::Use, &a.use_),
+        (Param::From, &a.from),
+        (Param::To, &a.to),
+        (Param::Period, &a.period),
     ] {
         if let Some(v) = v {
             q.options.insert(p.name(), v.clone());

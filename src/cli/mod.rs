@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each a thin face over the library.
 
 mod check;
+mod event;
 mod gen;
 mod info;
 mod ingest;
@@ -50,6 +51,9 @@ enum Command {
     Serve(serve::Args),
     /// Generate demonstration or benchmark data (GBK shapefiles in CGCS2000 zone 35).
     Gen(gen::Args),
+    /// Record what was done about a finding (处置记录: investigated, confirmed, extended,
+    /// fee collected, recovered …) and list the history.
+    Event(event::Args),
     /// Accounts that may write to the server (and read it when it is private).
     User(user::Args),
     /// Every write to the store: who, when, from which address, what.
@@ -78,6 +82,7 @@ impl Cli {
             Command::Gen(a) => gen::run(a),
             Command::Check(a) => check::run(a),
             Command::Serve(a) => serve::run(a),
+            Command::Event(a) => event::run(a),
             Command::User(a) => user::run(a),
             Command::Audit(a) => audit::run(a),
             Command::Backup(a) => backup::run(a),

@@ -24,7 +24,7 @@ use crate::model::fields::field;
 use crate::model::land_class::{detect_system, lookup};
 use crate::model::value::unit_in_field_name;
 use crate::model::{ClassSystem, PlanKind, RedlineKind, Role};
-use crate::store::{validate_layer_name, Commit, LayerInfo, NewLayer, StoreLocation};
+use crate::store::{validate_layer_name, Commit, EventFilter, LayerInfo, NewLayer, StoreLocation};
 use extent::{check_layer_extent, UseArea};
 use geo::{BoundingRect, Rect};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -571,6 +571,11 @@ fn run(
     };
 
     let mut stats = Stats::default();
+    // Events are never dropped with a layer: those whose feature is gone are reported.
+    let events = store.events(&EventFilter {
+        layer: Some(req.name.clone()),
+        ..EventFilter::default()
+    })?;
     let mut writer = store.begin_layer(&new_layer)?;
     let replaced = writer.replaces();
     let reader: &mut Source = &mut *source;
@@ -763,7 +768,16 @@ fn run(
         .map(|(k, &i)| (k.clone(), columns[i].name.clone()))
         .collect();
     let seconds = started.elapsed().as_secs_f64();
+    let orphaned = report::orphans(&events, |id| {
+        if id_source == "fid" {
+            id.parse::<u64>().is_ok_and(|n| n >= 1 && n <= stats.stored)
+        } else {
+            stats.ids.contains_key(id)
+        }
+    });
     let report = IngestReport {
+        events_kept: events.len(),
+        orphaned,
         layer: req.name.clone(),
         role: req.role.as_str().into(),
         kind: kind.clone(),

@@ -113,6 +113,38 @@ pub struct IngestReport {
     pub notes: Vec<String>,
     /// Wall time.
     pub seconds: f64,
+    /// Recorded events (处置记录) of the layer, all kept.
+    pub events_kept: usize,
+    /// The features that have events but are not in the new layer (the events are kept,
+    /// orphaned, and come back to life if the id does).
+    pub orphaned: Vec<Orphan>,
+}
+
+/// A feature id that events name and the layer no longer holds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Orphan {
+    /// The id.
+    pub feature_id: String,
+    /// Its events.
+    pub event_ids: Vec<i64>,
+}
+
+/// The features of `events` (one layer's) that `holds` says the new layer lacks.
+pub fn orphans(
+    events: &[crate::model::disposal::Event],
+    holds: impl Fn(&str) -> bool,
+) -> Vec<Orphan> {
+    let mut by_id: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for e in events.iter().filter(|e| !holds(&e.feature_id)) {
+        by_id.entry(&e.feature_id).or_default().push(e.id);
+    }
+    by_id
+        .into_iter()
+        .map(|(id, event_ids)| Orphan {
+            feature_id: id.to_string(),
+            event_ids,
+        })
+        .collect()
 }
 
 impl fmt::Display for IngestReport {
@@ -171,6 +203,25 @@ impl fmt::Display for IngestReport {
                 f,
                 "  … {} more skipped rows in the JSON report",
                 self.skipped - 20
+            )?;
+        }
+        if self.events_kept > 0 {
+            writeln!(f, "  events (处置记录): {} kept", self.events_kept)?;
+        }
+        if !self.orphaned.is_empty() {
+            let shown: Vec<String> = self
+                .orphaned
+                .iter()
+                .take(20)
+                .map(|o| format!("{} (events {:?})", o.feature_id, o.event_ids))
+                .collect();
+            writeln!(
+                f,
+                "  orphaned events: {} features with events are not in this file — their events are kept and listed (landwatch event list --layer {}): {}{}",
+                self.orphaned.len(),
+                self.layer,
+                shown.join(", "),
+                if self.orphaned.len() > 20 { ", …" } else { "" }
             )?;
         }
         write!(f, "  took {:.1} s", self.seconds)

@@ -191,7 +191,7 @@ impl Method {
 
 const RULE_EXTENSION: &str = "《闲置土地处置办法》第十二条第一项：延长动工开发期限最长不得超过一年";
 const RULE_TEMPORARY_USE: &str = "《闲置土地处置办法》第十二条第三项：临时使用期限最长不得超过两年";
-const RULE_ORDER: &str = "《闲置土地处置办法》第五条、第九条、第十二条、第十四条：疑似 → 调查中（调查通知书）→ 已认定（闲置土地认定书）→ 处置中 → 已处置，不能倒退，已处置为终态（更正请记录一条取代原记录的事件）";
+const RULE_ORDER: &str = "《闲置土地处置办法》第五条、第九条、第十二条、第十四条：疑似 → 调查中（调查通知书）→ 已认定（闲置土地认定书）→ 处置中 → 已处置，逐步推进（已认定可直接已处置），不能跳过调查与认定，不能倒退，已处置为终态";
 const RULE_METHOD: &str = "处置方式（第十二条、第十四条）只用于「处置中」与「已处置」：已处置须为动工、无偿收回、有偿收回或置换；延期动工、调整用途、临时使用、征缴闲置费为处置中";
 const RULE_FEE: &str = "《闲置土地处置办法》第十四条第一项：征缴土地闲置费须记录征缴金额（万元）";
 
@@ -560,14 +560,25 @@ pub fn replay_until(
     Ok(d)
 }
 
-/// Whether a case in `from` may move to `to`: forward along the procedure, one step or
-/// more (a case may be opened at any stage the bureau has reached), or stay; never back,
-/// never out of 已处置.
+/// Whether a case in `from` may move to `to`: to the next step of the procedure, or stay
+/// (a further document of the same step); from 已认定 straight to 已处置 (a recovery needs no
+/// 处置中); never back, never out of 已处置. A case without events may be opened at any step
+/// (cases begun before they were recorded here).
 pub fn may_follow(from: Option<Status>, to: Status) -> bool {
+    use Status::*;
     match from {
         None => true,
-        Some(Status::Disposed) => false,
-        Some(f) => to >= f,
+        Some(Disposed) => false,
+        Some(f) => {
+            to == f
+                || matches!(
+                    (f, to),
+                    (Suspected, Investigating)
+                        | (Investigating, Confirmed)
+                        | (Confirmed, Disposing | Disposed)
+                        | (Disposing, Disposed)
+                )
+        }
     }
 }
 
@@ -719,6 +730,10 @@ mod tests {
         assert!(may_follow(Some(Status::Disposing), Status::Disposing));
         assert!(!may_follow(Some(Status::Confirmed), Status::Investigating));
         assert!(!may_follow(Some(Status::Disposed), Status::Disposed));
+        // No disposal without 认定, no 认定 without investigation.
+        assert!(!may_follow(Some(Status::Investigating), Status::Disposing));
+        assert!(!may_follow(Some(Status::Suspected), Status::Confirmed));
+        assert!(may_follow(Some(Status::Confirmed), Status::Disposed));
         let h = [
             ev(1, Status::Confirmed, None, "2024-01-10"),
             ev(2, Status::Investigating, None, "2024-02-10"),
@@ -878,14 +893,14 @@ mod tests {
                 n.feature_id = "P-2".into()
             }),
             ev(3, Status::Disposed, Some(Method::Started), "2024-05-01"),
+            ev(4, Status::Confirmed, None, "2024-03-01"),
         ]);
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
         let on = |date| all.on("parcels", "P-1", &[Subject::Idle], d(date));
         assert_eq!(on("2023-12-31"), None);
-        assert_eq!(
-            on("2024-04-30").unwrap().status,
-            Some(Status::Investigating)
-        );
+        let status = |date| on(date).unwrap().status.unwrap();
+        assert_eq!(status("2024-02-29"), Status::Investigating);
+        assert_eq!(status("2024-04-30"), Status::Confirmed);
         let done = on("2024-05-01").unwrap();
         assert_eq!(done.started_on, Some(d("2024-05-01")));
         assert_eq!(done.label_zh().unwrap(), "已处置（动工）");
@@ -893,5 +908,12 @@ mod tests {
             all.on("parcels", "P-1", &[Subject::Underused], d("2025-01-01")),
             None
         );
+        // A history edited into breaking a rule counts up to the event that breaks it.
+        let broken = Dispositions::new(vec![
+            ev(1, Status::Investigating, None, "2024-01-01"),
+            ev(2, Status::Disposed, Some(Method::Started), "2024-05-01"),
+        ]);
+        let d2 = broken.on("parcels", "P-1", &[Subject::Idle], d("2024-06-01"));
+        assert_eq!(d2.unwrap().status, Some(Status::Investigating));
     }
 }

@@ -128,7 +128,13 @@ fn request(
                 }
             }
             Param::Park => query.park = p.take(name),
-            Param::Compare | Param::Kind | Param::SiteCrs | Param::Use => {
+            Param::Compare
+            | Param::Kind
+            | Param::SiteCrs
+            | Param::Use
+            | Param::From
+            | Param::To
+            | Param::Period => {
                 if let Some(v) = p.take(name) {
                     query.options.insert(name, v);
                 }

@@ -118,9 +118,9 @@ pub enum StoreError {
     /// The definition of a spatial reference system the store holds is not to be had.
     #[error("the spatial reference system {what}: {hint}", what = .0, hint = self.hint_text())]
     Srs(String),
-    /// An event that breaks a disposal rule (the rule is in the message).
-    #[error("{0}")]
-    Disposal(#[from] DisposalError),
+    /// An event that breaks a disposal rule (the rule, and what to do, are in the message).
+    #[error("{0}{hint}", hint = .0.hint().map(|h| format!(" — {h}")).unwrap_or_default())]
+    Disposal(DisposalError),
     /// An event written against a case version that is no longer current: another write
     /// extended the case's history first.
     #[error(
@@ -195,6 +195,12 @@ impl StoreError {
 
     fn hint_text(&self) -> String {
         self.hint().unwrap_or_default()
+    }
+}
+
+impl From<DisposalError> for StoreError {
+    fn from(e: DisposalError) -> StoreError {
+        StoreError::Disposal(e)
     }
 }
 
@@ -367,13 +373,14 @@ pub struct Commit<'a> {
 }
 
 /// Names that are taken: GeoPackage and landwatch tables, and the analysis collections.
-const RESERVED: [&str; 6] = [
+const RESERVED: [&str; 7] = [
     "idle",
     "underused",
     "zoning",
     "conflicts",
     "quality",
     "mujun",
+    "events",
 ];
 
 /// Check that a layer name can be a table name and a URL-safe, dot-free collection id.

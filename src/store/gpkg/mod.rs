@@ -1430,7 +1430,7 @@ mod tests {
 
     #[test]
     fn events_are_appended_checked_and_never_changed() {
-        use crate::model::disposal::{Method, Status, Subject};
+        use crate::model::disposal::{Status, Subject};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.gpkg");
         let mut gp = GeoPackage::open_for_writing(&path).unwrap();
@@ -1483,10 +1483,7 @@ mod tests {
             .unwrap_err();
         assert!(back.to_string().contains("第九条"), "{back}");
         let second = gp
-            .append_event(
-                &new(Status::Disposed, Some(Method::Started), "2024-09-01"),
-                Some(1),
-            )
+            .append_event(&new(Status::Confirmed, None, "2024-09-01"), Some(1))
             .unwrap();
         assert_eq!(second.id, 2);
         let missing = NewEvent {
@@ -1504,13 +1501,13 @@ mod tests {
             Some("资规闲调〔2024〕1号")
         );
         let status = gp.case_status(&key).unwrap();
-        assert_eq!(status.disposition.status, Some(Status::Disposed));
+        assert_eq!(status.disposition.status, Some(Status::Confirmed));
         assert_eq!(status.version, 2);
-        let only_started = EventFilter {
-            method: Some(Method::Started),
+        let confirmed = EventFilter {
+            status: Some(Status::Confirmed),
             ..EventFilter::default()
         };
-        assert_eq!(gp.events(&only_started).unwrap().len(), 1);
+        assert_eq!(gp.events(&confirmed).unwrap()[0].id, 2);
         // Append-only, also for other programs writing the file.
         let e = gp
             .conn
