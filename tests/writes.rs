@@ -413,3 +413,443 @@ fn accounts_keep_only_hashes_and_revoked_names_stay_taken() {
     let e = fails(&["user", "add", "x", "--role", "root", "--store", s(&b.store)]);
     assert!(e.contains("viewer, editor or admin"), "{e}");
 }
+
+/// The first `n` parcel ids (宗地编号) of the sample, in fid order.
+fn parcel_ids(srv: &Server, n: usize) -> Vec<String> {
+    let items = srv.json(&format!(
+        "/collections/parcels/items?limit={n}&skipGeometry=true"
+    ));
+    items["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["宗地编号"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An event feature for the idle case of parcel `id`.
+fn event(id: &str, status: &str, date: &str) -> Vec<u8> {
+    serde_json::json!({"type": "Feature", "geometry": null, "properties": {
+        "layer": "parcels", "feature_id": id, "subject": "idle", "status": status,
+        "effective_date": date, "document_no": "资规闲调〔2024〕7号"}})
+    .to_string()
+    .into_bytes()
+}
+
+const EVENTS: &str = "/collections/events/items";
+
+/// The ids of the events in the store, in order.
+fn stored_event_ids(store: &Path) -> Vec<i64> {
+    column(
+        store,
+        "SELECT id + 0 AS n FROM landwatch_events ORDER BY id",
+    )
+    .iter()
+    .map(|v| v.parse().unwrap())
+    .collect()
+}
+
+/// One column of a store table, read through GDAL's SQLite dialect.
+fn column(store: &Path, sql: &str) -> Vec<String> {
+    gdal_sql(store, sql)
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
+}
+
+#[test]
+fn events_need_an_editor_are_checked_and_a_stale_if_match_is_412() {
+    let b = bureau();
+    let srv = Server::start(&b.store);
+    let id = &parcel_ids(&srv, 1)[0];
+    let first = event(id, "investigating", "2024-03-01");
+    assert_exception(
+        &srv.send("POST", EVENTS, None, &[], &first),
+        401,
+        "recording an event needs",
+    );
+    assert_exception(
+        &srv.send("POST", EVENTS, Some(&b.viewer), &[], &first),
+        403,
+        "needs the role editor",
+    );
+    assert_exception(
+        &srv.send("POST", EVENTS, Some(&wrong_secret(&b.editor)), &[], &first),
+        401,
+        "not valid",
+    );
+    // An admin may do what an editor may.
+    let other = user_add(&b.store, "李四", "editor");
+    let r = srv.send(
+        "POST",
+        EVENTS,
+        Some(&b.editor),
+        &[("If-Match", "\"0\"")],
+        &first,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v1 = r.header("etag").unwrap().to_string();
+    let loc = r.header("location").unwrap().to_string();
+    let stored = r.json();
+    assert!(
+        loc.ends_with(&format!("{EVENTS}/{}", stored["id"])),
+        "{loc}"
+    );
+    assert_eq!(stored["properties"]["recorded_by"], "张三");
+    assert_eq!(v1, format!("\"{}\"", stored["id"]));
+    // 李四 read the case before 张三's event: too late.
+    let second = event(id, "confirmed", "2024-04-01");
+    let r = srv.send(
+        "POST",
+        EVENTS,
+        Some(&other),
+        &[("If-Match", "\"0\"")],
+        &second,
+    );
+    assert_exception(&r, 412, &format!("is at version {}", stored["id"]));
+    let r = srv.send("POST", EVENTS, Some(&other), &[("If-Match", &v1)], &second);
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The same If-Match again is stale now: no update is lost.
+    let third = event(id, "disposing", "2024-05-01");
+    assert_eq!(
+        srv.send("POST", EVENTS, Some(&b.admin), &[("If-Match", &v1)], &third)
+            .status,
+        412
+    );
+    // Rules: going back is refused with the article; bad bodies say what is wrong.
+    let back = event(id, "suspected", "2024-06-01");
+    assert_exception(
+        &srv.send("POST", EVENTS, Some(&b.editor), &[], &back),
+        422,
+        "第九条",
+    );
+    let nowhere = event("no-such-parcel", "investigating", "2024-06-01");
+    assert_exception(
+        &srv.send("POST", EVENTS, Some(&b.editor), &[], &nowhere),
+        422,
+        "no feature 'no-such-parcel'",
+    );
+    assert_exception(
+        &srv.send(
+            "POST",
+            EVENTS,
+            Some(&b.editor),
+            &[],
+            b"{\"type\":\"Feature\"}",
+        ),
+        400,
+        "properties",
+    );
+    assert_exception(
+        &srv.send(
+            "POST",
+            EVENTS,
+            Some(&b.editor),
+            &[("If-Match", "yesterday")],
+            &third,
+        ),
+        400,
+        "If-Match",
+    );
+    assert_exception(
+        &srv.send(
+            "POST",
+            "/collections/parcels/items",
+            Some(&b.editor),
+            &[],
+            &third,
+        ),
+        405,
+        "read-only",
+    );
+    // The history is append-only.
+    for method in ["PUT", "PATCH", "DELETE"] {
+        for path in [EVENTS.to_string(), format!("{EVENTS}/1")] {
+            let r = srv.send(method, &path, Some(&b.admin), &[], &third);
+            assert_exception(&r, 405, "append-only");
+        }
+    }
+    // Who did what, from where, and how it ended, for every event that reached the store.
+    let audit = json(&ok(&["audit", "--store", s(&b.store), "--json"]));
+    let events: Vec<(String, u64)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "event.add")
+        .map(|e| {
+            (
+                e["user"].as_str().unwrap().to_string(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64)> = [
+        ("张三", 201),
+        ("李四", 412),
+        ("李四", 201),
+        ("admin", 412),
+        ("张三", 422),
+        ("张三", 422),
+    ]
+    .iter()
+    .map(|(u, s)| (u.to_string(), *s))
+    .collect();
+    assert_eq!(events, want);
+    let ids = column(
+        &b.store,
+        "SELECT id + 0 AS n FROM landwatch_events ORDER BY id",
+    );
+    assert_eq!(
+        ids.len(),
+        2,
+        "only the two accepted events are stored: {ids:?}"
+    );
+    // The events collection serves them once the server has reloaded.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = srv.json(&format!("{EVENTS}?feature_id={id}"));
+        if listed["numberMatched"] == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{listed}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn concurrent_writers_lose_nothing_and_acknowledged_events_survive_kill_9() {
+    let b = bureau();
+    let srv = Server::start(&b.store);
+    let ids = parcel_ids(&srv, 400);
+    let contested = ids[0].clone();
+    let writers: Vec<String> = (0..6)
+        .map(|i| user_add(&b.store, &format!("editor{i}"), "editor"))
+        .collect();
+    // Six editors: each records the first event of its own parcels, and all race to extend
+    // one shared case, each naming the version it last saw.
+    let acknowledged = std::sync::Mutex::new(Vec::<i64>::new());
+    let contested_wins = std::sync::Mutex::new(Vec::<i64>::new());
+    let statuses = ["investigating", "confirmed", "disposing", "disposed"];
+    let n_writers = writers.len();
+    std::thread::scope(|scope| {
+        for (i, token) in writers.iter().enumerate() {
+            let (acknowledged, contested_wins, ids, contested, srv) =
+                (&acknowledged, &contested_wins, &ids, &contested, &srv);
+            scope.spawn(move || {
+                for id in ids[1..].iter().skip(i).step_by(n_writers) {
+                    let r = srv.send(
+                        "POST",
+                        EVENTS,
+                        Some(token),
+                        &[],
+                        &event(id, "investigating", "2024-03-01"),
+                    );
+                    assert_eq!(r.status, 201, "{}", r.text());
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .push(r.json()["id"].as_i64().unwrap());
+                }
+                let mut seen = "\"0\"".to_string();
+                for _ in 0..6 {
+                    let step = contested_wins.lock().unwrap().len().min(2);
+                    let mut body: Value =
+                        serde_json::from_slice(&event(contested, statuses[step], "2024-03-01"))
+                            .unwrap();
+                    if step == 2 {
+                        body["properties"]["method"] = "extended".into();
+                        body["properties"]["until"] = "2025-03-01".into();
+                    }
+                    let r = srv.send(
+                        "POST",
+                        EVENTS,
+                        Some(token),
+                        &[("If-Match", &seen)],
+                        body.to_string().as_bytes(),
+                    );
+                    match r.status {
+                        201 => {
+                            let id = r.json()["id"].as_i64().unwrap();
+                            contested_wins.lock().unwrap().push(id);
+                            acknowledged.lock().unwrap().push(id);
+                            seen = r.header("etag").unwrap().to_string();
+                        }
+                        // Someone else was first: read the case's version from the refusal.
+                        412 | 422 => {
+                            let d = r.json()["description"].as_str().unwrap().to_string();
+                            if let Some(v) = d.split("is at version ").nth(1) {
+                                seen = format!(
+                                    "\"{}\"",
+                                    v.split(',').next().unwrap().split(' ').next().unwrap()
+                                );
+                            }
+                        }
+                        other => panic!("{other}: {}", r.text()),
+                    }
+                }
+            });
+        }
+    });
+    let mut acknowledged = acknowledged.into_inner().unwrap();
+    acknowledged.sort();
+    let wins = contested_wins.into_inner().unwrap();
+    assert_eq!(acknowledged.len(), 399 + wins.len());
+    assert!(!wins.is_empty() && wins.len() <= 3, "{wins:?}");
+    // Killed at once: every acknowledged event is in the store, and nothing else.
+    srv.signal("KILL");
+    drop(srv);
+    let stored = stored_event_ids(&b.store);
+    assert_eq!(stored, acknowledged);
+    let contested_stored = column(
+        &b.store,
+        &format!(
+            "SELECT id + 0 AS n FROM landwatch_events WHERE feature_id = '{contested}' ORDER BY id"
+        ),
+    );
+    assert_eq!(
+        contested_stored.len(),
+        wins.len(),
+        "one event per version, none lost"
+    );
+    let check = column(&b.store, "PRAGMA integrity_check");
+    assert_eq!(check, ["ok"]);
+}
+
+#[test]
+fn an_event_acknowledged_just_before_kill_9_is_kept() {
+    let b = bureau();
+    let srv = Server::start(&b.store);
+    let ids = parcel_ids(&srv, 3000);
+    let acknowledged = std::sync::Mutex::new(Vec::<i64>::new());
+    std::thread::scope(|scope| {
+        let (acknowledged, srv_ref, ids) = (&acknowledged, &srv, &ids);
+        let writer = scope.spawn(move || {
+            let url = format!("{}{EVENTS}", srv_ref.base);
+            let auth = format!("Bearer {}", b.editor);
+            for id in ids {
+                let r = ureq::post(&url)
+                    .set("Authorization", &auth)
+                    .timeout(Duration::from_secs(10))
+                    .send_bytes(&event(id, "investigating", "2024-03-01"));
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        let v: Value = serde_json::from_reader(r.into_reader()).unwrap();
+                        acknowledged.lock().unwrap().push(v["id"].as_i64().unwrap());
+                    }
+                    Ok(r) => panic!("{}", r.status()),
+                    Err(ureq::Error::Status(s, r)) => panic!("{s}: {}", r.into_string().unwrap()),
+                    // The server is gone.
+                    Err(_) => return,
+                }
+            }
+        });
+        while acknowledged.lock().unwrap().len() < 50 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        srv.signal("KILL");
+        writer.join().unwrap();
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(
+        acknowledged.len() < ids.len(),
+        "the kill came while writing"
+    );
+    let stored = stored_event_ids(&b.store);
+    // Every acknowledged event is there; at most the one under way when the kill came
+    // was stored without its answer reaching the client.
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged event {id} lost");
+    }
+    assert!(
+        stored.len() <= acknowledged.len() + 1,
+        "{} stored, {} acknowledged",
+        stored.len(),
+        acknowledged.len()
+    );
+    let audited = column(
+        &b.store,
+        "SELECT count(*) FROM landwatch_audit WHERE action = 'event.add'",
+    );
+    assert_eq!(
+        audited,
+        [stored.len().to_string()],
+        "each event commits with its audit entry"
+    );
+}
+
+#[test]
+fn a_backup_taken_while_events_are_written_is_one_moment_of_the_store() {
+    let b = bureau();
+    let srv = Server::start(&b.store);
+    let ids = parcel_ids(&srv, 1500);
+    let dir = tempfile::tempdir().unwrap();
+    // The first event makes the table; the copies are taken while the others are written.
+    let (first, ids) = ids.split_first().unwrap();
+    let r = srv.send(
+        "POST",
+        EVENTS,
+        Some(&b.editor),
+        &[],
+        &event(first, "investigating", "2024-03-01"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let copies: Vec<PathBuf> = std::thread::scope(|scope| {
+        let (srv_ref, ids, done) = (&srv, &ids, &done);
+        scope.spawn(move || {
+            for id in ids.iter() {
+                let r = srv_ref.send(
+                    "POST",
+                    EVENTS,
+                    Some(&b.editor),
+                    &[],
+                    &event(id, "investigating", "2024-03-01"),
+                );
+                assert_eq!(r.status, 201, "{}", r.text());
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut copies = vec![];
+        while !done.load(std::sync::atomic::Ordering::SeqCst) && copies.len() < 5 {
+            let out = dir.path().join(format!("copy{}.gpkg", copies.len()));
+            let said = landwatch(&["backup", "--store", s(&b.store), "--out", s(&out)]);
+            assert!(
+                said.status.success(),
+                "{}",
+                String::from_utf8_lossy(&said.stderr)
+            );
+            copies.push(out);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        copies
+    });
+    assert!(copies.len() >= 2, "the backups ran while writing");
+    let mut counts = vec![];
+    for copy in &copies {
+        // A whole GeoPackage on its own, without a -wal beside it.
+        assert!(!Path::new(&format!("{}-wal", copy.display())).exists());
+        assert_eq!(column(copy, "PRAGMA integrity_check"), ["ok"]);
+        let events = column(
+            copy,
+            "SELECT count(*), coalesce(max(id), 0) FROM landwatch_events",
+        );
+        let audited = column(
+            copy,
+            "SELECT count(*) FROM landwatch_audit WHERE action = 'event.add'",
+        );
+        // One moment: the events 1..n, each with its audit entry.
+        let row = gdal_sql(
+            copy,
+            "SELECT count(*), coalesce(max(id), 0) FROM landwatch_events",
+        );
+        assert_eq!(row[0][0], row[0][1], "{copy:?}: ids 1..n");
+        assert_eq!(events[0], audited[0], "{copy:?}");
+        assert_eq!(layer_counts(copy), layer_counts(&b.store));
+        counts.push(events[0].parse::<usize>().unwrap());
+    }
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert!(
+        counts.iter().any(|&n| n > 1 && n < 1500),
+        "a copy taken mid-way: {counts:?}"
+    );
+}

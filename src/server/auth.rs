@@ -69,6 +69,8 @@ const MAX_SHUT_OUT: Duration = Duration::from_secs(300);
 const FORGET_AFTER: Duration = Duration::from_secs(900);
 /// How often the accounts are read again from the store.
 const ACCOUNTS_TTL: Duration = Duration::from_secs(1);
+/// How soon an unknown key makes the accounts be read again.
+const ACCOUNTS_RETRY: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Copy, Debug)]
 struct Failures {
@@ -121,10 +123,16 @@ impl Gate {
         mac.finalize().into_bytes().into()
     }
 
-    /// The account of `key`, from the accounts read at most a second ago.
+    /// The account of `key`, from the accounts read at most a second ago; a key not among
+    /// them is looked for again at once (an account made a moment ago), at most every
+    /// [`ACCOUNTS_RETRY`].
     fn account(&self, key: &str) -> Result<Option<User>, ApiError> {
         let mut accounts = self.accounts.lock().expect("accounts lock");
-        if accounts.read_at.is_none_or(|t| t.elapsed() >= ACCOUNTS_TTL) {
+        let age = accounts.read_at.map(|t| t.elapsed());
+        let stale = age.is_none_or(|a| {
+            a >= ACCOUNTS_TTL || (a >= ACCOUNTS_RETRY && !accounts.by_key.contains_key(key))
+        });
+        if stale {
             let users = self
                 .store
                 .open_accounts()
