@@ -2,6 +2,7 @@
 //! intensive-use indicators of industrial parks (产业园区), and plan reconciliation (多规合一),
 //! from the files land bureaus already have, served as OGC API layers.
 
+pub mod accounts;
 pub mod analysis;
 pub mod catalog;
 pub mod checks;

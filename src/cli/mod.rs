@@ -8,6 +8,10 @@ mod ingest;
 mod query;
 mod restore;
 mod serve;
+// Accounts, the audit log and backups.
+mod audit;
+mod backup;
+mod user;
 
 use clap::{Parser, Subcommand};
 use landwatch::store::{StoreLocation, DEFAULT_STORE};
@@ -54,6 +58,12 @@ enum Command {
     /// Bring a previous version of a layer back (`info` lists them); the one in service is
     /// kept in its turn.
     Restore(restore::Args),
+    /// Accounts that may write to the server (and read it when it is private).
+    User(user::Args),
+    /// Every write to the store: who, when, from which address, what.
+    Audit(audit::Args),
+    /// A consistent copy of the store, also while a server writes to it.
+    Backup(backup::Args),
 }
 
 impl Cli {
@@ -78,6 +88,9 @@ impl Cli {
             Command::Serve(a) => serve::run(a),
             Command::Event(a) => event::run(a),
             Command::Restore(a) => restore::run(a),
+            Command::User(a) => user::run(a),
+            Command::Audit(a) => audit::run(a),
+            Command::Backup(a) => backup::run(a),
         }
     }
 }

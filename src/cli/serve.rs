@@ -28,11 +28,16 @@ pub struct Args {
     /// 'none' with --private.
     #[arg(long, value_parser = |s: &str| s.parse::<Cors>())]
     cors: Option<Cors>,
-    /// The data is not for other web sites: no CORS unless --cors says so. (Reads are not
-    /// yet behind accounts: keep a private server on a private network or behind a proxy
-    /// that authenticates.)
+    /// The data is not for everyone: every read needs a viewer's token (or higher) sent as
+    /// Authorization: Bearer TOKEN (landwatch user add NAME --role viewer), and no CORS
+    /// unless --cors says so. Only the map page, its code and /health stay open. Without
+    /// it, reads are open and only writes need a token (events: editor; uploads: admin).
     #[arg(long)]
     private: bool,
+    /// The largest layer upload (POST /layers/NAME) taken, in MB; larger ones are answered
+    /// 413 before they are read.
+    #[arg(long, default_value_t = 512)]
+    max_upload_mb: u64,
     /// Connections served at once; more are answered 503 with Retry-After (default: what
     /// the file-descriptor limit allows, less a reserve).
     #[arg(long)]
@@ -70,5 +75,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         cors,
         max_connections: a.max_connections.unwrap_or_else(default_max_connections),
         header_timeout: Duration::from_secs_f64(a.header_timeout.max(0.5)),
+        private: a.private,
+        max_upload: a.max_upload_mb.saturating_mul(1_000_000),
     })
 }

@@ -3,6 +3,7 @@
 //! failing `accept`, and shutdown on SIGTERM/SIGINT — graceful for a few seconds, at once on
 //! a second signal.
 
+use super::auth::ClientAddr;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -59,8 +60,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits) -> std::i
         tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((s, _)) => s,
+                let (stream, peer) = match accepted {
+                    Ok(s) => s,
                     Err(e) => {
                         // Out of descriptors or a connection reset before accept: wait a
                         // little instead of spinning, and keep serving.
@@ -75,7 +76,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits) -> std::i
                         let app = app.clone();
                         let stop = stop_rx.clone();
                         tokio::spawn(async move {
-                            connection(stream, app, limits.header_read, stop).await;
+                            connection(stream, peer, app, limits.header_read, stop).await;
                             drop(permit);
                         });
                     }
@@ -125,13 +126,20 @@ async fn stop_signal() {
     }
 }
 
-/// Serve one connection until it closes, times out, or the server stops.
+/// Serve one connection until it closes, times out, or the server stops; every request
+/// carries the client's address ([`ClientAddr`]).
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     header_read: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    use tower::ServiceExt;
+    let app = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ClientAddr(peer));
+        req
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read)

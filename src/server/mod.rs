@@ -14,6 +14,11 @@ mod reports;
 mod state;
 mod tiles;
 mod web;
+// Accounts and writes.
+mod auth;
+mod events;
+mod upload;
+mod writes;
 
 pub use listen::default_max_connections;
 pub use state::AppState;
@@ -57,6 +62,10 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Seconds a client has to send a request's headers (idle connections close after it).
     pub header_timeout: Duration,
+    /// Reads need a viewer's token too (writes always need an editor's or an admin's).
+    pub private: bool,
+    /// The largest layer upload taken, in bytes.
+    pub max_upload: u64,
 }
 
 /// Which web pages of other origins may read the API (CORS).
@@ -102,10 +111,11 @@ impl std::str::FromStr for Cors {
 impl Cors {
     fn layer(&self) -> Option<CorsLayer> {
         let base = CorsLayer::new()
-            .allow_methods([Method::GET, Method::HEAD])
+            .allow_methods([Method::GET, Method::HEAD, Method::POST])
             .allow_headers(Any)
             .expose_headers([
                 header::ETAG,
+                header::LOCATION,
                 HeaderName::from_static("content-crs"),
                 header::CONTENT_DISPOSITION,
             ]);
@@ -206,7 +216,7 @@ async fn vary_by_accept(mut res: axum::response::Response) -> axum::response::Re
 
 async fn method_not_allowed() -> impl IntoResponse {
     ApiError::method_not_allowed(
-        "only GET (and HEAD) are served, and POST of a site to /analysis/compliance",
+        "only GET (and HEAD) are served, POST of a site to /analysis/compliance, of an event to /collections/events/items and of a layer to /layers/{name}; the event history is append-only (no PUT, PATCH or DELETE): record a correcting event instead",
     )
 }
 
@@ -259,13 +269,33 @@ async fn body_limit(
     res
 }
 
-/// The router over a state, open to pages of any origin (CORS `*`).
-pub fn router(state: Arc<AppState>) -> Router {
-    router_with(state, &Cors::Any)
+/// Who may do what: the token checker and the writes' shared state.
+#[derive(Clone)]
+struct Access {
+    gate: Arc<auth::Gate>,
+    writes: Arc<writes::Writes>,
 }
 
+impl Access {
+    fn new(store: &StoreLocation, private: bool, max_upload: u64) -> Access {
+        Access {
+            gate: Arc::new(auth::Gate::new(store.clone(), private)),
+            writes: writes::Writes::new(store.clone(), max_upload),
+        }
+    }
+}
+
+/// The router over a state, open to pages of any origin (CORS `*`), reads open to all.
+pub fn router(state: Arc<AppState>) -> Router {
+    let access = Access::new(&state.store, false, DEFAULT_MAX_UPLOAD);
+    router_with(state, &Cors::Any, access)
+}
+
+/// The default of `serve --max-upload-mb`, in bytes.
+pub const DEFAULT_MAX_UPLOAD: u64 = 512 * 1_000_000;
+
 /// The router over a state, with this CORS policy.
-fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
+fn router_with(state: Arc<AppState>, cors: &Cors, access: Access) -> Router {
     let panic_to_json = |_: Box<dyn std::any::Any + Send + 'static>| {
         ApiError::internal("the server failed on this request; it has been logged").into_response()
     };
@@ -282,7 +312,10 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
         .route("/api", get(web::api))
         .route("/collections", get(ogc::collections))
         .route("/collections/{id}", get(ogc::collection))
-        .route("/collections/{id}/items", get(ogc::items))
+        .route(
+            "/collections/{id}/items",
+            get(ogc::items).post(events::create),
+        )
         .route("/collections/{id}/items/{fid}", get(ogc::item))
         .route("/collections/{id}/queryables", get(ogc::queryables))
         .route("/collections/{id}/schema", get(ogc::schema))
@@ -306,6 +339,19 @@ fn router_with(state: Arc<AppState>, cors: &Cors) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(body_limit));
+    // Uploads: a body limit of their own (a flag), and no request timeout (an ingest of a
+    // large layer takes minutes). Every route learns who is asking.
+    let uploads = Router::new()
+        .route("/layers/{name}", axum::routing::post(upload::upload))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_to_json));
+    let app = app
+        .merge(uploads)
+        .layer(axum::Extension(Arc::clone(&access.writes)))
+        .layer(axum::middleware::from_fn_with_state(
+            access.gate,
+            auth::identify,
+        ));
     let app = match cors.layer() {
         Some(layer) => app.layer(layer),
         None => app,
@@ -355,7 +401,8 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::warn!("serving the network without --public-url: links are built from each request's Host header; behind a reverse proxy pass --public-url https://…");
     }
     let host_policy = Arc::new(HostPolicy::new(opts.bind, opts.public_url.as_deref()));
-    let app = router_with(Arc::clone(&state), &opts.cors).layer(
+    let access = Access::new(&opts.store, opts.private, opts.max_upload);
+    let app = router_with(Arc::clone(&state), &opts.cors, access).layer(
         axum::middleware::from_fn_with_state(host_policy, check_host),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,6 +1,6 @@
 //! Where a store is (数据库位置): a GeoPackage file, or a PostgreSQL/PostGIS schema.
 
-use super::{GeoPackage, Store, StoreError, StoreWriter};
+use super::{AccountStore, GeoPackage, Store, StoreError, StoreWriter};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -165,6 +165,11 @@ impl StoreLocation {
     /// first layer commits.
     pub fn open_for_writing(&self) -> Result<Box<dyn StoreWriter>, StoreError> {
         Ok(Box::new(self.open_gpkg(GeoPackage::open_for_writing)?))
+    }
+
+    /// Open the store's accounts and audit log (see [`AccountStore`]).
+    pub fn open_accounts(&self) -> Result<Box<dyn AccountStore>, StoreError> {
+        Ok(Box::new(self.open_gpkg(GeoPackage::open_accounts)?))
     }
 
     fn open_gpkg(

@@ -14,6 +14,10 @@ pub use events::{CaseStatus, EventFilter};
 use gpkg::GeoPackage;
 pub use location::{PostGisLocation, StoreLocation, DEFAULT_STORE};
 
+// Accounts and the audit log.
+mod accounts;
+pub use accounts::{AccountStore, AuditEntry, BackupReport, NewUser, User};
+
 use crate::geom::AnalysisCrs;
 use crate::model::attr::{AttrValue, Column};
 use crate::model::disposal::{CaseKey, DisposalError, Event, NewEvent};
@@ -170,6 +174,9 @@ pub enum StoreError {
         /// What failed.
         why: String,
     },
+    /// A record that would clash with one already stored (an account name taken).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl StoreError {

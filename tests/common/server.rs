@@ -224,3 +224,41 @@ fn reply(resp: ureq::Response) -> Reply {
         body,
     }
 }
+
+/// Any method to an absolute URL, with headers and a body (none when empty); any status is
+/// an answer, only a transport failure panics.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut req = ureq::request(method, url).timeout(Duration::from_secs(120));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let sent = if body.is_empty() {
+        req.call()
+    } else {
+        req.send_bytes(body)
+    };
+    match sent {
+        Ok(r) => reply(r),
+        Err(ureq::Error::Status(_, r)) => reply(r),
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+impl Server {
+    /// `method` `path` with a bearer token (when given), more headers and a body.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(b) = &bearer {
+            all.push(("Authorization", b));
+        }
+        send(method, &format!("{}{path}", self.base), &all, body)
+    }
+}

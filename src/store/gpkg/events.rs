@@ -120,7 +120,7 @@ impl GeoPackage {
         Ok(event)
     }
 
-    fn append_in_transaction(
+    pub(super) fn append_in_transaction(
         &self,
         new: &NewEvent,
         if_match: Option<i64>,

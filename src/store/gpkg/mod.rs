@@ -5,6 +5,7 @@
 //! refused, failed or killed ingest leaves it byte-for-byte as it was. A store that does not
 //! exist yet is built in a temporary file and renamed into place when the first layer commits.
 
+mod accounts;
 pub(crate) mod blob;
 mod columns;
 mod error;
