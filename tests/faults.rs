@@ -1172,17 +1172,32 @@ fn public_url_cors_and_private_decide_links_and_origins() {
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     drop(srv);
 
-    let private = Server::start_with(sample_store(), &["--private"]);
-    let r = private.get_with("/collections", &[("Origin", "https://elsewhere.example")]);
+    // A private server reads only with a token.
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_of_sample_store(dir.path());
+    let token = ok(&["user", "add", "reader", "--role", "viewer", "--store", s(&store)]);
+    let bearer = format!("Bearer {}", token.trim());
+    let private = Server::start_with(&store, &["--private"]);
+    let r = private.get_with(
+        "/collections",
+        &[
+            ("Origin", "https://elsewhere.example"),
+            ("Authorization", &bearer),
+        ],
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("access-control-allow-origin"), None);
     drop(private);
 
     let listed = Server::start_with(
-        sample_store(),
+        &store,
         &["--private", "--cors", "https://a.example,https://b.example"],
     );
-    let r = listed.get_with("/collections", &[("Origin", "https://b.example")]);
+    let r = listed.get_with(
+        "/collections",
+        &[("Origin", "https://b.example"), ("Authorization", &bearer)],
+    );
+    assert_eq!(r.status, 200);
     assert_eq!(
         r.header("access-control-allow-origin"),
         Some("https://b.example")
