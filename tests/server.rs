@@ -1423,21 +1423,8 @@ fn conflicts_collection_tiles_and_compliance_reviews() {
 fn the_web_map_renders_in_headless_chromium() {
     let srv = Server::start(sample_store());
     let shot = root().join("target/web-map.png");
-    let out = Command::new("node")
-        .arg(root().join("tests/browser/map.mjs"))
-        .arg(format!("{}/", srv.base))
-        .arg(&shot)
-        .current_dir(root())
-        .output()
-        .expect("node runs (scripts/setup installs it)");
-    assert!(
-        out.status.success(),
-        "the browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let base = format!("{}/", srv.base);
+    let report = browser("map.mjs", &[&base, s(&shot)]);
     assert_eq!(
         report["errors"],
         Value::Array(vec![]),

@@ -55,7 +55,8 @@ const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&l
 const fmt = (v) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 4 : 2)) : v === true ? "是" : v === false ? "否" : v ?? "");
 
 async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: "application/json" } });
+  const r = await fetch(url, { headers: window.landwatchAuth.headers({ Accept: "application/json" }) });
+  if (r.status === 401) throw new Error(`${url}: 需要有效的令牌，请在上方“令牌”处输入`);
   if (!r.ok) throw new Error(`${url}: ${r.status}`);
   return r.json();
 }
@@ -349,6 +350,7 @@ async function popup(e) {
         .join("");
     }
     pop.setHTML(html + "</div>");
+    await window.landwatchDisposal.attach(pop.getElement().querySelector(".popup"), c.id, p);
   } catch (err) {
     pop.setHTML(`<div class="popup">${esc(err.message)}</div>`);
   }
@@ -444,7 +446,7 @@ async function reviewSite() {
   $("review-result").innerHTML = `<p class="muted">审查中…</p>`;
   try {
     const r = await fetch(`/analysis/compliance${use ? `?use=${encodeURIComponent(use)}` : ""}`, {
-      method: "POST", headers: { "Content-Type": "application/geo+json", Accept: "application/json" }, body,
+      method: "POST", headers: window.landwatchAuth.headers({ "Content-Type": "application/geo+json", Accept: "application/json" }), body,
     });
     const v = await r.json();
     if (!r.ok) {
@@ -502,6 +504,8 @@ async function main() {
     bounds,
     fitBoundsOptions: { padding: 30 },
     attributionControl: false,
+    // A private server wants the token with every tile and glyph.
+    transformRequest: (url) => (url.startsWith("/") || url.startsWith(location.origin) ? { url, headers: window.landwatchAuth.headers() } : { url }),
   });
   state.map = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
