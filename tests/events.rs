@@ -593,3 +593,58 @@ fn events_survive_a_re_ingest_and_orphans_are_reported() {
     ]));
     assert_eq!(still["events"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_wrong_ingest_is_undone_by_restoring_the_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_of_sample_store(dir.path());
+    let before = check_json(&store, "idle", "2026-06-30", &[]);
+    let window = ["-spat", "104.48", "30.0", "104.5", "30.02"];
+    let in_window = |store: &Path| {
+        let mut args = vec![s(store), "parcels", "-so"];
+        args.extend(window);
+        let out = gdal("ogrinfo", &args);
+        out.lines()
+            .find_map(|l| l.strip_prefix("Feature Count: "))
+            .map(|n| n.trim().parse::<u64>().unwrap())
+            .unwrap()
+    };
+    let window_before = in_window(&store);
+    // By mistake, the park boundaries are ingested as parcels.
+    ingest(&sample().join("parks.shp"), &store, "parcels", "parcels");
+    assert_eq!(layer_counts(&store)["parcels"], 3);
+    let info = json(&ok(&["info", "--store", s(&store), "--json"]));
+    let versions = info["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0]["layer"], "parcels");
+    assert_eq!(versions[0]["count"], 3000);
+    let v = versions[0]["version"].as_i64().unwrap().to_string();
+    let restore = |v: &str| {
+        landwatch(&[
+            "restore",
+            "--store",
+            s(&store),
+            "--layer",
+            "parcels",
+            "--version",
+            v,
+        ])
+    };
+    let refused = restore("99");
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        e.contains("no previous version 99") && e.contains(&format!("kept: {v}")),
+        "{e}"
+    );
+    assert!(restore(&v).status.success());
+    assert_eq!(layer_counts(&store)["parcels"], 3000);
+    // The same answers as before, and GDAL's R-tree query finds the same parcels.
+    let after = check_json(&store, "idle", "2026-06-30", &[]);
+    assert_eq!(after["parcels"], before["parcels"]);
+    assert_eq!(in_window(&store), window_before);
+    // The wrong version is kept in its turn, and can come back too.
+    let info = json(&ok(&["info", "--store", s(&store), "--json"]));
+    let versions = info["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0]["count"], 3);
+}

@@ -104,13 +104,13 @@ fn landing_conformance_api_and_collections() {
         let items = srv.json(&format!("/collections/{name}/items?limit=1"));
         assert_eq!(items["numberMatched"].as_u64(), Some(*n), "{name}");
     }
-    for analysis in ["idle", "underused", "zoning", "conflicts"] {
+    for analysis in ["idle", "underused", "zoning", "conflicts", "events"] {
         assert!(
             ids.contains(&analysis),
             "no {analysis} collection in {ids:?}"
         );
     }
-    assert_eq!(ids.len(), counts.len() + 4);
+    assert_eq!(ids.len(), counts.len() + 5);
     // An analysis collection's extent is that of its features: inside the layer they come from.
     let bbox = |id: &str| -> Vec<f64> {
         serde_json::from_value(

@@ -19,6 +19,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let store = a.store.location.open()?;
     let layers = store.layers()?;
     let crs = store.analysis_crs()?;
+    let versions = store.layer_versions()?;
     if a.json {
         let out = json!({
             "store": a.store.location.to_string(),
@@ -46,6 +47,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 "skipped": l.skipped,
                 "ingested_at": l.ingested_at,
                 "notes": l.notes,
+            })).collect::<Vec<_>>(),
+            "versions": versions.iter().map(|v| json!({
+                "layer": v.info.name,
+                "version": v.version,
+                "retired_at": v.retired_at,
+                "source": v.info.source,
+                "ingested_at": v.info.ingested_at,
+                "count": v.info.count,
+                "area_m2": v.info.area_m2,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -98,6 +108,34 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             l.encoding.as_str().into(),
         ]);
     }
-    write_text(&mut std::io::stdout().lock(), &[table])?;
+    let mut kept = Table::new(
+        "历史版本 previous versions (landwatch restore --layer NAME --version N)",
+        &[
+            "图层",
+            "版本",
+            "入库时间",
+            "被替换时间",
+            "来源",
+            "要素数",
+            "面积(亩)",
+        ],
+    );
+    for v in &versions {
+        kept.push(vec![
+            v.info.name.as_str().into(),
+            Cell::Int(v.version),
+            v.info.ingested_at.as_str().into(),
+            v.retired_at.as_str().into(),
+            v.info.source.as_str().into(),
+            Cell::Int(v.info.count as i64),
+            Cell::num(Some(m2_to_mu(v.info.area_m2)), 2),
+        ]);
+    }
+    let tables = if versions.is_empty() {
+        vec![table]
+    } else {
+        vec![table, kept]
+    };
+    write_text(&mut std::io::stdout().lock(), &tables)?;
     Ok(())
 }

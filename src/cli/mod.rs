@@ -6,6 +6,7 @@ mod gen;
 mod info;
 mod ingest;
 mod query;
+mod restore;
 mod serve;
 // Accounts, the audit log and backups.
 mod audit;
@@ -54,6 +55,9 @@ enum Command {
     /// Record what was done about a finding (处置记录: investigated, confirmed, extended,
     /// fee collected, recovered …) and list the history.
     Event(event::Args),
+    /// Bring a previous version of a layer back (`info` lists them); the one in service is
+    /// kept in its turn.
+    Restore(restore::Args),
     /// Accounts that may write to the server (and read it when it is private).
     User(user::Args),
     /// Every write to the store: who, when, from which address, what.
@@ -83,6 +87,7 @@ impl Cli {
             Command::Check(a) => check::run(a),
             Command::Serve(a) => serve::run(a),
             Command::Event(a) => event::run(a),
+            Command::Restore(a) => restore::run(a),
             Command::User(a) => user::run(a),
             Command::Audit(a) => audit::run(a),
             Command::Backup(a) => backup::run(a),

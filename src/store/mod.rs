@@ -134,6 +134,16 @@ pub enum StoreError {
         /// The case's version now.
         current: i64,
     },
+    /// No kept version of that number for the layer.
+    #[error("layer '{layer}' has no previous version {version}; kept: {}", if available.is_empty() { "none".to_string() } else { available.iter().map(i64::to_string).collect::<Vec<_>>().join(", ") })]
+    NoVersion {
+        /// The layer.
+        layer: String,
+        /// The version asked for.
+        version: i64,
+        /// The versions kept.
+        available: Vec<i64>,
+    },
     /// An event for a feature the layer does not hold.
     #[error("layer '{layer}' has no feature '{feature_id}' (by its id field {id_field})")]
     NoFeature {
@@ -300,6 +310,8 @@ pub trait Store {
     fn stamp(&self) -> Result<StoreStamp, StoreError>;
     /// The recorded events (处置记录) that pass `filter`, in recording (id) order.
     fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// The previous versions of layers kept in the store, by layer then version.
+    fn layer_versions(&self) -> Result<Vec<LayerVersion>, StoreError>;
     /// Where one case stands, with the version a write names to extend it.
     fn case_status(&self, key: &CaseKey) -> Result<CaseStatus, StoreError> {
         let history = self.events(&EventFilter::case(key))?;
@@ -342,6 +354,20 @@ pub trait StoreWriter: Store {
         event: &NewEvent,
         if_match: Option<i64>,
     ) -> Result<Event, StoreError>;
+    /// Bring a previous version of a layer back into service, in one commit; the version in
+    /// service is kept as a previous version in its turn. Returns the restored entry.
+    fn restore_version(&mut self, layer: &str, version: i64) -> Result<LayerInfo, StoreError>;
+}
+
+/// A previous version of a layer (图层历史版本), replaced by a later ingest or restore.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerVersion {
+    /// Its number in the store.
+    pub version: i64,
+    /// When it was replaced (RFC 3339, UTC).
+    pub retired_at: String,
+    /// Its registry entry as it was in service.
+    pub info: LayerInfo,
 }
 
 /// A layer version being written (see [`StoreWriter::begin_layer`]); dropped uncommitted, it

@@ -12,12 +12,13 @@ mod error;
 mod events;
 mod lock;
 mod srs;
+mod versions;
 
 pub use error::GpkgError;
 
 use super::{
-    validate_layer_name, Commit, EventFilter, LayerInfo, LayerWrite, NewLayer, Store, StoreError,
-    StoreLocation, StoreStamp, StoreWriter, StoredFeature,
+    validate_layer_name, Commit, EventFilter, LayerInfo, LayerVersion, LayerWrite, NewLayer, Store,
+    StoreError, StoreLocation, StoreStamp, StoreWriter, StoredFeature,
 };
 use crate::geom::bounds::cover;
 use crate::geom::AnalysisCrs;
@@ -433,7 +434,25 @@ impl GeoPackage {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(err(e).into());
         }
+        // The layer in service is kept as a previous version, when landwatch registered it.
+        let retiring = match self.layers() {
+            Ok(ls) => match ls.into_iter().find(|l| l.name == layer.name) {
+                Some(info) => match (
+                    self.pk_and_columns(&info.name),
+                    self.geometry_column(&info.name),
+                ) {
+                    (Ok((fid, _)), Ok(Some(geom))) => Some((info, fid, geom)),
+                    _ => None,
+                },
+                None => None,
+            },
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
         let mut writer = LayerWriter {
+            retiring,
             store_path: self.path.clone(),
             conn,
             name: layer.name.clone(),
@@ -610,6 +629,9 @@ fn remove_stale_builds(path: &Path) {
 
 /// An open write of one layer; dropped without [`LayerWriter::commit`], it rolls back.
 pub struct LayerWriter<'a> {
+    /// The registered layer this write replaces, its key and geometry columns: kept as a
+    /// previous version.
+    retiring: Option<(LayerInfo, String, String)>,
     store_path: PathBuf,
     conn: &'a Connection,
     name: String,
@@ -648,7 +670,18 @@ impl<'a> LayerWriter<'a> {
             .optional()
             .map_err(self.err())?
             .is_some();
-        if exists {
+        if let (true, Some((info, fid, geom))) = (exists, &self.retiring) {
+            self.replaced = true;
+            versions::retire(
+                c,
+                &versions::Retiring {
+                    info,
+                    geometry_column: geom,
+                    fid_column: fid,
+                },
+            )
+            .map_err(self.err())?;
+        } else if exists {
             self.replaced = true;
             let old_geom: Option<String> = c
                 .query_row(
@@ -769,16 +802,9 @@ impl<'a> LayerWriter<'a> {
                 .conn
                 .prepare_cached(&self.rtree_sql)
                 .map_err(self.err())?;
-            // The R-tree stores 32-bit floats; round outward so the box still contains the
-            // geometry (as GDAL does).
-            rt.execute(params![
-                fid,
-                next_down(r.min().x),
-                next_up(r.max().x),
-                next_down(r.min().y),
-                next_up(r.max().y)
-            ])
-            .map_err(self.err())?;
+            let [minx, maxx, miny, maxy] = rtree_box(r);
+            rt.execute(params![fid, minx, maxx, miny, maxy])
+                .map_err(self.err())?;
             self.extent = Some(self.extent.map_or(r, |e| cover(e, r)));
         }
         Ok(fid)
@@ -846,40 +872,7 @@ impl<'a> LayerWriter<'a> {
         let c = self.conn;
         let t = &self.name;
         let g = &self.geom;
-        let i = &self.fid;
-        let rtree = ident(&format!("rtree_{t}_{g}"));
-        let trig = |suffix: &str| ident(&format!("rtree_{t}_{g}_{suffix}"));
-        let (tq, gq, iq) = (ident(t), ident(g), ident(i));
-        // The triggers of GeoPackage 1.3 Annex F.3, so edits made later in QGIS keep the
-        // index in step.
-        let triggers = format!(
-            r#"
-CREATE TRIGGER {ins} AFTER INSERT ON {tq} WHEN (new.{gq} NOT NULL AND NOT ST_IsEmpty(NEW.{gq}))
-BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
-CREATE TRIGGER {u1} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
-BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
-CREATE TRIGGER {u2} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
-BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
-CREATE TRIGGER {u3} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
-BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
-CREATE TRIGGER {u4} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
-BEGIN DELETE FROM {rtree} WHERE id IN (OLD.{iq}, NEW.{iq}); END;
-CREATE TRIGGER {del} AFTER DELETE ON {tq} WHEN old.{gq} NOT NULL
-BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
-"#,
-            ins = trig("insert"),
-            u1 = trig("update1"),
-            u2 = trig("update2"),
-            u3 = trig("update3"),
-            u4 = trig("update4"),
-            del = trig("delete"),
-        );
-        c.execute_batch(&triggers).map_err(self.err())?;
-        c.execute(
-            "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-            params![t, g],
-        )
-        .map_err(self.err())?;
+        rtree_triggers(c, t, g, &self.fid).map_err(self.err())?;
         let (minx, miny, maxx, maxy) = self
             .extent
             .map(|e| {
@@ -943,6 +936,17 @@ impl Drop for LayerWriter<'_> {
     }
 }
 
+/// An R-tree row's box (minx, maxx, miny, maxy): the R-tree stores 32-bit floats, so the box
+/// is rounded outward to still contain the geometry (as GDAL does).
+fn rtree_box(r: Rect) -> [f64; 4] {
+    [
+        next_down(r.min().x),
+        next_up(r.max().x),
+        next_down(r.min().y),
+        next_up(r.max().y),
+    ]
+}
+
 fn next_up(v: f64) -> f64 {
     let f = v as f32;
     if f64::from(f) >= v {
@@ -958,6 +962,44 @@ fn next_up(v: f64) -> f64 {
 
 fn next_down(v: f64) -> f64 {
     -next_up(-v)
+}
+
+/// The R-tree triggers of GeoPackage 1.3 Annex F.3 on table `t` (geometry `g`, key `i`),
+/// so that edits made later in QGIS keep the index in step, and the extension's entry.
+fn rtree_triggers(c: &Connection, t: &str, g: &str, i: &str) -> rusqlite::Result<()> {
+    let rtree = ident(&format!("rtree_{t}_{g}"));
+    let trig = |suffix: &str| ident(&format!("rtree_{t}_{g}_{suffix}"));
+    let (tq, gq, iq) = (ident(t), ident(g), ident(i));
+    // The triggers of GeoPackage 1.3 Annex F.3, so edits made later in QGIS keep the
+    // index in step.
+    let triggers = format!(
+        r#"
+CREATE TRIGGER {ins} AFTER INSERT ON {tq} WHEN (new.{gq} NOT NULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u1} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u2} AFTER UPDATE OF {gq} ON {tq} WHEN OLD.{iq} = NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
+CREATE TRIGGER {u3} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} NOTNULL AND NOT ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; INSERT OR REPLACE INTO {rtree} VALUES (NEW.{iq}, ST_MinX(NEW.{gq}), ST_MaxX(NEW.{gq}), ST_MinY(NEW.{gq}), ST_MaxY(NEW.{gq})); END;
+CREATE TRIGGER {u4} AFTER UPDATE ON {tq} WHEN OLD.{iq} != NEW.{iq} AND (NEW.{gq} ISNULL OR ST_IsEmpty(NEW.{gq}))
+BEGIN DELETE FROM {rtree} WHERE id IN (OLD.{iq}, NEW.{iq}); END;
+CREATE TRIGGER {del} AFTER DELETE ON {tq} WHEN old.{gq} NOT NULL
+BEGIN DELETE FROM {rtree} WHERE id = OLD.{iq}; END;
+"#,
+        ins = trig("insert"),
+        u1 = trig("update1"),
+        u2 = trig("update2"),
+        u3 = trig("update3"),
+        u4 = trig("update4"),
+        del = trig("delete"),
+    );
+    c.execute_batch(&triggers)?;
+    c.execute(
+        "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        params![t, g],
+    )?;
+    Ok(())
 }
 
 /// Raise the store's generation counter and set a new version token, inside the write's
@@ -1222,6 +1264,10 @@ impl Store for GeoPackage {
     fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
         Ok(self.list_events(filter)?)
     }
+
+    fn layer_versions(&self) -> Result<Vec<LayerVersion>, StoreError> {
+        Ok(self.list_versions()?)
+    }
 }
 
 impl StoreWriter for GeoPackage {
@@ -1243,6 +1289,10 @@ impl StoreWriter for GeoPackage {
         if_match: Option<i64>,
     ) -> Result<Event, StoreError> {
         GeoPackage::append_event(self, event, if_match)
+    }
+
+    fn restore_version(&mut self, layer: &str, version: i64) -> Result<LayerInfo, StoreError> {
+        self.restore(layer, version)
     }
 }
 
