@@ -1178,6 +1178,9 @@ fn public_url_cors_and_private_decide_links_and_origins() {
     let token = ok(&["user", "add", "reader", "--role", "viewer", "--store", s(&store)]);
     let bearer = format!("Bearer {}", token.trim());
     let private = Server::start_with(&store, &["--private"]);
+    let r = private.get_with("/collections", &[("Origin", "https://elsewhere.example")]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("access-control-allow-origin"), None);
     let r = private.get_with(
         "/collections",
         &[

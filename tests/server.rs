@@ -104,13 +104,13 @@ fn landing_conformance_api_and_collections() {
         let items = srv.json(&format!("/collections/{name}/items?limit=1"));
         assert_eq!(items["numberMatched"].as_u64(), Some(*n), "{name}");
     }
-    for analysis in ["idle", "underused", "zoning", "conflicts"] {
+    for analysis in ["idle", "underused", "zoning", "conflicts", "events"] {
         assert!(
             ids.contains(&analysis),
             "no {analysis} collection in {ids:?}"
         );
     }
-    assert_eq!(ids.len(), counts.len() + 4);
+    assert_eq!(ids.len(), counts.len() + 5);
     // An analysis collection's extent is that of its features: inside the layer they come from.
     let bbox = |id: &str| -> Vec<f64> {
         serde_json::from_value(
@@ -1419,21 +1419,8 @@ fn conflicts_collection_tiles_and_compliance_reviews() {
 fn the_web_map_renders_in_headless_chromium() {
     let srv = Server::start(sample_store());
     let shot = root().join("target/web-map.png");
-    let out = Command::new("node")
-        .arg(root().join("tests/browser/map.mjs"))
-        .arg(format!("{}/", srv.base))
-        .arg(&shot)
-        .current_dir(root())
-        .output()
-        .expect("node runs (scripts/setup installs it)");
-    assert!(
-        out.status.success(),
-        "the browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let base = format!("{}/", srv.base);
+    let report = browser("map.mjs", &[&base, s(&shot)]);
     assert_eq!(
         report["errors"],
         Value::Array(vec![]),

@@ -5,7 +5,7 @@ mod common;
 
 use common::server::{Reply, Server};
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -852,4 +852,40 @@ fn a_backup_taken_while_events_are_written_is_one_moment_of_the_store() {
         counts.iter().any(|&n| n > 1 && n < 1500),
         "a copy taken mid-way: {counts:?}"
     );
+}
+
+#[test]
+fn the_web_map_offers_the_disposal_form_to_editors_only() {
+    let b = bureau();
+    let srv = Server::start_with(&b.store, &["--private"]);
+    let base = format!("{}/", srv.base);
+    let r = browser("disposal.mjs", &[&base, &b.editor, &b.viewer]);
+    assert!(
+        r["anonymous"]["notice"].as_str().unwrap().contains("令牌"),
+        "{r}"
+    );
+    assert_eq!(r["editor"]["who"], "张三（编辑）", "{r}");
+    assert_eq!(r["editor"]["form"], 1, "{r}");
+    assert!(
+        r["editor"]["recorded"].as_str().unwrap().contains("已记录"),
+        "{r}"
+    );
+    assert!(
+        r["editor"]["history"]
+            .as_str()
+            .unwrap()
+            .contains("资规闲调〔2024〕9号"),
+        "{r}"
+    );
+    assert_eq!(r["viewer"]["who"], "viewer（查看）", "{r}");
+    assert_eq!(r["viewer"]["form"], 0, "a viewer gets no form: {r}");
+    assert!(
+        r["viewer"]["history"].as_str().unwrap().contains("调查中"),
+        "the viewer reads the history: {r}"
+    );
+    assert_eq!(r["editor"]["errors"], json!([]), "{r}");
+    assert_eq!(r["viewer"]["errors"], json!([]), "{r}");
+    // The form's write is the store's, recorded by the editor's account.
+    let who = column(&b.store, "SELECT recorded_by FROM landwatch_events");
+    assert_eq!(who, ["张三"]);
 }

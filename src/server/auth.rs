@@ -332,6 +332,21 @@ async fn identify_token(
     Err(ApiError::unauthorized(told))
 }
 
+/// `GET /account`: the account of the token sent (its name and role), for the web map to
+/// show who is signed in and offer the forms the role may use; 401 without a valid token.
+pub async fn account(
+    axum::extract::Extension(caller): axum::extract::Extension<Caller>,
+) -> Result<Response, ApiError> {
+    let p = require(&caller, AccessRole::Viewer, "naming the account")?;
+    let body =
+        serde_json::json!({"name": p.name, "role": p.role.as_str(), "role_zh": p.role.label_zh()});
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -343,6 +343,7 @@ fn router_with(state: Arc<AppState>, cors: &Cors, access: Access) -> Router {
     // large layer takes minutes). Every route learns who is asking.
     let uploads = Router::new()
         .route("/layers/{name}", axum::routing::post(upload::upload))
+        .route("/account", get(auth::account))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_to_json));
     let app = app

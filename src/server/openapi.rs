@@ -364,7 +364,7 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
         json!({"get": {"summary": "liveness and the store version served", "operationId": "getHealth", "tags": ["capabilities"],
             "responses": {"200": {"description": "serving", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
     );
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "landwatch",
@@ -402,5 +402,87 @@ pub fn document(base: &str, collections: &[Collection]) -> Value {
                     "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0}}},
             },
         },
-    })
+    });
+    describe_writes(&mut doc);
+    doc
+}
+
+/// The writes (events, uploads) and the account, with the bearer tokens they need.
+fn describe_writes(doc: &mut Value) {
+    let exception = json!({"application/json": {"schema": schema("exception")}});
+    let answer = |what: &str| json!({"description": what, "content": exception.clone()});
+    let refusals = json!({
+        "400": answer("a malformed body, header or parameter (the description says what)"),
+        "401": answer("no token, or one that is not valid or revoked (WWW-Authenticate: Bearer)"),
+        "403": answer("the account's role is too low"),
+        "429": answer("too many refused tokens from this address (Retry-After)"),
+    });
+    let with = |extra: Value| {
+        let mut r = refusals.clone();
+        for (k, v) in extra.as_object().expect("an object") {
+            r[k] = v.clone();
+        }
+        r
+    };
+    let bearer = json!([{"bearer": []}]);
+    let event = json!({"type": "object", "required": ["type", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "geometry": {"nullable": true},
+        "properties": {"type": "object", "required": ["layer", "feature_id", "subject", "status", "effective_date"], "properties": {
+            "layer": {"type": "string"}, "feature_id": {"type": "string"},
+            "subject": {"type": "string", "enum": ["idle", "approved_not_supplied", "underused", "conflict"]},
+            "status": {"type": "string", "enum": ["suspected", "investigating", "confirmed", "disposing", "disposed"]},
+            "method": {"type": "string", "nullable": true}, "effective_date": {"type": "string", "format": "date"},
+            "until": {"type": "string", "format": "date", "nullable": true}, "document_no": {"type": "string", "nullable": true},
+            "amount_wan": {"type": "number", "nullable": true}, "note": {"type": "string", "nullable": true},
+            "supersedes": {"type": "integer", "nullable": true}}}}});
+    let post_event = json!({"summary": "record the next disposal event (处置记录) of a finding; editors", "operationId": "createEvent",
+    "tags": ["data"], "security": bearer,
+    "parameters": [{"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"},
+        "description": "the case version read (its last event's ETag, \"0\" for none): 412 when another event came first"}],
+    "requestBody": {"required": true, "content": {"application/geo+json": {"schema": event.clone()}, "application/json": {"schema": event}}},
+    "responses": with(json!({
+        "201": {"description": "recorded; Location and ETag (the case's new version)", "content": {"application/geo+json": {"schema": schema("featureGeoJSON")}}},
+        "409": answer("the store is read-only"),
+        "412": answer("another event was recorded for the case first"),
+        "413": answer("a body larger than the server takes"),
+        "422": answer("a step the disposal rules do not allow, or a feature the layer does not hold (the rule is named)"),
+        "503": answer("the store is being written by an ingest; retry"),
+    }))});
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    let events = paths
+        .entry("/collections/events/items")
+        .or_insert_with(|| json!({}));
+    events["post"] = post_event;
+    paths.insert("/layers/{name}".into(), json!({"post": {"summary": "upload a layer (zipped shapefile or FileGDB, GeoPackage, GeoJSON): the ingest of landwatch ingest; admins",
+        "operationId": "uploadLayer", "tags": ["data"], "security": bearer,
+        "parameters": [
+            {"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "role", "in": "query", "required": true, "schema": {"type": "string", "enum": crate::model::Role::ALL.map(|r| r.as_str())}},
+            {"name": "kind", "in": "query", "schema": {"type": "string"}},
+            {"name": "layer", "in": "query", "schema": {"type": "string"}},
+            {"name": "crs", "in": "query", "schema": {"type": "string"}},
+            {"name": "encoding", "in": "query", "schema": {"type": "string"}},
+            {"name": "on-error", "in": "query", "schema": {"type": "string", "enum": ["fail", "skip"]}},
+            {"name": "land-system", "in": "query", "schema": {"type": "string"}},
+            {"name": "analysis-crs", "in": "query", "schema": {"type": "string"}},
+            {"name": "max-vertices", "in": "query", "schema": {"type": "integer"}}],
+        "requestBody": {"required": true, "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
+            "application/geo+json": {"schema": {"type": "object"}}}},
+        "responses": with(json!({
+            "200": {"description": "the layer replaced: the ingest report", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "201": {"description": "a new layer: the ingest report", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "409": answer("the store is read-only"),
+            "413": answer("an upload larger than serve --max-upload-mb"),
+            "415": answer("a body that is no zip, GeoPackage or GeoJSON"),
+            "422": answer("the ingest refused the file (the store was not changed)"),
+            "503": answer("the store is being written by another ingest; retry"),
+            "507": answer("the disk is nearly full (the store was not changed)"),
+        }))}}));
+    paths.insert("/account".into(), json!({"get": {"summary": "the account of the token sent", "operationId": "getAccount",
+        "tags": ["capabilities"], "security": bearer,
+        "responses": with(json!({"200": {"description": "the account", "content": {"application/json": {"schema": {"type": "object",
+            "properties": {"name": {"type": "string"}, "role": {"type": "string"}, "role_zh": {"type": "string"}}}}}}}))}}));
+    doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer",
+        "description": "a token of landwatch user add (lw_…)"}});
 }

@@ -19,6 +19,7 @@ const INDEX: &str = include_str!("web/index.html");
 const APP_JS: &str = include_str!("web/app.js");
 const APP_CSS: &str = include_str!("web/app.css");
 const SITE_CSS: &str = include_str!("web/site.css");
+const DISPOSAL_JS: &str = include_str!("web/disposal.js");
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|h| h.to_str().ok())
@@ -179,6 +180,7 @@ pub async fn asset(
         "app.js" => Some((APP_JS, "text/javascript; charset=utf-8")),
         "app.css" => Some((APP_CSS, "text/css; charset=utf-8")),
         "site.css" => Some((SITE_CSS, "text/css; charset=utf-8")),
+        "disposal.js" => Some((DISPOSAL_JS, "text/javascript; charset=utf-8")),
         _ => None,
     };
     if let Some((body, kind)) = embedded {

@@ -2,17 +2,10 @@
 // console errors, the number of rendered features, the conflicts layer, one compliance
 // review of a drawn site and one of a bad file, and a screenshot.
 //   node tests/browser/map.mjs URL SCREENSHOT.png
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url, shot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-  ],
-});
+const browser = await launch();
 const errors = [];
 let expectRefusal = false;
 const expected = (text) => expectRefusal && (text.includes("/analysis/compliance") || text.includes("status of 400"));

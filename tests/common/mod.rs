@@ -157,6 +157,25 @@ fn gdal_sql_with(dataset: &Path, sql: &str, config: &[&str]) -> Vec<Vec<String>>
 }
 pub mod server;
 
+/// Run a browser script of `tests/browser/` with node, insisting it succeeds; its report (the
+/// last line of its output) as JSON.
+pub fn browser(script: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(root().join("tests/browser").join(script))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("node runs (scripts/setup installs it)");
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("a report")).expect("a JSON report")
+}
+
 /// A path as the text of an argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

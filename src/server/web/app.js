@@ -34,6 +34,9 @@ const LABELS = {
   other_name: "对比用地名称", other_system: "对比分类体系", other_category_zh: "对比用地类别", parcel_id: "宗地编号",
   redline_id: "红线要素编号", redline_name: "红线要素名称", distance_m: "距离(m)", required_m: "要求距离(m)", suggestion: "建议调整",
   coordination: "协调方式", adjustment_reason: "调整缘由",
+  subject_zh: "对象", status_zh: "状态", method_zh: "处置方式", effective_date: "生效日期", until: "期限至", document_no: "文号",
+  amount_wan: "金额(万元)", note: "备注", recorded_by: "记录人", recorded_at: "记录时间", supersedes: "更正记录", in_force: "有效",
+  located: "要素仍在图层中",
 };
 // The bureau's columns of a ledger row: shown even while empty, to be filled in.
 const LEDGER_WORK = ["coordination", "adjustment_reason", "disposal_status"];
@@ -55,7 +58,8 @@ const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&l
 const fmt = (v) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 4 : 2)) : v === true ? "是" : v === false ? "否" : v ?? "");
 
 async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: "application/json" } });
+  const r = await fetch(url, { headers: window.landwatchAuth.headers({ Accept: "application/json" }) });
+  if (r.status === 401) throw new Error(`${url}: 需要有效的令牌，请在上方“令牌”处输入`);
   if (!r.ok) throw new Error(`${url}: ${r.status}`);
   return r.json();
 }
@@ -136,6 +140,11 @@ function styleLayers(c) {
         { id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": m, "line-width": 1.5 } },
       ];
     }
+    case "events": {
+      // Parcels with recorded events, outlined by the status of each event.
+      const m = ["match", ["get", "status"], "suspected", "#9e9e9e", "investigating", "#1e88e5", "confirmed", "#8e24aa", "disposing", "#fb8c00", "disposed", "#43a047", "#555"];
+      return [{ id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": m, "line-width": 3 } }];
+    }
     case "zoning":
       return [{ id: `${src}-line`, type: "line", source: src, "source-layer": sl, paint: { "line-color": ["case", ["get", "pass"], "#2e7d32", "#c62828"], "line-width": 5, "line-opacity": 0.8 } }];
     default:
@@ -212,7 +221,7 @@ function renderDownloads() {
   const park = state.park ? `&park=${encodeURIComponent(state.park)}` : "";
   $("downloads").innerHTML = state.checks
     .filter((c) => c.method === "GET")
-    .map((c) => `<a href="/analysis/${c.id}?f=xlsx${dated(c.id, "&")}${c.params.includes("park") ? park : ""}" download>${esc(c.title)} Excel</a>`)
+    .map((c) => `<a href="/analysis/${c.id}?f=xlsx${dated(c.id, "&")}${c.params.includes("from") ? `&${trendSpan()}` : ""}${c.params.includes("park") ? park : ""}" download>${esc(c.title)} Excel</a>`)
     .join("") + `<a href="/analysis/idle?f=csv&table=1&as_of=${state.asOf}${park}" download>闲置土地 CSV</a>`;
 }
 
@@ -243,6 +252,7 @@ async function showPark(id) {
       getJSON(`/analysis/conflicts?park=${encodeURIComponent(id)}`),
     ]);
     renderParkConflicts(conflicts);
+    renderParkTrends(id);
     const z = zoning.parks[0];
     $("park-panel").classList.remove("hidden");
     $("park-title").textContent = `${z.name ?? z.id}（${z.type}）`;
@@ -303,6 +313,52 @@ function rows(props) {
     .join("");
 }
 
+// A park's stock of idle land and 批而未供 at the end of each quarter of the last two years
+// (亩), and the latest quarter's balance: start + new − disposed = end.
+// The span of the trends the map shows: the two years up to the evaluation date, by quarter.
+function trendSpan() {
+  const to = state.asOf;
+  const from = new Date(`${to}T00:00:00Z`);
+  from.setUTCFullYear(from.getUTCFullYear() - 2); // 29 February becomes 1 March
+  return `from=${from.toISOString().slice(0, 10)}&to=${to}&period=quarter`;
+}
+
+async function renderParkTrends(id) {
+  const el = $("park-trends");
+  let r;
+  try {
+    r = await getJSON(`/analysis/trends?${trendSpan()}&park=${encodeURIComponent(id)}`);
+  } catch (e) {
+    el.textContent = `动态无法计算：${e.message}`;
+    return;
+  }
+  if (state.park !== id) return;
+  const ps = r.periods;
+  const mu = (m2) => m2 / (10000 / 15);
+  const max = Math.max(1, ...ps.map((p) => Math.max(mu(p.idle.end_area_m2), mu(p.approved_not_supplied.end_area_m2))));
+  const w = 300 / ps.length;
+  const bars = ps
+    .map((p, i) => {
+      const h = (m2) => ((mu(m2) / max) * 110).toFixed(1);
+      const label = `${p.end.slice(2, 4)}Q${Math.floor((Number(p.end.slice(5, 7)) - 1) / 3) + 1}`;
+      return `<g><title>${esc(p.start)}–${esc(p.end)}：闲置 ${p.idle.end_count} 宗 ${mu(p.idle.end_area_m2).toFixed(1)} 亩，批而未供 ${p.approved_not_supplied.end_count} 宗 ${mu(p.approved_not_supplied.end_area_m2).toFixed(1)} 亩</title>
+        <rect x="${(i * w + w * 0.1).toFixed(2)}" y="${(120 - h(p.idle.end_area_m2)).toFixed(1)}" width="${(w * 0.38).toFixed(2)}" height="${h(p.idle.end_area_m2)}" fill="#c0392b"/>
+        <rect x="${(i * w + w * 0.5).toFixed(2)}" y="${(120 - h(p.approved_not_supplied.end_area_m2)).toFixed(1)}" width="${(w * 0.38).toFixed(2)}" height="${h(p.approved_not_supplied.end_area_m2)}" fill="#e69f00"/>
+        <text x="${(i * w + w / 2).toFixed(2)}" y="134" text-anchor="middle">${esc(label)}</text></g>`;
+    })
+    .join("");
+  const last = ps[ps.length - 1];
+  const pct = (v) => (v == null ? "未知" : `${(v * 100).toFixed(2)}%`);
+  const row = (name, f) => `<tr><td>${esc(name)}</td><td class="num">${f.start_count}</td><td class="num">${f.new_count}</td><td class="num">${f.disposed_count}</td><td class="num">${f.end_count}</td><td class="num">${mu(f.end_area_m2).toFixed(1)}</td></tr>`;
+  el.innerHTML = `<svg class="trend-chart" viewBox="0 0 300 140" role="img" aria-label="各季度末闲置土地与批而未供面积（亩）">${bars}</svg>
+    <div class="legend-line"><span class="swatch idle"></span>闲置土地（亩） <span class="swatch unsupplied"></span>批而未供（亩） 最高 ${max.toFixed(1)} 亩</div>
+    <table class="indicators"><tr><th>${esc(last.start)}–${esc(last.end)}</th><th>期初</th><th>新增</th><th>处置</th><th>期末</th><th>期末亩</th></tr>
+    ${row("闲置土地", last.idle)}${row("批而未供", last.approved_not_supplied)}
+    <tr><td>土地闲置率</td><td class="num" colspan="5">${pct(last.land_idle_rate)}</td></tr>
+    <tr><td>批而未供率</td><td class="num" colspan="5">${pct(last.approved_not_supplied_rate)}</td></tr>
+    <tr><td>征缴土地闲置费</td><td class="num" colspan="5">${last.fees_collected_wan.toFixed(2)} 万元</td></tr></table>`;
+}
+
 // A park's conflicts: counts and areas by type, and the four classes of the two plans.
 function renderParkConflicts(r) {
   const types = r.summary.by_type.filter((t) => t.count > 0 || t.slivers > 0);
@@ -349,6 +405,7 @@ async function popup(e) {
         .join("");
     }
     pop.setHTML(html + "</div>");
+    await window.landwatchDisposal.attach(pop.getElement().querySelector(".popup"), c.id, p);
   } catch (err) {
     pop.setHTML(`<div class="popup">${esc(err.message)}</div>`);
   }
@@ -444,7 +501,7 @@ async function reviewSite() {
   $("review-result").innerHTML = `<p class="muted">审查中…</p>`;
   try {
     const r = await fetch(`/analysis/compliance${use ? `?use=${encodeURIComponent(use)}` : ""}`, {
-      method: "POST", headers: { "Content-Type": "application/geo+json", Accept: "application/json" }, body,
+      method: "POST", headers: window.landwatchAuth.headers({ "Content-Type": "application/geo+json", Accept: "application/json" }), body,
     });
     const v = await r.json();
     if (!r.ok) {
@@ -502,6 +559,8 @@ async function main() {
     bounds,
     fitBoundsOptions: { padding: 30 },
     attributionControl: false,
+    // A private server wants the token with every tile and glyph.
+    transformRequest: (url) => (url.startsWith("/") || url.startsWith(location.origin) ? { url, headers: window.landwatchAuth.headers() } : { url }),
   });
   state.map = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));

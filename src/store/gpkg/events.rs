@@ -101,7 +101,19 @@ impl GeoPackage {
             // A store that is being created holds no layer yet, so no feature either.
             return Err(self.no_layer(&new.layer).into());
         }
-        let note = lock::begin_write(&self.conn, &self.path, "landwatch_events", "an event")?;
+        // An acknowledged event must survive a power cut, not only a crash: its commit syncs
+        // the log (the store's default, NORMAL, syncs at checkpoints only).
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL")
+            .map_err(self.sql_err())?;
+        let note = lock::begin_write(&self.conn, &self.path, "landwatch_events", "an event");
+        let note = match note {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+                return Err(e.into());
+            }
+        };
         let done = self.append_in_transaction(new, if_match);
         let done = match done {
             Ok(e) => self
@@ -114,10 +126,24 @@ impl GeoPackage {
                 Err(e)
             }
         };
+        let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
         let event = done?;
-        self.fold_log()?;
+        self.fold_passively();
         drop(note);
         Ok(event)
+    }
+
+    /// Fold what the log holds into the .gpkg as far as readers allow, without waiting for
+    /// them: the event is committed, and a server loading a large store must not hold its
+    /// writer up, nor turn a stored event into an error. What is left is folded by the next
+    /// write; the .gpkg alone is always a whole store, at most without the latest events.
+    fn fold_passively(&self) {
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            tracing::debug!(store = %self.path.display(), "log not folded after an event: {e}");
+        }
     }
 
     pub(super) fn append_in_transaction(
