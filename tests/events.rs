@@ -324,6 +324,26 @@ fn the_life_of_one_idle_parcel_day_by_day() {
             .status,
         400
     );
+    // Each event recorded on the command line is in the audit log, with its id.
+    let audit = json(&ok(&["audit", "--store", s(&store), "--json"]));
+    let ids: Vec<u64> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "event.add" && e["target"] == format!("parcels/{id}"))
+        .map(|e| {
+            assert_eq!(e["address"], "local");
+            let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+            detail["id"].as_u64().unwrap()
+        })
+        .collect();
+    let recorded: Vec<u64> = ev["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, recorded);
 }
 
 fn urlencode(s: &str) -> String {
@@ -647,4 +667,26 @@ fn a_wrong_ingest_is_undone_by_restoring_the_previous_version() {
     let versions = info["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0]["count"], 3);
+    // The command line's writes are audited like the server's: the mistaken ingest and
+    // the restore, by whom and from where.
+    let audit = json(&ok(&["audit", "--store", s(&store), "--json"]));
+    let local: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["address"] == "local" && e["target"] == "parcels")
+        .map(|e| {
+            assert!(e["user"].as_str().unwrap().starts_with("cli:"), "{e}");
+            (e["action"].as_str().unwrap(), e["detail"].as_str().unwrap())
+        })
+        .collect();
+    let actions: Vec<&str> = local.iter().map(|(a, _)| *a).collect();
+    assert_eq!(
+        actions[actions.len() - 2..],
+        ["layer.ingest", "layer.restore"],
+        "{audit}"
+    );
+    assert!(local[local.len() - 1]
+        .1
+        .contains(&format!("\"version\":{v}")));
 }

@@ -1175,7 +1175,15 @@ fn public_url_cors_and_private_decide_links_and_origins() {
     // A private server reads only with a token.
     let dir = tempfile::tempdir().unwrap();
     let store = copy_of_sample_store(dir.path());
-    let token = ok(&["user", "add", "reader", "--role", "viewer", "--store", s(&store)]);
+    let token = ok(&[
+        "user",
+        "add",
+        "reader",
+        "--role",
+        "viewer",
+        "--store",
+        s(&store),
+    ]);
     let bearer = format!("Bearer {}", token.trim());
     let private = Server::start_with(&store, &["--private"]);
     let r = private.get_with("/collections", &[("Origin", "https://elsewhere.example")]);

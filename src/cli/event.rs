@@ -7,6 +7,7 @@ use clap::{Subcommand, ValueEnum};
 use landwatch::model::disposal::{Method, NewEvent, Status, Subject};
 use landwatch::report::events::table;
 use landwatch::report::table::{write_csv, write_text};
+use landwatch::store::AuditEntry;
 use landwatch::store::EventFilter;
 use std::io::Write;
 
@@ -147,10 +148,26 @@ fn add(a: Add) -> anyhow::Result<()> {
         recorded_by: a.by,
         supersedes: a.supersedes,
     };
-    let mut store = a.store.location.open_for_writing()?;
-    let event = store.append_event(&new, a.if_match)?;
-    let status = store.case_status(&event.key())?;
-    store.close()?;
+    // The event and its audit entry commit together, as over HTTP.
+    let mut detail = serde_json::to_value(&new).context("the event")?;
+    detail["if_match"] = serde_json::json!(a.if_match);
+    let audit = |e: &landwatch::model::disposal::Event| {
+        let mut detail = detail.clone();
+        detail["id"] = serde_json::json!(e.id);
+        AuditEntry::now(
+            &super::user::cli_actor(),
+            "local",
+            "event.add",
+            &format!("{}/{}", e.layer, e.feature_id),
+            0,
+            detail.to_string(),
+        )
+    };
+    let mut accounts = a.store.location.open_accounts()?;
+    let event = accounts.append_event_audited(&new, a.if_match, &audit)?;
+    accounts.fold()?;
+    drop(accounts);
+    let status = a.store.location.open()?.case_status(&event.key())?;
     if a.json {
         println!(
             "{}",

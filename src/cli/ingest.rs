@@ -88,6 +88,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         progress: true,
     };
     let report = ingest(&req)?;
+    super::user::audit_local(
+        &req.store,
+        "layer.ingest",
+        &report.layer,
+        serde_json::json!({
+            "source": report.source,
+            "role": report.role,
+            "replaced": report.replaced,
+            "features": report.features,
+            "repaired": report.repaired,
+            "skipped": report.skipped,
+        }),
+    );
     if a.json {
         println!(
             "{}",

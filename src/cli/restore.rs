@@ -18,6 +18,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut store = a.store.location.open_for_writing()?;
     let info = store.restore_version(&a.layer, a.version)?;
     store.close()?;
+    super::user::audit_local(
+        &a.store.location,
+        "layer.restore",
+        &info.name,
+        serde_json::json!({"version": a.version, "features": info.count, "source": info.source}),
+    );
     eprintln!(
         "restored layer '{}' to version {} ({} features from {}, ingested {}); the version it replaced is kept (landwatch info --store {})",
         info.name, a.version, info.count, info.source, info.ingested_at, a.store.location

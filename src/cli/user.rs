@@ -43,6 +43,23 @@ enum Command {
     },
 }
 
+/// Record a write made from the command line in the store's audit log (审计记录). The
+/// write has committed already: an audit log that cannot be written is said, not fatal.
+pub fn audit_local(
+    location: &landwatch::store::StoreLocation,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    let entry = AuditEntry::now(&cli_actor(), "local", action, target, 0, detail.to_string());
+    let recorded = location
+        .open_accounts()
+        .and_then(|mut accounts| accounts.record(&entry).and_then(|()| accounts.fold()));
+    if let Err(e) = recorded {
+        tracing::warn!("the {action} of {target} is not in the audit log: {e}");
+    }
+}
+
 /// Who runs the command line, for the audit log.
 pub fn cli_actor() -> String {
     let user = std::env::var("USER")
