@@ -36,7 +36,8 @@ pub struct Feature {
     pub bbox: Option<Rect>,
     /// Planar area, m².
     pub area_m2: f64,
-    /// The attributes as a JSON object, original names.
+    /// The attributes as a JSON object, original names; empty when the catalog was loaded
+    /// without them ([`Scope::analysis`]).
     pub properties: Box<str>,
 }
 
@@ -125,6 +126,44 @@ impl Layer {
     }
 }
 
+/// 加载范围 — what a load reads: which layers, and whether their properties are built as
+/// JSON. The server serves every layer with its properties; a check on the command line reads
+/// the layers of the roles it analyses and never their properties, which is most of the time
+/// and memory a load takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// The roles of the layers loaded; `None`: every layer.
+    roles: Option<&'static [Role]>,
+    /// Whether each feature's properties are built as JSON.
+    properties: bool,
+}
+
+impl Scope {
+    /// Every layer with its properties: what is served.
+    pub const EVERYTHING: Scope = Scope {
+        roles: None,
+        properties: true,
+    };
+
+    /// The layers of these roles, without their properties: what a check reads.
+    pub const fn analysis(roles: &'static [Role]) -> Scope {
+        Scope {
+            roles: Some(roles),
+            properties: false,
+        }
+    }
+
+    /// Whether a layer of this registry entry is loaded.
+    fn takes(&self, info: &LayerInfo) -> bool {
+        self.roles.is_none_or(|r| r.contains(&info.role))
+    }
+
+    /// Whether a layer loaded under `self` serves a load under `wanted`.
+    fn covers(&self, wanted: &Scope) -> bool {
+        self.properties || !wanted.properties
+    }
+}
+
 /// A snapshot of the whole store.
 #[derive(Debug)]
 pub struct Catalog {
@@ -134,6 +173,8 @@ pub struct Catalog {
     pub analysis_crs: Option<AnalysisCrs>,
     /// The store version this snapshot reflects.
     pub version: i64,
+    /// What was loaded.
+    pub scope: Scope,
 }
 
 /// The canonical record of one feature, before it joins its layer's records. Parcels are
@@ -208,19 +249,33 @@ thread_local! {
     static JSON: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(4096));
 }
 
-fn load_feature(
-    f: StoredFeature,
+/// How each feature of a layer is loaded.
+struct FeatureLoad<'a> {
     role: Role,
-    columns: &[Column],
-    canonical: &[CanonicalSource],
-    to_planar: &Transform,
-) -> Loaded {
-    let properties = JSON.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        buf.clear();
-        write_properties(&mut buf, columns, &f.values);
-        Box::<str>::from(buf.as_str())
-    });
+    columns: &'a [Column],
+    canonical: &'a [CanonicalSource],
+    to_planar: &'a Transform,
+    properties: bool,
+}
+
+fn load_feature(f: StoredFeature, how: &FeatureLoad<'_>) -> Loaded {
+    let FeatureLoad {
+        role,
+        columns,
+        canonical,
+        to_planar,
+        ..
+    } = *how;
+    let properties = if how.properties {
+        JSON.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            write_properties(&mut buf, columns, &f.values);
+            Box::<str>::from(buf.as_str())
+        })
+    } else {
+        Box::default()
+    };
     let mut issue = None;
     let mut record = Record::new(role, f.fid);
     for c in canonical {
@@ -260,43 +315,65 @@ fn load_feature(
     }
 }
 
-fn records_of(info: &LayerInfo, records: Vec<Record>) -> Records {
-    macro_rules! collect {
-        ($variant:ident) => {
-            records
-                .into_iter()
-                .filter_map(|r| match r {
-                    Record::$variant(x) => Some(x),
-                    _ => None,
-                })
-                .collect()
-        };
-    }
+/// A layer's records, none yet, with room for `capacity`.
+fn no_records(info: &LayerInfo, capacity: usize) -> Records {
     match info.role {
-        Role::Parcels => Records::Parcels(collect!(Parcel)),
-        Role::Parks => Records::Parks(collect!(Park)),
-        Role::Buildings => Records::Buildings(collect!(Building)),
+        Role::Parcels => Records::Parcels(Vec::with_capacity(capacity)),
+        Role::Parks => Records::Parks(Vec::with_capacity(capacity)),
+        Role::Buildings => Records::Buildings(Vec::with_capacity(capacity)),
         Role::Plan => Records::Plan(
             info.kind
                 .as_deref()
                 .and_then(|k| k.parse::<PlanKind>().ok()),
-            collect!(Plan),
+            Vec::with_capacity(capacity),
         ),
         Role::Redline => Records::Redline(
             info.kind
                 .as_deref()
                 .and_then(|k| k.parse::<RedlineKind>().ok()),
-            collect!(Redline),
+            Vec::with_capacity(capacity),
         ),
         Role::Other => Records::Other,
     }
 }
 
-/// Load one layer from the store.
+impl Record {
+    /// Append the record to its layer's records (made by [`no_records`] for the same role).
+    fn push_to(self, records: &mut Records) {
+        match (records, self) {
+            (Records::Parcels(v), Record::Parcel(r)) => v.push(r),
+            (Records::Parks(v), Record::Park(r)) => v.push(r),
+            (Records::Buildings(v), Record::Building(r)) => v.push(r),
+            (Records::Plan(_, v), Record::Plan(r)) => v.push(r),
+            (Records::Redline(_, v), Record::Redline(r)) => v.push(r),
+            _ => {}
+        }
+    }
+}
+
+/// A layer's features and records as they are loaded, in fid order.
+struct Gathered {
+    features: Vec<Feature>,
+    records: Records,
+    issues: Vec<String>,
+}
+
+impl Gathered {
+    fn add(&mut self, loaded: Loaded) {
+        if let Some(issue) = loaded.issue.filter(|_| self.issues.len() < 20) {
+            self.issues.push(issue);
+        }
+        self.features.push(loaded.feature);
+        loaded.record.push_to(&mut self.records);
+    }
+}
+
+/// Load one layer from the store, its properties too when `properties`.
 pub fn load_layer(
     store: &dyn Store,
     info: &LayerInfo,
     analysis: &AnalysisCrs,
+    properties: bool,
 ) -> Result<Layer, StoreError> {
     let columns = store.columns(&info.name)?;
     let canonical: Vec<CanonicalSource> = info
@@ -319,20 +396,33 @@ pub fn load_layer(
             layer: info.name.clone(),
             why: e.to_string(),
         })?;
-    let mut loaded: Vec<Loaded> = Vec::with_capacity(info.count as usize);
+    let how = FeatureLoad {
+        role: info.role,
+        columns: &columns,
+        canonical: &canonical,
+        to_planar: &to_planar,
+        properties,
+    };
+    let expected = info.count as usize;
+    let mut gathered = Gathered {
+        features: Vec::with_capacity(expected),
+        records: no_records(info, expected),
+        issues: vec![],
+    };
     std::thread::scope(|s| -> Result<(), StoreError> {
         let (tx, rx) = sync_channel::<Vec<StoredFeature>>(4);
-        let (columns, canonical, to_planar, role) = (&columns, &canonical, &to_planar, info.role);
+        let (how, gathered) = (&how, &mut gathered);
         let worker = s.spawn(move || {
-            let mut out = Vec::new();
+            let mut part = Vec::with_capacity(BATCH);
             for batch in rx {
-                let part: Vec<Loaded> = batch
+                batch
                     .into_par_iter()
-                    .map(|f| load_feature(f, role, columns, canonical, to_planar))
-                    .collect();
-                out.extend(part);
+                    .map(|f| load_feature(f, how))
+                    .collect_into_vec(&mut part);
+                for loaded in part.drain(..) {
+                    gathered.add(loaded);
+                }
             }
-            out
         });
         let mut batch = Vec::with_capacity(BATCH);
         let result = store.scan(&info.name, None, &mut |f| {
@@ -347,23 +437,15 @@ pub fn load_layer(
             let _ = tx.send(batch);
         }
         drop(tx);
-        loaded = worker.join().expect("catalog worker panicked");
+        worker.join().expect("catalog worker panicked");
         result
     })?;
-    let load_issues: Vec<String> = loaded
-        .iter()
-        .filter_map(|l| l.issue.clone())
-        .take(20)
-        .collect();
-    let (features, records): (Vec<Feature>, Vec<Record>) =
-        loaded.into_iter().map(|l| (l.feature, l.record)).unzip();
-    let records = records_of(info, records);
     Ok(Layer::new(
         info.clone(),
         columns,
-        features,
-        records,
-        load_issues,
+        gathered.features,
+        gathered.records,
+        gathered.issues,
     ))
 }
 
@@ -373,8 +455,32 @@ impl Catalog {
         Catalog::reload(store, None)
     }
 
+    /// Load what `scope` says of the store: the layers a check reads, say.
+    ///
+    /// ```no_run
+    /// use landwatch::catalog::{Catalog, Scope};
+    /// use landwatch::model::Role;
+    /// use landwatch::store::StoreLocation;
+    ///
+    /// let store = StoreLocation::gpkg("data/landwatch.gpkg").open()?;
+    /// let catalog = Catalog::load_scoped(&*store, Scope::analysis(&[Role::Parks, Role::Parcels]))?;
+    /// assert!(catalog.by_role(Role::Plan).next().is_none());
+    /// # Ok::<(), landwatch::store::StoreError>(())
+    /// ```
+    pub fn load_scoped(store: &dyn Store, scope: Scope) -> Result<Catalog, StoreError> {
+        Catalog::reload_scoped(store, None, scope)
+    }
+
     /// Load the store, reusing the layers of `previous` that have not been re-ingested.
     pub fn reload(store: &dyn Store, previous: Option<&Catalog>) -> Result<Catalog, StoreError> {
+        Catalog::reload_scoped(store, previous, Scope::EVERYTHING)
+    }
+
+    fn reload_scoped(
+        store: &dyn Store,
+        previous: Option<&Catalog>,
+        scope: Scope,
+    ) -> Result<Catalog, StoreError> {
         let version = store.version()?;
         let analysis_crs = store.analysis_crs()?;
         let Some(analysis) = analysis_crs.clone() else {
@@ -382,19 +488,20 @@ impl Catalog {
                 layers: vec![],
                 analysis_crs: None,
                 version,
+                scope,
             });
         };
         let old: HashMap<&str, &Arc<Layer>> = previous
-            .filter(|p| p.analysis_crs.as_ref() == Some(&analysis))
+            .filter(|p| p.analysis_crs.as_ref() == Some(&analysis) && p.scope.covers(&scope))
             .map(|p| p.layers.iter().map(|l| (l.info.name.as_str(), l)).collect())
             .unwrap_or_default();
         let mut layers = vec![];
-        for info in store.layers()? {
+        for info in store.layers()?.into_iter().filter(|i| scope.takes(i)) {
             match old.get(info.name.as_str()) {
                 Some(l) if l.info == info => layers.push(Arc::clone(l)),
                 _ => {
                     let started = std::time::Instant::now();
-                    let layer = load_layer(store, &info, &analysis)?;
+                    let layer = load_layer(store, &info, &analysis, scope.properties)?;
                     tracing::info!(
                         layer = %info.name,
                         features = layer.features.len(),
@@ -412,6 +519,7 @@ impl Catalog {
             layers,
             analysis_crs,
             version,
+            scope,
         })
     }
 

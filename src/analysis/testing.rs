@@ -2,7 +2,7 @@
 //! as the same coordinates scaled by a metre-per-degree constant (only boxes and
 //! containment use lon/lat; areas come from the planar geometry).
 
-use crate::catalog::{Catalog, Feature, Layer};
+use crate::catalog::{Catalog, Feature, Layer, Scope};
 use crate::geom::AnalysisCrs;
 use crate::model::records::{Building, Parcel, Park, PlanZone, Records, RedlineZone};
 use crate::model::{ClassSystem, Role};
@@ -173,6 +173,7 @@ impl Builder {
             layers: self.layers,
             analysis_crs: Some(AnalysisCrs::for_longitude(105.0)),
             version: 1,
+            scope: Scope::EVERYTHING,
         }
     }
 }

@@ -25,6 +25,7 @@ mod zoning;
 use crate::analysis::Context;
 use crate::catalog::{Catalog, Layer};
 use crate::model::records::Records;
+use crate::model::Role;
 use crate::report::geojson::write_feature;
 pub use crate::report::geojson::FeatureId;
 use crate::report::table::{Cell, Table};
@@ -344,6 +345,10 @@ pub trait Analysis: Sync + fmt::Debug {
     /// What its collection serves.
     fn collection(&self) -> Option<CollectionSpec> {
         self.info().collection
+    }
+    /// The roles of the layers it reads: a check on the command line loads only these.
+    fn layers(&self) -> &'static [Role] {
+        &Role::ALL
     }
 }
 
