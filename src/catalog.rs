@@ -449,6 +449,27 @@ pub fn load_layer(
     ))
 }
 
+/// Load one layer as `scope` says, logging how long it took and what no longer parses.
+fn load_logged(
+    store: &dyn Store,
+    info: &LayerInfo,
+    analysis: &AnalysisCrs,
+    scope: Scope,
+) -> Result<Layer, StoreError> {
+    let started = std::time::Instant::now();
+    let layer = load_layer(store, info, analysis, scope.properties)?;
+    tracing::info!(
+        layer = %info.name,
+        features = layer.features.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "loaded"
+    );
+    for issue in &layer.load_issues {
+        tracing::warn!(layer = %info.name, "{issue}");
+    }
+    Ok(layer)
+}
+
 impl Catalog {
     /// Load every layer of the store.
     pub fn load(store: &dyn Store) -> Result<Catalog, StoreError> {
@@ -499,20 +520,7 @@ impl Catalog {
         for info in store.layers()?.into_iter().filter(|i| scope.takes(i)) {
             match old.get(info.name.as_str()) {
                 Some(l) if l.info == info => layers.push(Arc::clone(l)),
-                _ => {
-                    let started = std::time::Instant::now();
-                    let layer = load_layer(store, &info, &analysis, scope.properties)?;
-                    tracing::info!(
-                        layer = %info.name,
-                        features = layer.features.len(),
-                        seconds = started.elapsed().as_secs_f64(),
-                        "loaded"
-                    );
-                    for issue in &layer.load_issues {
-                        tracing::warn!(layer = %info.name, "{issue}");
-                    }
-                    layers.push(Arc::new(layer));
-                }
+                _ => layers.push(Arc::new(load_logged(store, &info, &analysis, scope)?)),
             }
         }
         Ok(Catalog {
@@ -521,6 +529,47 @@ impl Catalog {
             version,
             scope,
         })
+    }
+
+    /// Load every layer, the smallest first, handing `step` each snapshot that holds one more
+    /// of them (layers in name order, as always) with the registry entries of the layers still
+    /// to load: a server serves what is loaded while it loads the rest. The first step holds
+    /// no layer yet.
+    pub fn load_in_steps(
+        store: &dyn Store,
+        step: &mut dyn FnMut(Catalog, &[LayerInfo]),
+    ) -> Result<(), StoreError> {
+        let version = store.version()?;
+        let analysis_crs = store.analysis_crs()?;
+        let snapshot = |layers: &[Arc<Layer>]| {
+            let mut layers = layers.to_vec();
+            layers.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+            Catalog {
+                layers,
+                analysis_crs: analysis_crs.clone(),
+                version,
+                scope: Scope::EVERYTHING,
+            }
+        };
+        let Some(analysis) = analysis_crs.clone() else {
+            step(snapshot(&[]), &[]);
+            return Ok(());
+        };
+        let mut pending = store.layers()?;
+        // Smallest last in the list, loaded first.
+        pending.sort_by_key(|i| std::cmp::Reverse(i.count));
+        let mut layers = vec![];
+        step(snapshot(&layers), &pending);
+        while let Some(info) = pending.pop() {
+            layers.push(Arc::new(load_logged(
+                store,
+                &info,
+                &analysis,
+                Scope::EVERYTHING,
+            )?));
+            step(snapshot(&layers), &pending);
+        }
+        Ok(())
     }
 
     /// The layer of this name.

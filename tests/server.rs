@@ -1841,3 +1841,60 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
     std::fs::rename(&away, &store).unwrap();
     assert!(health_until("ok")["problem"].is_null());
 }
+
+/// The server listens before it loads the store: `/health` lists the layers still loading, a
+/// layer not loaded yet answers 503 with Retry-After and why, and each is served once loaded.
+#[test]
+fn the_server_answers_while_it_loads_the_store() {
+    let srv = Server::listening(sample_store(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut answers = BTreeMap::new();
+    loop {
+        let h = srv.json("/health");
+        let loading = h["loading"].as_array().expect("a list").clone();
+        let r = srv.get("/collections/parcels/items?limit=1");
+        *answers.entry(r.status).or_insert(0) += 1;
+        match r.status {
+            200 => assert_eq!(r.json()["numberMatched"], 3000),
+            503 => {
+                assert_eq!(r.header("retry-after"), Some("5"));
+                let why = r.json()["description"].as_str().unwrap().to_string();
+                assert!(
+                    why.contains("'parcels' (3000 features) is still loading"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other}: {}", String::from_utf8_lossy(&r.body)),
+        }
+        if h["status"] == "loading" {
+            for p in &loading {
+                assert!(
+                    p["layer"].is_string() && p["features"].as_u64().is_some(),
+                    "{p}"
+                );
+            }
+            assert!(!loading.is_empty(), "{h}");
+        } else {
+            assert_eq!(h["status"], "ok", "{h}");
+            assert!(loading.is_empty(), "{h}");
+            // Loaded: the layer is served, whole.
+            assert_eq!(r.status, 200);
+            break;
+        }
+        assert!(Instant::now() < deadline, "still loading: {h}");
+    }
+    eprintln!("answers while loading and after: {answers:?}");
+    let h = srv.json("/health");
+    assert_eq!(h["layers"], 8, "{h}");
+    // The list of every collection, analyses included, is whole once the store is loaded.
+    let ids: Vec<String> = srv.json("/collections")["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        ids.contains(&"parcels".into()) && ids.contains(&"zoning".into()),
+        "{ids:?}"
+    );
+}

@@ -18,7 +18,7 @@ mod web;
 pub use listen::default_max_connections;
 pub use state::AppState;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Scope};
 use crate::rules::Rules;
 use crate::store::StoreLocation;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -298,15 +298,16 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let store = opts.store.open()?;
     let stamp = store.stamp()?;
-    let catalog = Catalog::load(&*store)?;
+    // What is there is read now (a damaged registry stops the start); the layers load in the
+    // background, each served as soon as it is loaded.
+    let layers = store.layers()?;
+    let catalog = Catalog {
+        layers: vec![],
+        analysis_crs: store.analysis_crs()?,
+        version: store.version()?,
+        scope: Scope::EVERYTHING,
+    };
     drop(store);
-    let features: usize = catalog.layers.iter().map(|l| l.features.len()).sum();
-    tracing::info!(
-        layers = catalog.layers.len(),
-        features,
-        seconds = started.elapsed().as_secs_f64(),
-        "catalog loaded"
-    );
     let maplibre = web::find_maplibre();
     if maplibre.is_none() {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
@@ -318,6 +319,7 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         opts.store.clone(),
         maplibre,
     ));
+    state.set_loading(&layers);
     if let Some(url) = &opts.public_url {
         ogc::set_public_base(url);
     } else if !opts.bind.ip().is_loopback() {
@@ -330,8 +332,6 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    state.warm(runtime.handle());
-    Arc::clone(&state).watch(opts.watch, runtime.handle().clone());
     let limits = listen::Limits {
         max_connections: opts.max_connections,
         header_read: opts.header_timeout,
@@ -347,12 +347,14 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
                 )
             })?;
         eprintln!(
-            "landwatch serving {} on http://{} ({} layers, {features} features, loaded in {:.1} s)",
+            "landwatch serving {} on http://{} ({} layers loading, {} features; started in {:.1} s)",
             opts.store,
             listener.local_addr()?,
-            state.catalog.load().layers.len(),
+            layers.len(),
+            layers.iter().map(|l| l.count).sum::<u64>(),
             started.elapsed().as_secs_f64()
         );
+        state.load_in_background(opts.watch, tokio::runtime::Handle::current());
         listen::serve(listener, app, limits).await?;
         anyhow::Ok(())
     });

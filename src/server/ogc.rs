@@ -238,6 +238,9 @@ fn collection_json(c: &Collection, b: &str) -> Value {
 }
 
 async fn all_collections(st: &Arc<AppState>) -> ApiResult<Vec<Collection>> {
+    // The whole list waits for the layers still loading since the start (as it waits for
+    // today's analyses); each collection of its own answers as soon as it is loaded.
+    st.loaded().await;
     let catalog = st.catalog.load_full();
     let mut v: Vec<Collection> = catalog
         .layers

@@ -7,7 +7,7 @@ use crate::analysis::{self, Cancel, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
 use crate::rules::Rules;
-use crate::store::{StoreLocation, StoreStamp};
+use crate::store::{LayerInfo, StoreLocation, StoreStamp};
 use arc_swap::ArcSwap;
 use chrono::NaiveDate;
 use std::collections::VecDeque;
@@ -110,6 +110,18 @@ pub struct AppState {
     current: Arc<tokio::sync::Semaphore>,
     /// Requests waiting for one of the `computing` permits.
     queued: AtomicUsize,
+    /// The layers still loading after the start, for `/health`: their collections answer 503
+    /// until they are in the snapshot, and analyses wait for every layer.
+    loading: tokio::sync::watch::Sender<Vec<Pending>>,
+}
+
+/// A layer still loading after the server started.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Pending {
+    /// Its name (collection id).
+    pub layer: String,
+    /// How many features it holds.
+    pub features: u64,
 }
 
 /// At most this many analyses wait for a slot; more are answered 503 at once.
@@ -174,7 +186,77 @@ impl AppState {
             )),
             current: Arc::new(tokio::sync::Semaphore::new(1)),
             queued: AtomicUsize::new(0),
+            loading: tokio::sync::watch::Sender::new(vec![]),
         }
+    }
+
+    /// Load the store's layers in a thread of its own, the smallest first, each served as
+    /// soon as it is loaded; then warm today's analyses and watch the store every `watch`.
+    /// A layer that cannot be loaded leaves the server degraded (`/health` says why) with
+    /// what was loaded before it.
+    pub fn load_in_background(self: &Arc<Self>, watch: Duration, runtime: tokio::runtime::Handle) {
+        let state = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("store-load".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let loaded = state.store.open().and_then(|store| {
+                    Catalog::load_in_steps(&*store, &mut |catalog, pending| {
+                        state.catalog.store(Arc::new(catalog));
+                        state.set_loading(pending);
+                    })
+                });
+                match loaded {
+                    Ok(()) => {
+                        let c = state.catalog.load();
+                        let features: usize = c.layers.iter().map(|l| l.features.len()).sum();
+                        let seconds = started.elapsed().as_secs_f64();
+                        tracing::info!(
+                            layers = c.layers.len(),
+                            features,
+                            seconds,
+                            "catalog loaded"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "the store could not be loaded whole; serving what was: {e}"
+                        );
+                        state.reload.lock().expect("reload lock").problem =
+                            Some(format!("the store could not be loaded whole: {e}"));
+                        state.loading.send_replace(vec![]);
+                    }
+                }
+                state.reload.lock().expect("reload lock").loaded_at = chrono::Utc::now();
+                state.warm(&runtime);
+                state.watch(watch, runtime);
+            })
+            .expect("a thread");
+    }
+
+    /// Say that these layers are still to load.
+    pub fn set_loading(&self, pending: &[LayerInfo]) {
+        self.loading.send_replace(
+            pending
+                .iter()
+                .map(|i| Pending {
+                    layer: i.name.clone(),
+                    features: i.count,
+                })
+                .collect(),
+        );
+    }
+
+    /// The layers still loading after the start.
+    pub fn loading(&self) -> Vec<Pending> {
+        self.loading.borrow().clone()
+    }
+
+    /// Resolves once every layer is loaded.
+    pub async fn loaded(&self) {
+        let mut rx = self.loading.subscribe();
+        // The sender lives as long as the state.
+        let _ = rx.wait_for(Vec::is_empty).await;
     }
 
     /// The collection of this id in the current snapshot; analysis collections are computed
@@ -191,18 +273,21 @@ impl AppState {
             return Ok(Collection::Analysis(a));
         }
         let catalog = self.catalog.load();
-        catalog
-            .layer(id)
-            .map(|l| Collection::Layer(Arc::clone(l)))
-            .ok_or_else(|| {
-                let mut ids: Vec<String> =
-                    catalog.layers.iter().map(|l| l.info.name.clone()).collect();
-                ids.extend(checks::collections().map(|c| c.id().to_string()));
-                ApiError::not_found(format!(
-                    "no collection '{id}'; collections: {}",
-                    ids.join(", ")
-                ))
-            })
+        if let Some(l) = catalog.layer(id) {
+            return Ok(Collection::Layer(Arc::clone(l)));
+        }
+        if let Some(p) = self.loading().into_iter().find(|p| p.layer == id) {
+            return Err(ApiError::busy(format!(
+                "layer '{id}' ({} features) is still loading since the server started; retry in a few seconds (/health lists what is loading)",
+                p.features
+            )));
+        }
+        let mut ids: Vec<String> = catalog.layers.iter().map(|l| l.info.name.clone()).collect();
+        ids.extend(checks::collections().map(|c| c.id().to_string()));
+        Err(ApiError::not_found(format!(
+            "no collection '{id}'; collections: {}",
+            ids.join(", ")
+        )))
     }
 
     /// A check's result (cached per store version and query), computed off the async
@@ -212,6 +297,8 @@ impl AppState {
         check: &'static dyn Analysis,
         query: Query,
     ) -> ApiResult<Arc<AnalysisLayer>> {
+        // Never computed over part of the store.
+        self.loaded().await;
         let catalog = self.catalog.load_full();
         // A park the store lacks is refused before it takes a place in the cache.
         if query.park.is_some() {
