@@ -1887,12 +1887,7 @@ fn the_server_answers_while_it_loads_the_store() {
     let h = srv.json("/health");
     assert_eq!(h["layers"], 8, "{h}");
     // The list of every collection, analyses included, is whole once the store is loaded.
-    let ids: Vec<String> = srv.json("/collections")["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: Vec<String> = srv.collection_ids();
     assert!(
         ids.contains(&"parcels".into()) && ids.contains(&"zoning".into()),
         "{ids:?}"

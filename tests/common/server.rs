@@ -102,6 +102,16 @@ impl Server {
         Server { child, base, log }
     }
 
+    /// The ids of `/collections`, in its order.
+    pub fn collection_ids(&self) -> Vec<String> {
+        self.json("/collections")["collections"]
+            .as_array()
+            .expect("collections")
+            .iter()
+            .map(|c| c["id"].as_str().expect("an id").to_string())
+            .collect()
+    }
+
     /// Wait until `/health` no longer says layers are loading.
     pub fn wait_loaded(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
