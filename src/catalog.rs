@@ -136,6 +136,8 @@ pub struct Scope {
     roles: Option<&'static [Role]>,
     /// Whether each feature's properties are built as JSON.
     properties: bool,
+    /// The canonical parcel attributes read (`None`: every one).
+    parcel_fields: Option<&'static [&'static str]>,
 }
 
 impl Scope {
@@ -143,6 +145,7 @@ impl Scope {
     pub const EVERYTHING: Scope = Scope {
         roles: None,
         properties: true,
+        parcel_fields: None,
     };
 
     /// The layers of these roles, without their properties: what a check reads.
@@ -150,6 +153,24 @@ impl Scope {
         Scope {
             roles: Some(roles),
             properties: false,
+            parcel_fields: None,
+        }
+    }
+
+    /// The same, reading only these canonical attributes of parcels (宗地), the layer of a
+    /// million rows: the others stay unset.
+    pub const fn with_parcel_fields(self, fields: Option<&'static [&'static str]>) -> Scope {
+        Scope {
+            parcel_fields: fields,
+            ..self
+        }
+    }
+
+    /// Whether the canonical attribute `key` of a layer of `role` is read.
+    fn reads(&self, role: Role, key: &str) -> bool {
+        match (role, self.parcel_fields) {
+            (Role::Parcels, Some(keys)) => keys.contains(&key),
+            _ => true,
         }
     }
 
@@ -160,7 +181,8 @@ impl Scope {
 
     /// Whether a layer loaded under `self` serves a load under `wanted`.
     fn covers(&self, wanted: &Scope) -> bool {
-        self.properties || !wanted.properties
+        (self.properties || !wanted.properties)
+            && (self.parcel_fields.is_none() || self.parcel_fields == wanted.parcel_fields)
     }
 }
 
@@ -238,7 +260,10 @@ struct Loaded {
 /// Where each canonical attribute is read from.
 struct CanonicalSource {
     key: &'static str,
+    /// Its column in the layer.
     column: usize,
+    /// Its place among the values read.
+    value: usize,
     kind: crate::model::ValueKind,
     unit: Option<f64>,
 }
@@ -279,7 +304,7 @@ fn load_feature(f: StoredFeature, how: &FeatureLoad<'_>) -> Loaded {
     let mut issue = None;
     let mut record = Record::new(role, f.fid);
     for c in canonical {
-        match parse_attr(&f.values[c.column], c.kind, c.unit) {
+        match parse_attr(&f.values[c.value], c.kind, c.unit) {
             Ok(Some(p)) => record.set(c.key, p),
             Ok(None) => {}
             Err(e) => {
@@ -368,28 +393,37 @@ impl Gathered {
     }
 }
 
-/// Load one layer from the store, its properties too when `properties`.
+/// Load one layer from the store as `scope` says (properties or not, which attributes).
 pub fn load_layer(
     store: &dyn Store,
     info: &LayerInfo,
     analysis: &AnalysisCrs,
-    properties: bool,
+    scope: Scope,
 ) -> Result<Layer, StoreError> {
     let columns = store.columns(&info.name)?;
-    let canonical: Vec<CanonicalSource> = info
+    let mut canonical: Vec<CanonicalSource> = info
         .mapping
         .iter()
+        .filter(|(key, _)| scope.reads(info.role, key))
         .filter_map(|(key, col)| {
             let spec = field(info.role, key)?;
             let column = columns.iter().position(|c| &c.name == col)?;
             Some(CanonicalSource {
                 key: spec.key,
                 column,
+                value: column,
                 kind: spec.kind,
                 unit: unit_in_field_name(col, spec.kind),
             })
         })
         .collect();
+    // Without properties, only the columns of the canonical attributes are read.
+    let read: Option<Vec<usize>> = (!scope.properties).then(|| {
+        for (i, c) in canonical.iter_mut().enumerate() {
+            c.value = i;
+        }
+        canonical.iter().map(|c| c.column).collect()
+    });
     let to_planar = Transform::new(&format!("EPSG:{CGCS2000_EPSG}"), &analysis.definition)
         .map_err(|e| StoreError::Registry {
             location: store.location(),
@@ -401,7 +435,7 @@ pub fn load_layer(
         columns: &columns,
         canonical: &canonical,
         to_planar: &to_planar,
-        properties,
+        properties: scope.properties,
     };
     let expected = info.count as usize;
     let mut gathered = Gathered {
@@ -425,14 +459,18 @@ pub fn load_layer(
             }
         });
         let mut batch = Vec::with_capacity(BATCH);
-        let result = store.scan(&info.name, None, &mut |f| {
+        let mut visit = |f| {
             batch.push(f);
             if batch.len() == BATCH {
                 // A closed channel means the worker died; its panic surfaces at join.
                 let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
             }
             Ok(())
-        });
+        };
+        let result = match &read {
+            Some(columns) => store.scan_columns(&info.name, columns, &mut visit),
+            None => store.scan(&info.name, None, &mut visit),
+        };
         if !batch.is_empty() {
             let _ = tx.send(batch);
         }
@@ -457,7 +495,7 @@ fn load_logged(
     scope: Scope,
 ) -> Result<Layer, StoreError> {
     let started = std::time::Instant::now();
-    let layer = load_layer(store, info, analysis, scope.properties)?;
+    let layer = load_layer(store, info, analysis, scope)?;
     tracing::info!(
         layer = %info.name,
         features = layer.features.len(),

@@ -673,7 +673,8 @@ fn openstreetmap_land_use_shares_agree_with_gdal() {
 }
 
 /// A check on the command line loads only the layers of the roles it declares, without their
-/// properties; every check's report over that scoped catalog is the report over the whole one.
+/// properties, and of parcels only the attributes it declares; every check's report over that
+/// scoped catalog is the report over the whole one.
 #[test]
 fn each_check_reads_only_the_layers_it_declares() {
     use landwatch::analysis::Context;
@@ -703,7 +704,8 @@ fn each_check_reads_only_the_layers_it_declares() {
         )
     };
     for &check in CHECKS {
-        let scoped = Catalog::load_scoped(&*store, Scope::analysis(check.layers())).unwrap();
+        let scope = Scope::analysis(check.layers()).with_parcel_fields(check.parcel_fields());
+        let scoped = Catalog::load_scoped(&*store, scope).unwrap();
         assert!(
             scoped
                 .layers

@@ -350,6 +350,11 @@ pub trait Analysis: Sync + fmt::Debug {
     fn layers(&self) -> &'static [Role] {
         &Role::ALL
     }
+    /// The canonical parcel attributes it reads (`None`: any): a check on the command line
+    /// reads only these of the million rows a parcel layer may hold.
+    fn parcel_fields(&self) -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 impl fmt::Display for dyn Analysis {

@@ -49,6 +49,9 @@ impl Analysis for Zoning {
     fn layers(&self) -> &'static [Role] {
         &[Role::Parks, Role::Parcels, Role::Plan]
     }
+    fn parcel_fields(&self) -> Option<&'static [&'static str]> {
+        Some(&["id", "park_id", "land_use_code", "land_use_name"])
+    }
     fn run(
         &self,
         ctx: &Context<'_>,

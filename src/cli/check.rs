@@ -136,7 +136,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--table chooses the table of a CSV: use it with --format csv");
     }
     let store = a.store.location.open()?;
-    let catalog = Catalog::load_scoped(&*store, Scope::analysis(a.check.layers()))?;
+    let scope = Scope::analysis(a.check.layers()).with_parcel_fields(a.check.parcel_fields());
+    let catalog = Catalog::load_scoped(&*store, scope)?;
     let ctx = Context::new(&catalog);
     let query = query(&a, as_of)?;
     let report = checks::run(a.check, &ctx, &rules, &query)?;
