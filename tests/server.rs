@@ -1893,3 +1893,43 @@ fn the_server_answers_while_it_loads_the_store() {
         "{ids:?}"
     );
 }
+
+/// `serve --analysis-cache N` keeps N results: with one, a date asked again after another is
+/// computed again; by default it is answered from the cache. The answers are the same.
+#[test]
+fn the_analysis_cache_keeps_as_many_results_as_its_flag_says() {
+    let computed = |srv: &Server| {
+        srv.log()
+            .lines()
+            .filter(|l| {
+                l.contains("analysis computed")
+                    && l.contains("check=\"zoning\"")
+                    && l.contains("as_of=2025-01-01")
+            })
+            .count()
+    };
+    let mut answers = vec![];
+    for (extra, expected) in [(&["--analysis-cache", "1"][..], 2), (&[][..], 1)] {
+        let srv = Server::start_with(sample_store(), extra);
+        let first = srv.json("/analysis/zoning?as_of=2025-01-01");
+        srv.json("/analysis/zoning?as_of=2025-02-01");
+        assert_eq!(srv.json("/analysis/zoning?as_of=2025-01-01"), first);
+        // The log is read from the server's stderr by a thread of the test: give it time.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while computed(&srv) < expected && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(computed(&srv), expected, "{extra:?}:\n{}", srv.log());
+        answers.push(first);
+    }
+    assert_eq!(answers[0], answers[1]);
+    let e = fails(&[
+        "serve",
+        "--store",
+        s(sample_store()),
+        "--analysis-cache",
+        "0",
+    ]);
+    assert!(e.contains("--analysis-cache"), "{e}");
+}

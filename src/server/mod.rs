@@ -57,6 +57,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Seconds a client has to send a request's headers (idle connections close after it).
     pub header_timeout: Duration,
+    /// Analysis results kept (at least one).
+    pub analysis_cache: usize,
 }
 
 /// Which web pages of other origins may read the API (CORS).
@@ -312,13 +314,10 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if maplibre.is_none() {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
     }
-    let state = Arc::new(AppState::new(
-        catalog,
-        Some(stamp),
-        rules,
-        opts.store.clone(),
-        maplibre,
-    ));
+    let state = Arc::new(
+        AppState::new(catalog, Some(stamp), rules, opts.store.clone(), maplibre)
+            .with_analysis_cache(opts.analysis_cache),
+    );
     state.set_loading(&layers);
     if let Some(url) = &opts.public_url {
         ogc::set_public_base(url);

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How many analysis results are kept.
+/// How many analysis results are kept unless `serve --analysis-cache` says otherwise.
 const CACHED_RESULTS: usize = 12;
 
 type Key = (i64, &'static str, Query);
@@ -101,6 +101,8 @@ pub struct AppState {
     /// since (the old snapshot is still served), for `/health`.
     pub reload: Mutex<Reload>,
     results: Mutex<VecDeque<(Key, Slot, Arc<Interest>)>>,
+    /// How many of them are kept (the oldest is dropped first).
+    cached_results: usize,
     /// One permit per core for analyses of other dates and parks: when all are taken, a new
     /// one is answered 503 with Retry-After at once instead of queueing behind them (each
     /// takes seconds and memory on a large store).
@@ -181,12 +183,21 @@ impl AppState {
                 problem: None,
             }),
             results: Mutex::new(VecDeque::new()),
+            cached_results: CACHED_RESULTS,
             computing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             current: Arc::new(tokio::sync::Semaphore::new(1)),
             queued: AtomicUsize::new(0),
             loading: tokio::sync::watch::Sender::new(vec![]),
+        }
+    }
+
+    /// The same, keeping at most `results` analysis results (at least one).
+    pub fn with_analysis_cache(self, results: usize) -> AppState {
+        AppState {
+            cached_results: results.max(1),
+            ..self
         }
     }
 
@@ -366,7 +377,7 @@ impl AppState {
         .boxed()
         .shared();
         cache.push_back((key.clone(), slot.clone(), interest));
-        while cache.len() > CACHED_RESULTS {
+        while cache.len() > self.cached_results {
             cache.pop_front();
         }
         (slot, waiter)
@@ -400,10 +411,13 @@ impl AppState {
                 tracing::info!(check = check.id(), %as_of, seconds, "analysis dropped while running: every request for it had gone");
                 return Err(Failure::Abandoned);
             }
+            let park = query.park.clone().unwrap_or_default();
             let layer = report
                 .map(|r| Arc::new(AnalysisLayer::new(check, query, r, &catalog)))
                 .map_err(|e| Failure::Refused(e.to_string()));
             drop(permit);
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(check = check.id(), %as_of, park, seconds, "analysis computed");
             layer
         })
         .await
