@@ -126,10 +126,11 @@ impl Layer {
     }
 }
 
-/// 加载范围 — what a load reads: which layers, and whether their properties are built as
-/// JSON. The server serves every layer with its properties; a check on the command line reads
-/// the layers of the roles it analyses and never their properties, which is most of the time
-/// and memory a load takes.
+/// 加载范围 — what a load reads: which layers, whether their properties are built as JSON,
+/// and which canonical parcel attributes are parsed. The server serves every layer with its
+/// properties; a check on the command line reads the layers of the roles it analyses, the
+/// parcel attributes it declares and never the properties, which are most of the time and
+/// memory a load takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scope {
     /// The roles of the layers loaded; `None`: every layer.
