@@ -1933,3 +1933,45 @@ fn the_analysis_cache_keeps_as_many_results_as_its_flag_says() {
     ]);
     assert!(e.contains("--analysis-cache"), "{e}");
 }
+
+/// A client that prefers not to wait (`Prefer: respond-async`) is answered 202 with
+/// Retry-After when the result is not ready within its `wait`; the computation goes on, and
+/// the same request later is answered from it, computed once.
+#[test]
+fn an_analysis_asked_to_respond_async_says_it_is_being_computed() {
+    let srv = Server::start(sample_store());
+    let path = "/analysis/underused?as_of=2025-04-30";
+    let prefer = [("Prefer", "respond-async, wait=0")];
+    let r = srv.get_with(path, &prefer);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert_eq!(r.header("preference-applied"), Some("respond-async"));
+    let body = r.json();
+    assert_eq!(body["status"], "computing");
+    assert_eq!(body["check"], "underused");
+    assert_eq!(body["as_of"], "2025-04-30");
+    // Asked again the same way, it is answered once it is ready.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ready = loop {
+        let r = srv.get_with(path, &prefer);
+        if r.status == 200 {
+            break r.json();
+        }
+        assert_eq!(r.status, 202);
+        assert!(Instant::now() < deadline, "never computed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(ready, srv.json(path));
+    let computed = || {
+        srv.log()
+            .lines()
+            .filter(|l| l.contains("analysis computed") && l.contains("as_of=2025-04-30"))
+            .count()
+    };
+    // The log is read from the server's stderr by a thread of the test: give it time.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while computed() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(computed(), 1, "{}", srv.log());
+}

@@ -345,6 +345,25 @@ impl AppState {
         ))
     }
 
+    /// A check's result if it is ready within `wait`; else `None`, and the computation goes on
+    /// (this request's interest in it is kept until it ends), so that a later request for
+    /// the same result is answered from the cache.
+    pub async fn analysis_within(
+        self: &Arc<Self>,
+        check: &'static dyn Analysis,
+        query: Query,
+        wait: Duration,
+    ) -> ApiResult<Option<Arc<AnalysisLayer>>> {
+        let state = Arc::clone(self);
+        let mut task = tokio::spawn(async move { state.analysis(check, query).await });
+        match tokio::time::timeout(wait, &mut task).await {
+            Ok(joined) => joined
+                .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))?
+                .map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The cached result or running computation for `key`, started when there is none, and
     /// this request's interest in it (taken before the computation can look for it).
     fn slot(
