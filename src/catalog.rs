@@ -8,12 +8,11 @@
 
 use crate::geom::crs::CGCS2000_EPSG;
 use crate::geom::{area, AnalysisCrs, Transform};
-use crate::model::attr::Column;
+use crate::model::attr::{write_json_string, AttrValue, Column};
 use crate::model::fields::field;
 use crate::model::records::{Building, Parcel, Park, PlanZone, Records, RedlineZone};
 use crate::model::value::{parse_attr, unit_in_field_name, Parsed};
 use crate::model::{PlanKind, RedlineKind, Role};
-use crate::report::geojson::write_properties;
 use crate::store::{LayerInfo, Store, StoreError, StoredFeature};
 use geo::{BoundingRect, Geometry, Rect};
 use rayon::prelude::*;
@@ -36,8 +35,9 @@ pub struct Feature {
     pub bbox: Option<Rect>,
     /// Planar area, m².
     pub area_m2: f64,
-    /// The attributes as a JSON object, original names; empty when the catalog was loaded
-    /// without them ([`Scope::analysis`]).
+    /// The attribute values as JSON, comma-separated in column order, without the names
+    /// every feature of the layer shares ([`Layer::properties`] gives the object); empty
+    /// when the catalog was loaded without them ([`Scope::analysis`]).
     pub properties: Box<str>,
 }
 
@@ -101,6 +101,28 @@ impl Layer {
             .map(|e| e.data as usize)
             .collect();
         out.sort_unstable();
+        out
+    }
+
+    /// The attributes of feature `i` as a JSON object, original names, in column order.
+    pub fn properties(&self, i: usize) -> String {
+        let mut values = &*self.features[i].properties;
+        let mut out = String::with_capacity(values.len() + 16 * self.columns.len() + 2);
+        out.push('{');
+        for (k, c) in self.columns.iter().enumerate() {
+            if values.is_empty() {
+                break;
+            }
+            if k > 0 {
+                out.push(',');
+            }
+            write_json_string(&mut out, &c.name);
+            out.push(':');
+            let (value, rest) = split_json_value(values);
+            out.push_str(value);
+            values = rest.strip_prefix(',').unwrap_or(rest);
+        }
+        out.push('}');
         out
     }
 
@@ -184,6 +206,32 @@ impl Scope {
     fn covers(&self, wanted: &Scope) -> bool {
         (self.properties || !wanted.properties)
             && (self.parcel_fields.is_none() || self.parcel_fields == wanted.parcel_fields)
+    }
+}
+
+/// The first of comma-separated JSON scalars (a string, number, boolean or null), and the
+/// rest from the comma after it.
+fn split_json_value(values: &str) -> (&str, &str) {
+    let bytes = values.as_bytes();
+    let end = if bytes.first() == Some(&b'"') {
+        let mut i = 1;
+        while i < bytes.len() && bytes[i] != b'"' {
+            i += if bytes[i] == b'\\' { 2 } else { 1 };
+        }
+        (i + 1).min(bytes.len())
+    } else {
+        values.find(',').unwrap_or(values.len())
+    };
+    values.split_at(end)
+}
+
+/// Write attribute values as JSON, comma-separated (what [`Feature::properties`] keeps).
+fn write_values(out: &mut String, values: &[AttrValue]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        v.write_json(out);
     }
 }
 
@@ -296,7 +344,7 @@ fn load_feature(f: StoredFeature, how: &FeatureLoad<'_>) -> Loaded {
         JSON.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
-            write_properties(&mut buf, columns, &f.values);
+            write_values(&mut buf, &f.values);
             Box::<str>::from(buf.as_str())
         })
     } else {
@@ -619,5 +667,77 @@ impl Catalog {
     /// Layers of a role, in name order.
     pub fn by_role(&self, role: Role) -> impl Iterator<Item = &Arc<Layer>> {
         self.layers.iter().filter(move |l| l.info.role == role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::attr::AttrType;
+    use crate::report::geojson::write_properties;
+
+    /// A layer keeps each feature's values without the names; the object it gives back is
+    /// the one written with the names, character for character.
+    #[test]
+    fn properties_come_back_as_written_with_their_names() {
+        let columns: Vec<Column> = ["宗地编号", "权利人", "容积率", "从业人数", "备注"]
+            .iter()
+            .map(|n| Column {
+                name: n.to_string(),
+                ty: AttrType::Text,
+            })
+            .collect();
+        let rows = [
+            vec![
+                AttrValue::Text("P0001-001-01".into()),
+                AttrValue::Text("宜宾\"沱江\",化工\\有限公司".into()),
+                AttrValue::Real(1.25),
+                AttrValue::Integer(131),
+                AttrValue::Null,
+            ],
+            vec![
+                AttrValue::Text(",".into()),
+                AttrValue::Text("\\".into()),
+                AttrValue::Null,
+                AttrValue::Integer(-3),
+                AttrValue::Text("".into()),
+            ],
+        ];
+        let features = rows
+            .iter()
+            .enumerate()
+            .map(|(i, values)| {
+                let mut kept = String::new();
+                write_values(&mut kept, values);
+                Feature {
+                    fid: i as i64 + 1,
+                    lonlat: None,
+                    planar: None,
+                    bbox: None,
+                    area_m2: 0.0,
+                    properties: kept.into(),
+                }
+            })
+            .collect();
+        let info: LayerInfo = serde_json::from_value(serde_json::json!({
+            "name": "p", "role": "other", "kind": null, "source": "", "source_layer": "",
+            "source_crs": "", "source_crs_label": "", "encoding": "", "encoding_source": "",
+            "land_system": null, "land_system_reason": null, "mapping": {}, "id_source": "fid",
+            "count": 2, "repaired": 0, "skipped": 0, "area_m2": 0.0,
+            "area_ellipsoidal_m2": 0.0, "extent": null, "ingested_at": "", "notes": []
+        }))
+        .unwrap();
+        let layer = Layer::new(info, columns.clone(), features, Records::Other, vec![]);
+        for (i, values) in rows.iter().enumerate() {
+            let mut whole = String::new();
+            write_properties(&mut whole, &columns, values);
+            assert_eq!(layer.properties(i), whole);
+            let parsed: serde_json::Value = serde_json::from_str(&layer.properties(i)).unwrap();
+            assert_eq!(parsed.as_object().unwrap().len(), 5, "{parsed}");
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&layer.properties(0)).unwrap()["权利人"],
+            "宜宾\"沱江\",化工\\有限公司"
+        );
     }
 }

@@ -35,7 +35,7 @@ fn feature(fid: i64, planar: Polygon) -> Feature {
         area_m2: planar.unsigned_area(),
         lonlat: Some(lonlat),
         planar: Some(planar),
-        properties: "{}".into(),
+        properties: "".into(),
     }
 }
 
