@@ -671,3 +671,60 @@ fn openstreetmap_land_use_shares_agree_with_gdal() {
         );
     }
 }
+
+/// A check on the command line loads only the layers of the roles it declares, without their
+/// properties, and of parcels only the attributes it declares; every check's report over that
+/// scoped catalog is the report over the whole one.
+#[test]
+fn each_check_reads_only_the_layers_it_declares() {
+    use landwatch::analysis::Context;
+    use landwatch::catalog::{Catalog, Scope};
+    use landwatch::checks::{self, Query, CHECKS};
+    use landwatch::rules::Rules;
+    let store = landwatch::store::StoreLocation::gpkg(sample_store())
+        .open()
+        .unwrap();
+    let full = Catalog::load(&*store).unwrap();
+    let rules = Rules::load(None).unwrap();
+    // The compliance site: the middle of the first park's box, in lon/lat.
+    let park = full.layer("parks").unwrap().features[0].bbox.unwrap();
+    let (c, w, h) = (park.center(), park.width() / 8.0, park.height() / 8.0);
+    let site = serde_json::json!({"type": "Polygon", "coordinates": [[
+        [c.x - w, c.y - h], [c.x + w, c.y - h], [c.x + w, c.y + h], [c.x - w, c.y + h], [c.x - w, c.y - h]
+    ]]});
+    let mut query = Query::new("2026-11-22".parse().unwrap());
+    query.site = Some(site.to_string().into());
+    let report = |catalog: &Catalog, check| {
+        let r = checks::run(check, &Context::new(catalog), &rules, &query).unwrap();
+        let mut out = vec![];
+        r.write_json(&mut out, false).unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            r.map_features(catalog).len(),
+        )
+    };
+    for &check in CHECKS {
+        let scope = Scope::analysis(check.layers()).with_parcel_fields(check.parcel_fields());
+        let scoped = Catalog::load_scoped(&*store, scope).unwrap();
+        assert!(
+            scoped
+                .layers
+                .iter()
+                .all(|l| check.layers().contains(&l.info.role)),
+            "{}: a scoped load reads the layers of its roles only",
+            check.id()
+        );
+        assert!(scoped
+            .layers
+            .iter()
+            .all(|l| l.features[0].properties.is_empty()));
+        let (whole, features) = report(&full, check);
+        assert!(whole.len() > 100, "{}: {whole}", check.id());
+        assert_eq!(
+            report(&scoped, check),
+            (whole, features),
+            "{}: the report over the layers it declares differs",
+            check.id()
+        );
+    }
+}

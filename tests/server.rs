@@ -1967,3 +1967,137 @@ fn an_ingest_while_serving_swaps_the_layer_atomically() {
     std::fs::rename(&away, &store).unwrap();
     assert!(health_until("ok")["problem"].is_null());
 }
+
+/// The server listens before it loads the store: `/health` lists the layers still loading, a
+/// layer not loaded yet answers 503 with Retry-After and why, and each is served once loaded.
+#[test]
+fn the_server_answers_while_it_loads_the_store() {
+    let srv = Server::listening(sample_store(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut answers = BTreeMap::new();
+    loop {
+        let h = srv.json("/health");
+        let loading = h["loading"].as_array().expect("a list").clone();
+        let r = srv.get("/collections/parcels/items?limit=1");
+        *answers.entry(r.status).or_insert(0) += 1;
+        match r.status {
+            200 => assert_eq!(r.json()["numberMatched"], 3000),
+            503 => {
+                assert_eq!(r.header("retry-after"), Some("5"));
+                let why = r.json()["description"].as_str().unwrap().to_string();
+                assert!(
+                    why.contains("'parcels' (3000 features) is still loading"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other}: {}", String::from_utf8_lossy(&r.body)),
+        }
+        if h["status"] == "loading" {
+            for p in &loading {
+                assert!(
+                    p["layer"].is_string() && p["features"].as_u64().is_some(),
+                    "{p}"
+                );
+            }
+            assert!(!loading.is_empty(), "{h}");
+        } else {
+            assert_eq!(h["status"], "ok", "{h}");
+            assert!(loading.is_empty(), "{h}");
+            // Loaded: the layer is served, whole.
+            assert_eq!(r.status, 200);
+            break;
+        }
+        assert!(Instant::now() < deadline, "still loading: {h}");
+    }
+    eprintln!("answers while loading and after: {answers:?}");
+    let h = srv.json("/health");
+    assert_eq!(h["layers"], 8, "{h}");
+    // The list of every collection, analyses included, is whole once the store is loaded.
+    let ids: Vec<String> = srv.collection_ids();
+    assert!(
+        ids.contains(&"parcels".into()) && ids.contains(&"zoning".into()),
+        "{ids:?}"
+    );
+}
+
+/// `serve --analysis-cache N` keeps N results: with one, a date asked again after another is
+/// computed again; by default it is answered from the cache. The answers are the same.
+#[test]
+fn the_analysis_cache_keeps_as_many_results_as_its_flag_says() {
+    let computed = |srv: &Server| {
+        srv.log()
+            .lines()
+            .filter(|l| {
+                l.contains("analysis computed")
+                    && l.contains("check=\"zoning\"")
+                    && l.contains("as_of=2025-01-01")
+            })
+            .count()
+    };
+    let mut answers = vec![];
+    for (extra, expected) in [(&["--analysis-cache", "1"][..], 2), (&[][..], 1)] {
+        let srv = Server::start_with(sample_store(), extra);
+        let first = srv.json("/analysis/zoning?as_of=2025-01-01");
+        srv.json("/analysis/zoning?as_of=2025-02-01");
+        assert_eq!(srv.json("/analysis/zoning?as_of=2025-01-01"), first);
+        // The log is read from the server's stderr by a thread of the test: give it time.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while computed(&srv) < expected && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(computed(&srv), expected, "{extra:?}:\n{}", srv.log());
+        answers.push(first);
+    }
+    assert_eq!(answers[0], answers[1]);
+    let e = fails(&[
+        "serve",
+        "--store",
+        s(sample_store()),
+        "--analysis-cache",
+        "0",
+    ]);
+    assert!(e.contains("--analysis-cache"), "{e}");
+}
+
+/// A client that prefers not to wait (`Prefer: respond-async`) is answered 202 with
+/// Retry-After when the result is not ready within its `wait`; the computation goes on, and
+/// the same request later is answered from it, computed once.
+#[test]
+fn an_analysis_asked_to_respond_async_says_it_is_being_computed() {
+    let srv = Server::start(sample_store());
+    let path = "/analysis/underused?as_of=2025-04-30";
+    let prefer = [("Prefer", "respond-async, wait=0")];
+    let r = srv.get_with(path, &prefer);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert_eq!(r.header("preference-applied"), Some("respond-async"));
+    let body = r.json();
+    assert_eq!(body["status"], "computing");
+    assert_eq!(body["check"], "underused");
+    assert_eq!(body["as_of"], "2025-04-30");
+    // Asked again the same way, it is answered once it is ready.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ready = loop {
+        let r = srv.get_with(path, &prefer);
+        if r.status == 200 {
+            break r.json();
+        }
+        assert_eq!(r.status, 202);
+        assert!(Instant::now() < deadline, "never computed:\n{}", srv.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(ready, srv.json(path));
+    let computed = || {
+        srv.log()
+            .lines()
+            .filter(|l| l.contains("analysis computed") && l.contains("as_of=2025-04-30"))
+            .count()
+    };
+    // The log is read from the server's stderr by a thread of the test: give it time.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while computed() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(computed(), 1, "{}", srv.log());
+}

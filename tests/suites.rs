@@ -401,12 +401,7 @@ fn owslib_reads_collections_items_and_queryables() {
     let mut args = vec![script.to_str().unwrap(), srv.base.as_str()];
     args.extend(WINDOW);
     let o = script_json(&run(&venv("python"), &args, &[]));
-    let ids: Vec<String> = srv.json("/collections")["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: Vec<String> = srv.collection_ids();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(o["collections"], serde_json::json!(sorted));

@@ -2,7 +2,7 @@
 //! as the same coordinates scaled by a metre-per-degree constant (only boxes and
 //! containment use lon/lat; areas come from the planar geometry).
 
-use crate::catalog::{Catalog, Feature, Layer};
+use crate::catalog::{Catalog, Feature, Layer, Scope};
 use crate::geom::AnalysisCrs;
 use crate::model::records::{Building, Parcel, Park, PlanZone, Records, RedlineZone};
 use crate::model::{ClassSystem, Role};
@@ -35,7 +35,7 @@ fn feature(fid: i64, planar: Polygon) -> Feature {
         area_m2: planar.unsigned_area(),
         lonlat: Some(lonlat),
         planar: Some(planar),
-        properties: "{}".into(),
+        properties: "".into(),
     }
 }
 
@@ -183,6 +183,7 @@ impl Builder {
             dispositions: std::sync::Arc::new(crate::model::disposal::Dispositions::new(
                 self.events,
             )),
+            scope: Scope::EVERYTHING,
         }
     }
 }

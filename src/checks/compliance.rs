@@ -12,6 +12,7 @@ use crate::analysis::Context;
 use crate::catalog::Catalog;
 use crate::geom::Transform;
 use crate::model::land_class::Category;
+use crate::model::Role;
 use crate::report::table::{Cell, Table};
 use crate::rules::Rules;
 use geo::{BoundingRect, Coord, Geometry, LineString, MultiPolygon, Polygon};
@@ -249,6 +250,9 @@ impl Serialize for Review {
 impl Analysis for Compliance {
     fn info(&self) -> &'static Info {
         &INFO
+    }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels, Role::Plan, Role::Redline]
     }
 
     fn run(

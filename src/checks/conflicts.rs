@@ -98,6 +98,9 @@ impl Analysis for Conflicts {
     fn info(&self) -> &'static Info {
         &INFO
     }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels, Role::Plan, Role::Redline]
+    }
 
     fn run(
         &self,

@@ -8,6 +8,7 @@ use crate::analysis::idle::{idle, IdleReport};
 use crate::analysis::Context;
 use crate::catalog::Catalog;
 use crate::model::value::{m2_to_hectares, m2_to_mu};
+use crate::model::Role;
 use crate::report::table::{Cell, Table};
 use crate::rules::Rules;
 use serde_json::{json, Value};
@@ -56,6 +57,9 @@ const INFO: Info = Info {
 impl Analysis for Idle {
     fn info(&self) -> &'static Info {
         &INFO
+    }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels, Role::Buildings]
     }
     fn run(
         &self,

@@ -4,6 +4,7 @@ use super::{flat, Analysis, ById, CheckError, Info, MapFeature, Param, Query, Re
 use crate::analysis::indicators::{park_indicators, IndicatorsReport};
 use crate::analysis::Context;
 use crate::catalog::Catalog;
+use crate::model::Role;
 use crate::report::table::{Cell, Table};
 use crate::rules::Rules;
 use serde_json::{json, Value};
@@ -27,6 +28,15 @@ const INFO: Info = Info {
 impl Analysis for Indicators {
     fn info(&self) -> &'static Info {
         &INFO
+    }
+    fn layers(&self) -> &'static [Role] {
+        &[
+            Role::Parks,
+            Role::Parcels,
+            Role::Buildings,
+            Role::Plan,
+            Role::Redline,
+        ]
     }
     fn run(
         &self,

@@ -27,6 +27,7 @@ mod zoning;
 use crate::analysis::Context;
 use crate::catalog::{Catalog, Layer};
 use crate::model::records::Records;
+use crate::model::Role;
 use crate::report::geojson::write_feature;
 pub use crate::report::geojson::FeatureId;
 use crate::report::table::{Cell, Table};
@@ -363,6 +364,15 @@ pub trait Analysis: Sync + fmt::Debug {
     /// What its collection serves.
     fn collection(&self) -> Option<CollectionSpec> {
         self.info().collection
+    }
+    /// The roles of the layers it reads: a check on the command line loads only these.
+    fn layers(&self) -> &'static [Role] {
+        &Role::ALL
+    }
+    /// The canonical parcel attributes it reads (`None`: any): a check on the command line
+    /// reads only these of the million rows a parcel layer may hold.
+    fn parcel_fields(&self) -> Option<&'static [&'static str]> {
+        None
     }
 }
 

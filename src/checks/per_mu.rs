@@ -30,6 +30,9 @@ impl Analysis for PerMu {
     fn info(&self) -> &'static Info {
         &INFO
     }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels]
+    }
     fn run(
         &self,
         ctx: &Context<'_>,

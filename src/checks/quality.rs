@@ -4,6 +4,7 @@ use super::{flat, Analysis, ById, CheckError, Info, MapFeature, Param, Query, Re
 use crate::analysis::quality::{quality, QualityReport};
 use crate::analysis::Context;
 use crate::catalog::Catalog;
+use crate::model::Role;
 use crate::report::table::{Cell, Table};
 use crate::rules::Rules;
 use serde_json::json;
@@ -27,6 +28,9 @@ const INFO: Info = Info {
 impl Analysis for Quality {
     fn info(&self) -> &'static Info {
         &INFO
+    }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels]
     }
     fn run(
         &self,

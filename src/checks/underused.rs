@@ -7,6 +7,7 @@ use super::{
 use crate::analysis::underused::{underused, UnderusedReport};
 use crate::analysis::Context;
 use crate::catalog::Catalog;
+use crate::model::Role;
 use crate::report::table::{Cell, Table};
 use crate::rules::Rules;
 use serde_json::json;
@@ -57,6 +58,9 @@ const INFO: Info = Info {
 impl Analysis for Underused {
     fn info(&self) -> &'static Info {
         &INFO
+    }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels, Role::Buildings]
     }
     fn run(
         &self,

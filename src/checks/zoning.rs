@@ -8,6 +8,7 @@ use crate::analysis::zoning::{zoning, CategoryShare, LayerShares, ZoningReport};
 use crate::analysis::Context;
 use crate::catalog::Catalog;
 use crate::model::value::m2_to_hectares;
+use crate::model::Role;
 use crate::report::table::{Cell, Table};
 use crate::rules::Rules;
 use serde_json::json;
@@ -44,6 +45,12 @@ const INFO: Info = Info {
 impl Analysis for Zoning {
     fn info(&self) -> &'static Info {
         &INFO
+    }
+    fn layers(&self) -> &'static [Role] {
+        &[Role::Parks, Role::Parcels, Role::Plan]
+    }
+    fn parcel_fields(&self) -> Option<&'static [&'static str]> {
+        Some(&["id", "park_id", "land_use_code", "land_use_name"])
     }
     fn run(
         &self,

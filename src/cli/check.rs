@@ -3,7 +3,7 @@
 use anyhow::{bail, Context as _};
 use clap::ValueEnum;
 use landwatch::analysis::{self, Context};
-use landwatch::catalog::Catalog;
+use landwatch::catalog::{Catalog, Scope};
 use landwatch::checks::{self, write_geojson, Analysis, Param, Query};
 use landwatch::report::table::{pick, table_list, write_csv, write_text, write_xlsx};
 use landwatch::rules::Rules;
@@ -151,7 +151,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--table chooses the table of a CSV: use it with --format csv");
     }
     let store = a.store.location.open()?;
-    let catalog = Catalog::load(&*store)?;
+    let scope = Scope::analysis(a.check.layers()).with_parcel_fields(a.check.parcel_fields());
+    let catalog = Catalog::load_scoped(&*store, scope)?;
     let ctx = Context::new(&catalog);
     let query = query(&a, as_of)?;
     let report = checks::run(a.check, &ctx, &rules, &query)?;

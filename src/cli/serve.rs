@@ -46,6 +46,10 @@ pub struct Args {
     /// after as long.
     #[arg(long, default_value_t = 15.0)]
     header_timeout: f64,
+    /// Analysis results kept in memory (a result per check, date and park): on a million
+    /// parcels one holds hundreds of MB. The oldest is dropped first.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..))]
+    analysis_cache: u16,
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {
@@ -77,5 +81,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         header_timeout: Duration::from_secs_f64(a.header_timeout.max(0.5)),
         private: a.private,
         max_upload: a.max_upload_mb.saturating_mul(1_000_000),
+        analysis_cache: a.analysis_cache.into(),
     })
 }

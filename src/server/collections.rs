@@ -474,11 +474,11 @@ impl Collection {
         }
     }
 
-    /// A feature's properties as JSON.
-    pub fn properties(&self, i: usize) -> &str {
+    /// A feature's properties as a JSON object.
+    pub fn properties(&self, i: usize) -> std::borrow::Cow<'_, str> {
         match self {
-            Collection::Layer(l) => &l.features[i].properties,
-            Collection::Analysis(a) => &a.features[i].properties,
+            Collection::Layer(l) => l.properties(i).into(),
+            Collection::Analysis(a) => (&*a.features[i].properties).into(),
         }
     }
 

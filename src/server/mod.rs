@@ -23,7 +23,7 @@ mod writes;
 pub use listen::default_max_connections;
 pub use state::AppState;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Scope};
 use crate::rules::Rules;
 use crate::store::StoreLocation;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -66,6 +66,8 @@ pub struct ServeOptions {
     pub private: bool,
     /// The largest layer upload taken, in bytes.
     pub max_upload: u64,
+    /// Analysis results kept (at least one).
+    pub analysis_cache: usize,
 }
 
 /// Which web pages of other origins may read the API (CORS).
@@ -376,26 +378,27 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let store = opts.store.open()?;
     let stamp = store.stamp()?;
-    let catalog = Catalog::load(&*store)?;
+    // What is there is read now (a damaged registry stops the start); the layers load in the
+    // background, each served as soon as it is loaded.
+    let layers = store.layers()?;
+    let catalog = Catalog {
+        layers: vec![],
+        analysis_crs: store.analysis_crs()?,
+        version: store.version()?,
+        // The events come with the layers, in the background.
+        dispositions: Arc::default(),
+        scope: Scope::EVERYTHING,
+    };
     drop(store);
-    let features: usize = catalog.layers.iter().map(|l| l.features.len()).sum();
-    tracing::info!(
-        layers = catalog.layers.len(),
-        features,
-        seconds = started.elapsed().as_secs_f64(),
-        "catalog loaded"
-    );
     let maplibre = web::find_maplibre();
     if maplibre.is_none() {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
     }
-    let state = Arc::new(AppState::new(
-        catalog,
-        Some(stamp),
-        rules,
-        opts.store.clone(),
-        maplibre,
-    ));
+    let state = Arc::new(
+        AppState::new(catalog, Some(stamp), rules, opts.store.clone(), maplibre)
+            .with_analysis_cache(opts.analysis_cache),
+    );
+    state.set_loading(&layers);
     if let Some(url) = &opts.public_url {
         ogc::set_public_base(url);
     } else if !opts.bind.ip().is_loopback() {
@@ -409,8 +412,6 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    state.warm(runtime.handle());
-    Arc::clone(&state).watch(opts.watch, runtime.handle().clone());
     let limits = listen::Limits {
         max_connections: opts.max_connections,
         header_read: opts.header_timeout,
@@ -426,12 +427,14 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
                 )
             })?;
         eprintln!(
-            "landwatch serving {} on http://{} ({} layers, {features} features, loaded in {:.1} s)",
+            "landwatch serving {} on http://{} ({} layers loading, {} features; started in {:.1} s)",
             opts.store,
             listener.local_addr()?,
-            state.catalog.load().layers.len(),
+            layers.len(),
+            layers.iter().map(|l| l.count).sum::<u64>(),
             started.elapsed().as_secs_f64()
         );
+        state.load_in_background(opts.watch, tokio::runtime::Handle::current());
         listen::serve(listener, app, limits).await?;
         anyhow::Ok(())
     });

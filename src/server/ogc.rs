@@ -238,6 +238,9 @@ fn collection_json(c: &Collection, b: &str) -> Value {
 }
 
 async fn all_collections(st: &Arc<AppState>) -> ApiResult<Vec<Collection>> {
+    // The whole list waits for the layers still loading since the start (as it waits for
+    // today's analyses); each collection of its own answers as soon as it is loaded.
+    st.loaded().await;
     let catalog = st.catalog.load_full();
     let mut v: Vec<Collection> = catalog
         .layers
@@ -416,7 +419,7 @@ fn property_types(c: &Collection) -> Vec<(String, PropertyType)> {
     let mut order: Vec<(String, PropertyType)> = vec![];
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for i in 0..c.len() {
-        let Ok(props) = serde_json::from_str::<serde_json::Map<String, Value>>(c.properties(i))
+        let Ok(props) = serde_json::from_str::<serde_json::Map<String, Value>>(&c.properties(i))
         else {
             continue;
         };
@@ -549,7 +552,8 @@ fn write_one(
     how: &Output,
     view: &View,
 ) -> Result<(), TransformError> {
-    let props = view.properties(c.properties(i));
+    let all = c.properties(i);
+    let props = view.properties(&all);
     let geometry = c.geometry(i).filter(|_| !view.skip_geometry);
     match how {
         Output::LonLat(axes) => write_feature_axes(out, &c.feature_id(i), geometry, &props, *axes),
@@ -805,7 +809,7 @@ pub async fn items(
                 let i = matched.at(k);
                 (
                     c.feature_id(i),
-                    view.properties(c.properties(i)).into_owned(),
+                    view.properties(&c.properties(i)).into_owned(),
                 )
             })
             .collect();
@@ -940,7 +944,7 @@ pub async fn item(
         .ok_or_else(|| ApiError::not_found(format!("feature '{fid}' does not exist in {id}")))?;
     let n = c.feature_id(i);
     if f == Format::Html {
-        return Ok(html_response(html::item(&c, &n, c.properties(i))));
+        return Ok(html_response(html::item(&c, &n, &c.properties(i))));
     }
     let mut s = String::new();
     write_one(&mut s, &c, i, &output(out_crs)?, &View::default())

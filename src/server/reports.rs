@@ -161,8 +161,63 @@ pub async fn report(
         )));
     }
     let (f, table, query) = request(check, q.as_deref(), &headers)?;
-    let a = st.analysis(check, query).await?;
+    let a = match respond_async(&headers) {
+        None => st.analysis(check, query).await?,
+        Some(wait) => match st.analysis_within(check, query.clone(), wait).await? {
+            Some(a) => a,
+            None => return Ok(computing(check, &query)),
+        },
+    };
     respond(check, &*a.report, &a.query, f, table)
+}
+
+/// How long a client that prefers not to wait (RFC 7240 `Prefer: respond-async`, with
+/// `wait=N` seconds, default 1, at most 10) waits for a result before it is answered 202.
+fn respond_async(headers: &HeaderMap) -> Option<std::time::Duration> {
+    let prefs: Vec<String> = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect();
+    if !prefs.iter().any(|p| p == "respond-async") {
+        return None;
+    }
+    let wait = prefs
+        .iter()
+        .find_map(|p| p.strip_prefix("wait=")?.trim().parse::<f64>().ok())
+        .filter(|w| w.is_finite() && *w >= 0.0)
+        .unwrap_or(1.0)
+        .min(10.0);
+    Some(std::time::Duration::from_secs_f64(wait))
+}
+
+/// 202: the result is being computed; the same request later is answered from it.
+fn computing(check: &dyn Analysis, query: &Query) -> Response {
+    let body = json!({
+        "status": "computing",
+        "check": check.id(),
+        "as_of": query.as_of.to_string(),
+        "park": query.park,
+        "description": format!(
+            "{} is being computed; ask again in a few seconds: the result is kept",
+            check.title_zh()
+        ),
+    });
+    (
+        axum::http::StatusCode::ACCEPTED,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::RETRY_AFTER, "2"),
+            (
+                header::HeaderName::from_static("preference-applied"),
+                "respond-async",
+            ),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// `POST /analysis/{check}`: a check of a site sent as the body (合规性审查).

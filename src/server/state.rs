@@ -7,7 +7,7 @@ use crate::analysis::{self, Cancel, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
 use crate::rules::Rules;
-use crate::store::{StoreLocation, StoreStamp};
+use crate::store::{LayerInfo, StoreLocation, StoreStamp};
 use arc_swap::ArcSwap;
 use chrono::NaiveDate;
 use std::collections::VecDeque;
@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How many analysis results are kept.
+/// How many analysis results are kept unless `serve --analysis-cache` says otherwise.
 const CACHED_RESULTS: usize = 12;
 
 type Key = (i64, &'static str, Query);
@@ -101,6 +101,8 @@ pub struct AppState {
     /// since (the old snapshot is still served), for `/health`.
     pub reload: Mutex<Reload>,
     results: Mutex<VecDeque<(Key, Slot, Arc<Interest>)>>,
+    /// How many of them are kept (the oldest is dropped first).
+    cached_results: usize,
     /// One permit per core for analyses of other dates and parks: when all are taken, a new
     /// one is answered 503 with Retry-After at once instead of queueing behind them (each
     /// takes seconds and memory on a large store).
@@ -110,6 +112,18 @@ pub struct AppState {
     current: Arc<tokio::sync::Semaphore>,
     /// Requests waiting for one of the `computing` permits.
     queued: AtomicUsize,
+    /// The layers still loading after the start, for `/health`: their collections answer 503
+    /// until they are in the snapshot, and analyses wait for every layer.
+    loading: tokio::sync::watch::Sender<Vec<Pending>>,
+}
+
+/// A layer still loading after the server started.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Pending {
+    /// Its name (collection id).
+    pub layer: String,
+    /// How many features it holds.
+    pub features: u64,
 }
 
 /// At most this many analyses wait for a slot; more are answered 503 at once.
@@ -169,12 +183,91 @@ impl AppState {
                 problem: None,
             }),
             results: Mutex::new(VecDeque::new()),
+            cached_results: CACHED_RESULTS,
             computing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             current: Arc::new(tokio::sync::Semaphore::new(1)),
             queued: AtomicUsize::new(0),
+            loading: tokio::sync::watch::Sender::new(vec![]),
         }
+    }
+
+    /// The same, keeping at most `results` analysis results (at least one).
+    pub fn with_analysis_cache(self, results: usize) -> AppState {
+        AppState {
+            cached_results: results.max(1),
+            ..self
+        }
+    }
+
+    /// Load the store's layers in a thread of its own, the smallest first, each served as
+    /// soon as it is loaded; then warm today's analyses and watch the store every `watch`.
+    /// A layer that cannot be loaded leaves the server degraded (`/health` says why) with
+    /// what was loaded before it.
+    pub fn load_in_background(self: &Arc<Self>, watch: Duration, runtime: tokio::runtime::Handle) {
+        let state = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("store-load".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let loaded = state.store.open().and_then(|store| {
+                    Catalog::load_in_steps(&*store, &mut |catalog, pending| {
+                        state.catalog.store(Arc::new(catalog));
+                        state.set_loading(pending);
+                    })
+                });
+                match loaded {
+                    Ok(()) => {
+                        let c = state.catalog.load();
+                        let features: usize = c.layers.iter().map(|l| l.features.len()).sum();
+                        let seconds = started.elapsed().as_secs_f64();
+                        tracing::info!(
+                            layers = c.layers.len(),
+                            features,
+                            seconds,
+                            "catalog loaded"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "the store could not be loaded whole; serving what was: {e}"
+                        );
+                        state.reload.lock().expect("reload lock").problem =
+                            Some(format!("the store could not be loaded whole: {e}"));
+                        state.loading.send_replace(vec![]);
+                    }
+                }
+                state.reload.lock().expect("reload lock").loaded_at = chrono::Utc::now();
+                state.warm(&runtime);
+                state.watch(watch, runtime);
+            })
+            .expect("a thread");
+    }
+
+    /// Say that these layers are still to load.
+    pub fn set_loading(&self, pending: &[LayerInfo]) {
+        self.loading.send_replace(
+            pending
+                .iter()
+                .map(|i| Pending {
+                    layer: i.name.clone(),
+                    features: i.count,
+                })
+                .collect(),
+        );
+    }
+
+    /// The layers still loading after the start.
+    pub fn loading(&self) -> Vec<Pending> {
+        self.loading.borrow().clone()
+    }
+
+    /// Resolves once every layer is loaded.
+    pub async fn loaded(&self) {
+        let mut rx = self.loading.subscribe();
+        // The sender lives as long as the state.
+        let _ = rx.wait_for(Vec::is_empty).await;
     }
 
     /// The collection of this id in the current snapshot; analysis collections are computed
@@ -191,18 +284,21 @@ impl AppState {
             return Ok(Collection::Analysis(a));
         }
         let catalog = self.catalog.load();
-        catalog
-            .layer(id)
-            .map(|l| Collection::Layer(Arc::clone(l)))
-            .ok_or_else(|| {
-                let mut ids: Vec<String> =
-                    catalog.layers.iter().map(|l| l.info.name.clone()).collect();
-                ids.extend(checks::collections().map(|c| c.id().to_string()));
-                ApiError::not_found(format!(
-                    "no collection '{id}'; collections: {}",
-                    ids.join(", ")
-                ))
-            })
+        if let Some(l) = catalog.layer(id) {
+            return Ok(Collection::Layer(Arc::clone(l)));
+        }
+        if let Some(p) = self.loading().into_iter().find(|p| p.layer == id) {
+            return Err(ApiError::busy(format!(
+                "layer '{id}' ({} features) is still loading since the server started; retry in a few seconds (/health lists what is loading)",
+                p.features
+            )));
+        }
+        let mut ids: Vec<String> = catalog.layers.iter().map(|l| l.info.name.clone()).collect();
+        ids.extend(checks::collections().map(|c| c.id().to_string()));
+        Err(ApiError::not_found(format!(
+            "no collection '{id}'; collections: {}",
+            ids.join(", ")
+        )))
     }
 
     /// A check's result (cached per store version and query), computed off the async
@@ -212,6 +308,8 @@ impl AppState {
         check: &'static dyn Analysis,
         query: Query,
     ) -> ApiResult<Arc<AnalysisLayer>> {
+        // Never computed over part of the store.
+        self.loaded().await;
         let catalog = self.catalog.load_full();
         // A park the store lacks is refused before it takes a place in the cache.
         if query.park.is_some() {
@@ -247,6 +345,25 @@ impl AppState {
         ))
     }
 
+    /// A check's result if it is ready within `wait`; else `None`, and the computation goes on
+    /// (this request's interest in it is kept until it ends), so that a later request for
+    /// the same result is answered from the cache.
+    pub async fn analysis_within(
+        self: &Arc<Self>,
+        check: &'static dyn Analysis,
+        query: Query,
+        wait: Duration,
+    ) -> ApiResult<Option<Arc<AnalysisLayer>>> {
+        let state = Arc::clone(self);
+        let mut task = tokio::spawn(async move { state.analysis(check, query).await });
+        match tokio::time::timeout(wait, &mut task).await {
+            Ok(joined) => joined
+                .map_err(|e| ApiError::internal(format!("analysis failed: {e}")))?
+                .map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The cached result or running computation for `key`, started when there is none, and
     /// this request's interest in it (taken before the computation can look for it).
     fn slot(
@@ -279,7 +396,7 @@ impl AppState {
         .boxed()
         .shared();
         cache.push_back((key.clone(), slot.clone(), interest));
-        while cache.len() > CACHED_RESULTS {
+        while cache.len() > self.cached_results {
             cache.pop_front();
         }
         (slot, waiter)
@@ -313,10 +430,13 @@ impl AppState {
                 tracing::info!(check = check.id(), %as_of, seconds, "analysis dropped while running: every request for it had gone");
                 return Err(Failure::Abandoned);
             }
+            let park = query.park.clone().unwrap_or_default();
             let layer = report
                 .map(|r| Arc::new(AnalysisLayer::new(check, query, r, &catalog)))
                 .map_err(|e| Failure::Refused(e.to_string()));
             drop(permit);
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(check = check.id(), %as_of, park, seconds, "analysis computed");
             layer
         })
         .await

@@ -131,10 +131,13 @@ pub async fn favicon() -> Response {
 pub async fn health(State(st): State<Arc<AppState>>) -> Response {
     let c = st.catalog.load();
     let reload = st.reload.lock().expect("reload lock").clone();
+    let loading = st.loading();
     let body = json!({
-        // Degraded: serving, but not what the store now holds.
-        "status": if reload.problem.is_some() { "degraded" } else { "ok" },
+        // Degraded: serving, but not what the store now holds. Loading: serving the layers
+        // loaded since the start; those listed in `loading` answer 503 until they are.
+        "status": if reload.problem.is_some() { "degraded" } else if !loading.is_empty() { "loading" } else { "ok" },
         "problem": reload.problem,
+        "loading": loading,
         "snapshot_loaded_at": reload.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "version": env!("CARGO_PKG_VERSION"),
         // The file's name only: where it lies on the server is nobody's business.

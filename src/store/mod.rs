@@ -302,6 +302,15 @@ pub trait Store {
         bbox: Option<Rect>,
         visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Visit a layer's features in fid order with the values of `columns` only (indices
+    /// into [`Store::columns`]), in that order: a load that needs a few attributes reads
+    /// only those.
+    fn scan_columns(
+        &self,
+        layer: &str,
+        columns: &[usize],
+        visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// A number that changes whenever any layer is written (for reloading).
     fn version(&self) -> Result<i64, StoreError>;
     /// Where the store is.

@@ -54,8 +54,16 @@ impl Server {
         Server::start_with(store, &[])
     }
 
-    /// Serve `store` with more `landwatch serve` arguments.
+    /// Serve `store` with more `landwatch serve` arguments, once its layers are loaded.
     pub fn start_with(store: &Path, extra: &[&str]) -> Server {
+        let server = Server::listening(store, extra);
+        // The layers load in the background once the server listens; tests ask for them.
+        server.wait_loaded();
+        server
+    }
+
+    /// Serve `store`, returning as soon as the server listens (its layers still loading).
+    pub fn listening(store: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_landwatch"))
             .args(["serve", "--store"])
             .arg(store)
@@ -92,6 +100,29 @@ impl Server {
             }
         });
         Server { child, base, log }
+    }
+
+    /// The ids of `/collections`, in its order.
+    pub fn collection_ids(&self) -> Vec<String> {
+        self.json("/collections")["collections"]
+            .as_array()
+            .expect("collections")
+            .iter()
+            .map(|c| c["id"].as_str().expect("an id").to_string())
+            .collect()
+    }
+
+    /// Wait until `/health` no longer says layers are loading.
+    pub fn wait_loaded(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while self.json("/health")["status"] == "loading" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still loading after 120 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// What the server logged so far.

@@ -1220,7 +1220,68 @@ impl Store for GeoPackage {
         bbox: Option<Rect>,
         visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let (pk, cols) = self.pk_and_columns(layer)?;
+        self.select(layer, bbox, None, visit)
+    }
+
+    fn scan_columns(
+        &self,
+        layer: &str,
+        columns: &[usize],
+        visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.select(layer, None, Some(columns), visit)
+    }
+
+    fn version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .meta("generation")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn location(&self) -> StoreLocation {
+        StoreLocation::gpkg(&self.path)
+    }
+
+    fn stamp(&self) -> Result<StoreStamp, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).map_err(|source| GpkgError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(StoreStamp {
+            generation: self.version()?,
+            token: self.meta("version_token")?,
+            file: (meta.dev(), meta.ino()),
+        })
+    }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        Ok(self.list_events(filter)?)
+    }
+
+    fn layer_versions(&self) -> Result<Vec<LayerVersion>, StoreError> {
+        Ok(self.list_versions()?)
+    }
+}
+
+impl GeoPackage {
+    /// Visit a layer's features in fid order, those whose envelope meets `bbox` when given,
+    /// with the values of `columns` (indices into the layer's columns), or of every column.
+    fn select(
+        &self,
+        layer: &str,
+        bbox: Option<Rect>,
+        columns: Option<&[usize]>,
+        visit: &mut dyn FnMut(StoredFeature) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let (pk, mut cols) = self.pk_and_columns(layer)?;
+        if let Some(wanted) = columns {
+            cols = wanted
+                .iter()
+                .filter_map(|&i| cols.get(i).cloned())
+                .collect();
+        }
         let geom = self.geometry_column(layer)?;
         let t = ident(layer);
         let mut select = format!("SELECT t.{}", ident(&pk));
@@ -1271,38 +1332,6 @@ impl Store for GeoPackage {
             })?;
         }
         Ok(())
-    }
-
-    fn version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .meta("generation")?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
-    }
-
-    fn location(&self) -> StoreLocation {
-        StoreLocation::gpkg(&self.path)
-    }
-
-    fn stamp(&self) -> Result<StoreStamp, StoreError> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(&self.path).map_err(|source| GpkgError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(StoreStamp {
-            generation: self.version()?,
-            token: self.meta("version_token")?,
-            file: (meta.dev(), meta.ino()),
-        })
-    }
-
-    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
-        Ok(self.list_events(filter)?)
-    }
-
-    fn layer_versions(&self) -> Result<Vec<LayerVersion>, StoreError> {
-        Ok(self.list_versions()?)
     }
 }
 
