@@ -681,7 +681,7 @@ fn each_check_reads_only_the_layers_it_declares() {
     use landwatch::catalog::{Catalog, Scope};
     use landwatch::checks::{self, Query, CHECKS};
     use landwatch::rules::Rules;
-    let store = landwatch::store::StoreLocation::gpkg(sample_store())
+    let store = landwatch::store::StoreLocation::gpkg(sample_store_with_an_event())
         .open()
         .unwrap();
     let full = Catalog::load(&*store).unwrap();
@@ -694,6 +694,9 @@ fn each_check_reads_only_the_layers_it_declares() {
     ]]});
     let mut query = Query::new("2026-11-22".parse().unwrap());
     query.site = Some(site.to_string().into());
+    // The trends' period, around the recorded event.
+    query.options.insert("from", "2026-01-01".into());
+    query.options.insert("to", "2026-06-30".into());
     let report = |catalog: &Catalog, check| {
         let r = checks::run(check, &Context::new(catalog), &rules, &query).unwrap();
         let mut out = vec![];

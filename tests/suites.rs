@@ -113,45 +113,9 @@ fn ogctests(srv: &Server, scope: &str) -> Vec<(String, Option<String>)> {
     results
 }
 
-/// The sample with one recorded event, so that every collection, `events` too, lists
-/// features for the suites to read.
-fn served_store() -> &'static Path {
-    static STORE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
-        std::sync::OnceLock::new();
-    let (_, p) = STORE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let p = copy_of_sample_store(dir.path());
-        let idle = check_json(&p, "idle", "2026-06-30", &[]);
-        let id = idle["parcels"][0]["id"]
-            .as_str()
-            .expect("an idle parcel")
-            .to_string();
-        ok(&[
-            "event",
-            "add",
-            "--store",
-            s(&p),
-            "--layer",
-            "parcels",
-            "--feature-id",
-            &id,
-            "--status",
-            "investigating",
-            "--effective-date",
-            "2026-03-01",
-            "--document-no",
-            "调查〔2026〕1号",
-            "--by",
-            "测试员",
-        ]);
-        (dir, p)
-    });
-    p
-}
-
 #[test]
 fn ogctests_part1_core_passes_whole() {
-    let srv = Server::start(served_store());
+    let srv = Server::start(sample_store_with_an_event());
     let results = ogctests(&srv, "features/core");
     let failed: Vec<_> = results.iter().filter(|(_, f)| f.is_some()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
@@ -220,7 +184,7 @@ const PART3_OVERREACHING: &[(&str, &str, &str)] = &[
 
 #[test]
 fn ogctests_part3_filtering_passes_but_for_the_tests_that_overreach() {
-    let srv = Server::start(served_store());
+    let srv = Server::start(sample_store_with_an_event());
     let results = ogctests(&srv, "features/filtering");
     for (name, failure) in &results {
         match PART3_OVERREACHING.iter().find(|(n, _, _)| n == name) {
@@ -247,7 +211,7 @@ fn ogctests_part3_filtering_passes_but_for_the_tests_that_overreach() {
 
 #[test]
 fn schemathesis_finds_no_server_error_or_undocumented_answer() {
-    let srv = Server::start(served_store());
+    let srv = Server::start(sample_store_with_an_event());
     let dir = tempfile::tempdir().unwrap();
     let junit_path = dir.path().join("schemathesis.xml");
     let out = run(
@@ -328,7 +292,7 @@ fn schemathesis_finds_no_server_error_or_undocumented_answer() {
 
 #[test]
 fn qgis_loads_every_feature_the_idle_layer_and_the_vector_tiles() {
-    let srv = Server::start(served_store());
+    let srv = Server::start(sample_store_with_an_event());
     let script = root().join("tests/suites/qgis_layers.py");
     let mut args = vec![script.to_str().unwrap(), srv.base.as_str()];
     args.extend(WINDOW);
@@ -396,7 +360,7 @@ fn qgis_loads_every_feature_the_idle_layer_and_the_vector_tiles() {
 
 #[test]
 fn owslib_reads_collections_items_and_queryables() {
-    let srv = Server::start(served_store());
+    let srv = Server::start(sample_store_with_an_event());
     let script = root().join("tests/suites/owslib_client.py");
     let mut args = vec![script.to_str().unwrap(), srv.base.as_str()];
     args.extend(WINDOW);

@@ -100,6 +100,42 @@ pub fn sample_store() -> &'static Path {
     p
 }
 
+/// The sample with one recorded event, so that every collection and check, `events` too,
+/// has something to show; built once per test binary, copy it before changing it.
+pub fn sample_store_with_an_event() -> &'static Path {
+    static STORE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    let (_, p) = STORE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = copy_of_sample_store(dir.path());
+        let idle = check_json(&p, "idle", "2026-06-30", &[]);
+        let id = idle["parcels"][0]["id"]
+            .as_str()
+            .expect("an idle parcel")
+            .to_string();
+        ok(&[
+            "event",
+            "add",
+            "--store",
+            s(&p),
+            "--layer",
+            "parcels",
+            "--feature-id",
+            &id,
+            "--status",
+            "investigating",
+            "--effective-date",
+            "2026-03-01",
+            "--document-no",
+            "调查〔2026〕1号",
+            "--by",
+            "测试员",
+        ]);
+        (dir, p)
+    });
+    p
+}
+
 /// A private copy of the sample store in `dir`.
 pub fn copy_of_sample_store(dir: &Path) -> PathBuf {
     let p = dir.join("store.gpkg");
