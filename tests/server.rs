@@ -2060,6 +2060,66 @@ fn the_analysis_cache_keeps_as_many_results_as_its_flag_says() {
     assert!(e.contains("--analysis-cache"), "{e}");
 }
 
+/// A recorded event changes the store, and with it only the checks that read events: the
+/// next idle answer is computed again and shows the event, zoning's is kept.
+#[test]
+fn an_event_recomputes_the_checks_that_read_events_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_of_sample_store(dir.path());
+    let computed = |srv: &Server, check: &str| {
+        srv.log()
+            .lines()
+            .filter(|l| {
+                l.contains("analysis computed")
+                    && l.contains(&format!("check=\"{check}\""))
+                    && l.contains("as_of=2026-06-30")
+            })
+            .count()
+    };
+    let settle = |srv: &Server, check: &str, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while computed(srv, check) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        computed(srv, check)
+    };
+    let srv = Server::start(&store);
+    let zoning = srv.json("/analysis/zoning?as_of=2026-06-30");
+    let idle = srv.json("/analysis/idle?as_of=2026-06-30");
+    let id = idle["parcels"][0]["id"].as_str().unwrap().to_string();
+    let version = srv.json("/health")["store_version"].clone();
+    ok(&[
+        "event",
+        "add",
+        "--store",
+        s(&store),
+        "--layer",
+        "parcels",
+        "--feature-id",
+        &id,
+        "--status",
+        "investigating",
+        "--effective-date",
+        "2026-03-01",
+        "--by",
+        "测试员",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while srv.json("/health")["store_version"] == version {
+        assert!(
+            Instant::now() < deadline,
+            "the event's store version is never served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(srv.json("/analysis/zoning?as_of=2026-06-30"), zoning);
+    let after = srv.json("/analysis/idle?as_of=2026-06-30");
+    assert_ne!(after, idle, "the idle answer does not show the event");
+    assert_eq!(settle(&srv, "zoning", 1), 1, "{}", srv.log());
+    assert_eq!(settle(&srv, "idle", 2), 2, "{}", srv.log());
+}
+
 /// A client that prefers not to wait (`Prefer: respond-async`) is answered 202 with
 /// Retry-After when the result is not ready within its `wait`; the computation goes on, and
 /// the same request later is answered from it, computed once.

@@ -86,6 +86,9 @@ impl Analysis for Events {
     fn info(&self) -> &'static Info {
         &INFO
     }
+    fn reads_events(&self) -> bool {
+        true
+    }
 
     fn run(
         &self,

@@ -58,6 +58,9 @@ impl Analysis for Idle {
     fn info(&self) -> &'static Info {
         &INFO
     }
+    fn reads_events(&self) -> bool {
+        true
+    }
     fn layers(&self) -> &'static [Role] {
         &[Role::Parks, Role::Parcels, Role::Buildings]
     }

@@ -374,6 +374,11 @@ pub trait Analysis: Sync + fmt::Debug {
     fn parcel_fields(&self) -> Option<&'static [&'static str]> {
         None
     }
+    /// Whether it reads the recorded events (处置记录): a new event changes only the results
+    /// of the checks that do.
+    fn reads_events(&self) -> bool {
+        false
+    }
 }
 
 impl fmt::Display for dyn Analysis {

@@ -43,6 +43,9 @@ impl Analysis for Trends {
     fn info(&self) -> &'static Info {
         &INFO
     }
+    fn reads_events(&self) -> bool {
+        true
+    }
 
     fn run(
         &self,

@@ -611,6 +611,7 @@ pub fn check_append(history: &[Event], new: &Event) -> Result<Disposition, Dispo
 pub struct Dispositions {
     by_layer: HashMap<String, HashMap<String, Vec<Event>>>,
     count: usize,
+    latest: i64,
 }
 
 impl Dispositions {
@@ -618,6 +619,7 @@ impl Dispositions {
     pub fn new(events: Vec<Event>) -> Dispositions {
         let mut by_layer: HashMap<String, HashMap<String, Vec<Event>>> = HashMap::new();
         let count = events.len();
+        let latest = events.iter().map(|e| e.id).max().unwrap_or(0);
         for e in events {
             by_layer
                 .entry(e.layer.clone())
@@ -626,7 +628,17 @@ impl Dispositions {
                 .or_default()
                 .push(e);
         }
-        Dispositions { by_layer, count }
+        Dispositions {
+            by_layer,
+            count,
+            latest,
+        }
+    }
+
+    /// Which events these are: their number and the newest id (events are only ever
+    /// appended, so the two tell one history from another).
+    pub fn version(&self) -> (usize, i64) {
+        (self.count, self.latest)
     }
 
     /// How many events there are.

@@ -19,7 +19,29 @@ use std::time::Duration;
 /// How many analysis results are kept unless `serve --analysis-cache` says otherwise.
 const CACHED_RESULTS: usize = 12;
 
-type Key = (i64, &'static str, Query);
+/// A result's key: what its check reads of the snapshot ([`inputs`]), the check, the query.
+type Key = (u64, &'static str, Query);
+
+/// What `check` reads of `catalog`, as one number: the registry entries of the layers of
+/// its roles, and the recorded events when it reads them. A result stays valid across
+/// reloads that leave these alone (an event recorded does not recompute zoning).
+fn inputs(catalog: &Catalog, check: &dyn Analysis) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for l in catalog
+        .layers
+        .iter()
+        .filter(|l| check.layers().contains(&l.info.role))
+    {
+        serde_json::to_string(&l.info)
+            .expect("a registry entry is serialisable")
+            .hash(&mut h);
+    }
+    if check.reads_events() {
+        catalog.dispositions.version().hash(&mut h);
+    }
+    h.finish()
+}
 
 /// Why a computation gave no result.
 #[derive(Clone, Debug)]
@@ -301,8 +323,8 @@ impl AppState {
         )))
     }
 
-    /// A check's result (cached per store version and query), computed off the async
-    /// threads.
+    /// A check's result (cached per query and what the check reads of the store), computed
+    /// off the async threads.
     pub async fn analysis(
         self: &Arc<Self>,
         check: &'static dyn Analysis,
@@ -317,7 +339,7 @@ impl AppState {
                 .check_park(&Context::new(&catalog))
                 .map_err(|e| ApiError::bad(e.to_string()))?;
         }
-        let key: Key = (catalog.version, check.id(), query);
+        let key: Key = (inputs(&catalog, check), check.id(), query);
         // A computation dropped just as this request joined it is started again, once.
         for _ in 0..2 {
             let (slot, waiter) = self.slot(check, &key, &catalog);
@@ -519,8 +541,11 @@ impl AppState {
                                     loaded_at: chrono::Utc::now(),
                                     problem: None,
                                 };
+                                // Results whose inputs the write left alone stay.
+                                self.results.lock().expect("cache lock").retain(|((read, id, _), _, _)| {
+                                    same_file && checks::find(id).is_some_and(|c| inputs(&next, c) == *read)
+                                });
                                 self.catalog.store(Arc::new(next));
-                                self.results.lock().expect("cache lock").clear();
                                 self.warm(&runtime);
                             }
                             Err(e) => {
