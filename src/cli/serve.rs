@@ -41,6 +41,10 @@ pub struct Args {
     /// after as long.
     #[arg(long, default_value_t = 15.0)]
     header_timeout: f64,
+    /// Megabytes of vector tiles kept in memory for the snapshot in service (dropped when the
+    /// store changes); 0 makes every tile afresh.
+    #[arg(long, default_value_t = landwatch::server::DEFAULT_TILE_CACHE_MB, value_parser = parse_megabytes)]
+    tile_cache_mb: f64,
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {
@@ -53,6 +57,15 @@ fn parse_public_url(s: &str) -> Result<String, String> {
         Err(format!(
             "'{s}' is not a base URL: give scheme://host[:port][/path], e.g. https://gis.example.gov.cn/landwatch"
         ))
+    }
+}
+
+fn parse_megabytes(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(mb) if mb.is_finite() && mb >= 0.0 => Ok(mb),
+        _ => Err(format!(
+            "'{s}' is not a size in megabytes: give a number ≥ 0 (0 keeps no tiles)"
+        )),
     }
 }
 
@@ -70,5 +83,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         cors,
         max_connections: a.max_connections.unwrap_or_else(default_max_connections),
         header_timeout: Duration::from_secs_f64(a.header_timeout.max(0.5)),
+        tile_cache_mb: a.tile_cache_mb,
     })
 }

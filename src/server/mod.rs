@@ -12,11 +12,13 @@ mod openapi;
 mod params;
 mod reports;
 mod state;
+mod tile_cache;
 mod tiles;
 mod web;
 
 pub use listen::default_max_connections;
 pub use state::AppState;
+pub use tile_cache::DEFAULT_MB as DEFAULT_TILE_CACHE_MB;
 
 use crate::catalog::Catalog;
 use crate::rules::Rules;
@@ -57,6 +59,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Seconds a client has to send a request's headers (idle connections close after it).
     pub header_timeout: Duration,
+    /// Megabytes of encoded vector tiles kept per snapshot (0: none).
+    pub tile_cache_mb: f64,
 }
 
 /// Which web pages of other origins may read the API (CORS).
@@ -311,13 +315,10 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if maplibre.is_none() {
         tracing::warn!("MapLibre GL JS not found (node_modules/maplibre-gl): the map page will say so; run scripts/setup");
     }
-    let state = Arc::new(AppState::new(
-        catalog,
-        Some(stamp),
-        rules,
-        opts.store.clone(),
-        maplibre,
-    ));
+    let state = Arc::new(
+        AppState::new(catalog, Some(stamp), rules, opts.store.clone(), maplibre)
+            .with_tile_cache(opts.tile_cache_mb),
+    );
     if let Some(url) = &opts.public_url {
         ogc::set_public_base(url);
     } else if !opts.bind.ip().is_loopback() {

@@ -3,6 +3,7 @@
 
 use super::collections::{AnalysisLayer, Collection};
 use super::error::{ApiError, ApiResult};
+use super::tile_cache::{self, TileCache};
 use crate::analysis::{self, Cancel, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
@@ -110,6 +111,8 @@ pub struct AppState {
     current: Arc<tokio::sync::Semaphore>,
     /// Requests waiting for one of the `computing` permits.
     queued: AtomicUsize,
+    /// The vector tiles of the snapshot in service, renewed with it.
+    pub tiles: TileCache,
 }
 
 /// At most this many analyses wait for a slot; more are answered 503 at once.
@@ -158,8 +161,10 @@ impl AppState {
         store: StoreLocation,
         maplibre: Option<PathBuf>,
     ) -> AppState {
+        let catalog = Arc::new(catalog);
         AppState {
-            catalog: ArcSwap::from_pointee(catalog),
+            tiles: TileCache::new(&catalog, tile_cache::DEFAULT_MB),
+            catalog: ArcSwap::new(catalog),
             rules: Arc::new(rules),
             store,
             maplibre,
@@ -175,6 +180,12 @@ impl AppState {
             current: Arc::new(tokio::sync::Semaphore::new(1)),
             queued: AtomicUsize::new(0),
         }
+    }
+
+    /// Keep at most `megabytes` MB of tiles per snapshot (0: none).
+    pub fn with_tile_cache(mut self, megabytes: f64) -> AppState {
+        self.tiles = TileCache::new(&self.catalog.load_full(), megabytes);
+        self
     }
 
     /// The collection of this id in the current snapshot; analysis collections are computed
@@ -399,7 +410,9 @@ impl AppState {
                                     loaded_at: chrono::Utc::now(),
                                     problem: None,
                                 };
-                                self.catalog.store(Arc::new(next));
+                                let next = Arc::new(next);
+                                self.tiles.renew(&next);
+                                self.catalog.store(next);
                                 self.results.lock().expect("cache lock").clear();
                                 self.warm(&runtime);
                             }
