@@ -148,13 +148,17 @@ pub struct Held {
     pub made: usize,
 }
 
+/// A collection's lowest zoom, once known.
+type Floor = Arc<tokio::sync::OnceCell<u8>>;
+
 /// The tiles of one snapshot.
 pub struct Generation {
     snapshot: Weak<Catalog>,
     capacity: usize,
     entries: Mutex<Entries>,
-    /// Each collection's lowest zoom (by collection id and selector).
-    floors: Mutex<HashMap<(String, String), u8>>,
+    /// Each collection's lowest zoom (by collection id and selector), computed once: the
+    /// requests that come while it is computed wait for it.
+    floors: Mutex<HashMap<(String, String), Floor>>,
     /// Tiles made for this cache (not counting those found in it).
     made: AtomicUsize,
     lane: Arc<Lane>,
@@ -182,15 +186,16 @@ impl Generation {
         collection: (String, String),
         compute: impl FnOnce() -> u8 + Send + 'static,
     ) -> Result<u8, TileFailed> {
-        if let Some(z) = self.floors.lock().expect("floors lock").get(&collection) {
-            return Ok(*z);
-        }
-        let z = self.lane.run(compute).await?;
-        self.floors
-            .lock()
-            .expect("floors lock")
-            .insert(collection, z);
-        Ok(z)
+        let cell = Arc::clone(
+            self.floors
+                .lock()
+                .expect("floors lock")
+                .entry(collection)
+                .or_default(),
+        );
+        cell.get_or_try_init(|| self.lane.run(compute))
+            .await
+            .copied()
     }
 
     /// The tile of `key`: from the cache, or joining its computation under way, or made by
