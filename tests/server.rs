@@ -1112,13 +1112,6 @@ fn gdal_oapif_driver_reads_every_collection() {
     assert!(out.contains(&format!("Feature Count: {n}")), "{out}");
 }
 
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n) as u32;
-    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
-    (x, y)
-}
-
 #[test]
 fn vector_tiles_open_in_gdal_mvt_driver() {
     let srv = Server::start(sample_store());

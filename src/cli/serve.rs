@@ -50,6 +50,10 @@ pub struct Args {
     /// parcels one holds hundreds of MB. The oldest is dropped first.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..))]
     analysis_cache: u16,
+    /// Megabytes of vector tiles kept in memory for the snapshot in service (dropped when the
+    /// store changes); 0 makes every tile afresh.
+    #[arg(long, default_value_t = landwatch::server::DEFAULT_TILE_CACHE_MB, value_parser = parse_megabytes)]
+    tile_cache_mb: f64,
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {
@@ -62,6 +66,15 @@ fn parse_public_url(s: &str) -> Result<String, String> {
         Err(format!(
             "'{s}' is not a base URL: give scheme://host[:port][/path], e.g. https://gis.example.gov.cn/landwatch"
         ))
+    }
+}
+
+fn parse_megabytes(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(mb) if mb.is_finite() && mb >= 0.0 => Ok(mb),
+        _ => Err(format!(
+            "'{s}' is not a size in megabytes: give a number ≥ 0 (0 keeps no tiles)"
+        )),
     }
 }
 
@@ -82,5 +95,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         private: a.private,
         max_upload: a.max_upload_mb.saturating_mul(1_000_000),
         analysis_cache: a.analysis_cache.into(),
+        tile_cache_mb: a.tile_cache_mb,
     })
 }

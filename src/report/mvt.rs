@@ -316,23 +316,49 @@ pub enum MvtValue {
     Bool(bool),
 }
 
+/// A value other than text, as a hashable key (texts are looked up by `&str`, uncopied).
 #[derive(PartialEq, Eq, Hash)]
-enum ValueKey {
-    Text(String),
+enum ScalarKey {
     Double(u64),
     Int(i64),
     Bool(bool),
+}
+
+impl ScalarKey {
+    fn of(v: &MvtValue) -> Option<ScalarKey> {
+        match v {
+            MvtValue::Text(_) => None,
+            MvtValue::Double(d) => Some(ScalarKey::Double(d.to_bits())),
+            MvtValue::Int(i) => Some(ScalarKey::Int(*i)),
+            MvtValue::Bool(b) => Some(ScalarKey::Bool(*b)),
+        }
+    }
+}
+
+/// Tile keys and values are short and hashed once per attribute of every feature: a fast
+/// hash (no protection against chosen collisions is needed for a tile's own attributes).
+type Index<K> = HashMap<K, u32, foldhash::fast::RandomState>;
+
+/// Buffers one feature is built in, kept across features.
+#[derive(Default)]
+struct Scratch {
+    tags: Vec<u32>,
+    commands: Vec<u32>,
+    packed: Vec<u8>,
+    feature: Vec<u8>,
 }
 
 /// One layer of a tile being built.
 pub struct TileLayer {
     name: String,
     keys: Vec<String>,
-    key_index: HashMap<String, u32>,
+    key_index: Index<String>,
     values: Vec<MvtValue>,
-    value_index: HashMap<ValueKey, u32>,
+    text_index: Index<String>,
+    scalar_index: Index<ScalarKey>,
     features: Vec<u8>,
     count: usize,
+    scratch: Scratch,
 }
 
 pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -361,8 +387,9 @@ fn command(id: u32, count: usize) -> u32 {
     (id & 0x7) | ((count as u32) << 3)
 }
 
-fn encode_geometry(g: &TileGeometry) -> (u32, Vec<u32>) {
-    let mut cmds = vec![];
+/// The geometry type and the command stream of a tile geometry, written into `cmds`.
+fn encode_geometry(g: &TileGeometry, cmds: &mut Vec<u32>) -> u32 {
+    cmds.clear();
     let mut cursor = (0i32, 0i32);
     let mut move_line = |cmds: &mut Vec<u32>, pts: &[(i32, i32)], close: bool| {
         cmds.push(command(1, 1));
@@ -389,21 +416,21 @@ fn encode_geometry(g: &TileGeometry) -> (u32, Vec<u32>) {
                 cmds.push(zigzag(p.1 - cursor.1));
                 cursor = *p;
             }
-            (1, cmds)
+            1
         }
         TileGeometry::Lines(lines) => {
             for l in lines {
-                move_line(&mut cmds, l, false);
+                move_line(cmds, l, false);
             }
-            (2, cmds)
+            2
         }
         TileGeometry::Polygons(polys) => {
             for p in polys {
                 for ring in p {
-                    move_line(&mut cmds, ring, true);
+                    move_line(cmds, ring, true);
                 }
             }
-            (3, cmds)
+            3
         }
     }
 }
@@ -414,11 +441,13 @@ impl TileLayer {
         TileLayer {
             name: name.to_string(),
             keys: vec![],
-            key_index: HashMap::new(),
+            key_index: Index::default(),
             values: vec![],
-            value_index: HashMap::new(),
+            text_index: Index::default(),
+            scalar_index: Index::default(),
             features: vec![],
             count: 0,
+            scratch: Scratch::default(),
         }
     }
 
@@ -442,50 +471,60 @@ impl TileLayer {
                 i
             }
         };
-        let vk = match v {
-            MvtValue::Text(s) => ValueKey::Text(s.clone()),
-            MvtValue::Double(d) => ValueKey::Double(d.to_bits()),
-            MvtValue::Int(i) => ValueKey::Int(*i),
-            MvtValue::Bool(b) => ValueKey::Bool(*b),
+        let next = self.values.len() as u32;
+        let found = match (v, ScalarKey::of(v)) {
+            (MvtValue::Text(s), _) => match self.text_index.get(s.as_str()) {
+                Some(i) => Some(*i),
+                None => {
+                    self.text_index.insert(s.clone(), next);
+                    None
+                }
+            },
+            (_, Some(k)) => match self.scalar_index.get(&k) {
+                Some(i) => Some(*i),
+                None => {
+                    self.scalar_index.insert(k, next);
+                    None
+                }
+            },
+            (_, None) => None,
         };
-        let vi = match self.value_index.get(&vk) {
-            Some(i) => *i,
-            None => {
-                let i = self.values.len() as u32;
-                self.values.push(v.clone());
-                self.value_index.insert(vk, i);
-                i
-            }
-        };
+        let vi = found.unwrap_or_else(|| {
+            self.values.push(v.clone());
+            next
+        });
         (ki, vi)
     }
 
     /// Add a feature with its id, tile geometry and attributes.
     pub fn add(&mut self, id: u64, geometry: &TileGeometry, attributes: &[(&str, MvtValue)]) {
-        let mut tags = vec![];
+        let mut s = std::mem::take(&mut self.scratch);
+        s.tags.clear();
         for (k, v) in attributes {
             let (ki, vi) = self.tag(k, v);
-            tags.push(ki);
-            tags.push(vi);
+            s.tags.push(ki);
+            s.tags.push(vi);
         }
-        let (kind, cmds) = encode_geometry(geometry);
-        let mut f = vec![];
-        key(&mut f, 1, 0);
-        varint(&mut f, id);
-        let mut packed = vec![];
-        for t in &tags {
-            varint(&mut packed, u64::from(*t));
+        let kind = encode_geometry(geometry, &mut s.commands);
+        let f = &mut s.feature;
+        f.clear();
+        key(f, 1, 0);
+        varint(f, id);
+        s.packed.clear();
+        for t in &s.tags {
+            varint(&mut s.packed, u64::from(*t));
         }
-        bytes_field(&mut f, 2, &packed);
-        key(&mut f, 3, 0);
-        varint(&mut f, u64::from(kind));
-        packed.clear();
-        for c in &cmds {
-            varint(&mut packed, u64::from(*c));
+        bytes_field(f, 2, &s.packed);
+        key(f, 3, 0);
+        varint(f, u64::from(kind));
+        s.packed.clear();
+        for c in &s.commands {
+            varint(&mut s.packed, u64::from(*c));
         }
-        bytes_field(&mut f, 4, &packed);
-        bytes_field(&mut self.features, 2, &f);
+        bytes_field(f, 4, &s.packed);
+        bytes_field(&mut self.features, 2, f);
         self.count += 1;
+        self.scratch = s;
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -588,14 +627,14 @@ mod tests {
     #[test]
     fn encoding_follows_the_spec_example() {
         // MVT spec 4.3.5: a point at (25, 17) is [9, 50, 34].
-        let (kind, cmds) = encode_geometry(&TileGeometry::Points(vec![(25, 17)]));
-        assert_eq!((kind, cmds), (1, vec![9, 50, 34]));
+        let mut cmds = vec![];
+        let kind = encode_geometry(&TileGeometry::Points(vec![(25, 17)]), &mut cmds);
+        assert_eq!((kind, cmds.clone()), (1, vec![9, 50, 34]));
         // Polygon example: (3,6) (8,12) (20,34) → [9,6,12, 18,10,12,24,44, 15].
-        let (kind, cmds) = encode_geometry(&TileGeometry::Polygons(vec![vec![vec![
-            (3, 6),
-            (8, 12),
-            (20, 34),
-        ]]]));
+        let kind = encode_geometry(
+            &TileGeometry::Polygons(vec![vec![vec![(3, 6), (8, 12), (20, 34)]]]),
+            &mut cmds,
+        );
         assert_eq!((kind, cmds), (3, vec![9, 6, 12, 18, 10, 12, 24, 44, 15]));
         let mut l = TileLayer::new("parcels");
         l.add(

@@ -12,6 +12,7 @@ mod openapi;
 mod params;
 mod reports;
 mod state;
+mod tile_cache;
 mod tiles;
 mod web;
 // Accounts and writes.
@@ -22,6 +23,7 @@ mod writes;
 
 pub use listen::default_max_connections;
 pub use state::AppState;
+pub use tile_cache::DEFAULT_MB as DEFAULT_TILE_CACHE_MB;
 
 use crate::catalog::{Catalog, Scope};
 use crate::rules::Rules;
@@ -68,6 +70,8 @@ pub struct ServeOptions {
     pub max_upload: u64,
     /// Analysis results kept (at least one).
     pub analysis_cache: usize,
+    /// Megabytes of encoded vector tiles kept per snapshot (0: none).
+    pub tile_cache_mb: f64,
 }
 
 /// Which web pages of other origins may read the API (CORS).
@@ -396,7 +400,8 @@ pub fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     }
     let state = Arc::new(
         AppState::new(catalog, Some(stamp), rules, opts.store.clone(), maplibre)
-            .with_analysis_cache(opts.analysis_cache),
+            .with_analysis_cache(opts.analysis_cache)
+            .with_tile_cache(opts.tile_cache_mb),
     );
     state.set_loading(&layers);
     if let Some(url) = &opts.public_url {

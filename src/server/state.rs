@@ -3,6 +3,7 @@
 
 use super::collections::{AnalysisLayer, Collection};
 use super::error::{ApiError, ApiResult};
+use super::tile_cache::{self, TileCache};
 use crate::analysis::{self, Cancel, Context};
 use crate::catalog::Catalog;
 use crate::checks::{self, Analysis, Query};
@@ -137,6 +138,8 @@ pub struct AppState {
     /// The layers still loading after the start, for `/health`: their collections answer 503
     /// until they are in the snapshot, and analyses wait for every layer.
     loading: tokio::sync::watch::Sender<Vec<Pending>>,
+    /// The vector tiles of the snapshot in service, renewed with it.
+    pub tiles: TileCache,
 }
 
 /// A layer still loading after the server started.
@@ -194,8 +197,10 @@ impl AppState {
         store: StoreLocation,
         maplibre: Option<PathBuf>,
     ) -> AppState {
+        let catalog = Arc::new(catalog);
         AppState {
-            catalog: ArcSwap::from_pointee(catalog),
+            tiles: TileCache::new(&catalog, tile_cache::DEFAULT_MB),
+            catalog: ArcSwap::new(catalog),
             rules: Arc::new(rules),
             store,
             maplibre,
@@ -235,7 +240,9 @@ impl AppState {
                 let started = std::time::Instant::now();
                 let loaded = state.store.open().and_then(|store| {
                     Catalog::load_in_steps(&*store, &mut |catalog, pending| {
-                        state.catalog.store(Arc::new(catalog));
+                        let catalog = Arc::new(catalog);
+                        state.tiles.renew(&catalog);
+                        state.catalog.store(catalog);
                         state.set_loading(pending);
                     })
                 });
@@ -290,6 +297,12 @@ impl AppState {
         let mut rx = self.loading.subscribe();
         // The sender lives as long as the state.
         let _ = rx.wait_for(Vec::is_empty).await;
+    }
+
+    /// Keep at most `megabytes` MB of tiles per snapshot (0: none).
+    pub fn with_tile_cache(mut self, megabytes: f64) -> AppState {
+        self.tiles = TileCache::new(&self.catalog.load_full(), megabytes);
+        self
     }
 
     /// The collection of this id in the current snapshot; analysis collections are computed
@@ -545,7 +558,9 @@ impl AppState {
                                 self.results.lock().expect("cache lock").retain(|((read, id, _), _, _)| {
                                     same_file && checks::find(id).is_some_and(|c| inputs(&next, c) == *read)
                                 });
-                                self.catalog.store(Arc::new(next));
+                                let next = Arc::new(next);
+                                self.tiles.renew(&next);
+                                self.catalog.store(next);
                                 self.warm(&runtime);
                             }
                             Err(e) => {

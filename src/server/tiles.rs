@@ -5,6 +5,7 @@ use super::error::{ApiError, ApiResult};
 use super::ogc::{base, etag, href, not_modified};
 use super::params::{Params, Path};
 use super::state::AppState;
+use super::tile_cache::TileKey;
 use crate::analysis::context::classify;
 use crate::model::records::Records;
 use crate::model::value::m2_to_mu;
@@ -193,23 +194,41 @@ pub async fn tile(
         y.parse().map_err(|_| bad())?,
     );
     let id = TileId::new(z, x, y).ok_or_else(bad)?;
-    let c = st.collection(&collection, as_of, park).await?;
-    if z < min_zoom(&c) {
+    // The snapshot first, then the collection in it: a swap in between leaves this request
+    // with a tile cache that is not its collection's, and the cache then keeps nothing.
+    let catalog = st.catalog.load_full();
+    let tiles = st.tiles.of(&catalog);
+    let c = Arc::new(st.collection(&collection, as_of, park).await?);
+    let selector = c.selector();
+    let floor = {
+        let c = Arc::clone(&c);
+        tiles
+            .floor((collection.clone(), selector.clone()), move || min_zoom(&c))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+    };
+    if z < floor {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     // Tiles change with the snapshot (and an analysis with its day): revalidate by tag.
     let tag = etag(
-        st.catalog.load().version,
+        catalog.version,
         &collection,
-        Some(&c.selector()),
+        Some(&selector),
         &format!("{z}/{x}/{y}"),
     );
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    let bytes = tokio::task::spawn_blocking(move || tile_bytes(&c, id))
+    let key = TileKey {
+        collection,
+        selector,
+        tile: id,
+    };
+    let bytes = tiles
+        .tile(key, move || tile_bytes(&c, id))
         .await
-        .map_err(|e| ApiError::internal(format!("tile failed: {e}")))?;
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     if bytes.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -239,14 +258,23 @@ pub async fn tilejson(
         .ok_or_else(|| ApiError::not_found("TileJSON is at /tiles/{collection}.json"))?
         .to_string();
     let (as_of, park) = analysis_query(&collection, Params::parse(q.as_deref())?)?;
-    let c = st.collection(&collection, as_of, park).await?;
+    let catalog = st.catalog.load_full();
+    let c = Arc::new(st.collection(&collection, as_of, park).await?);
+    let floor = {
+        let c = Arc::clone(&c);
+        st.tiles
+            .of(&catalog)
+            .floor((collection.clone(), c.selector()), move || min_zoom(&c))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+    };
     let b = base(&headers);
     let tiles = href(
         &format!("{b}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt"),
         &[&c.selector()],
     );
     let extent = c.spatial_extent();
-    let min = min_zoom(&c);
+    let min = floor;
     // The attributes tiles carry; features leave empty ones out, so look at more than one.
     let fields: serde_json::Map<String, serde_json::Value> = (0..c.len().min(1000))
         .flat_map(|i| attributes(&c, i))

@@ -147,6 +147,8 @@ pub async fn health(State(st): State<Arc<AppState>>) -> Response {
         "store_version_token": reload.stamp.as_ref().and_then(|s| s.token.clone()),
         "layers": c.layers.len(),
         "features": c.layers.iter().map(|l| l.features.len()).sum::<usize>(),
+        // The vector tiles kept for the snapshot in service.
+        "tile_cache": st.tiles.current().held(),
     });
     (
         [(header::CONTENT_TYPE, "application/json")],

@@ -297,3 +297,11 @@ pub const LEDGER_ROW_KEYS: [&str; 10] = [
     "code",
     "other_code",
 ];
+
+/// The Web Mercator tile at zoom `z` holding a lon/lat point.
+pub fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (x, y)
+}
