@@ -234,6 +234,18 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// answered at once and the connection closed.
 const DRAINED_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Read and drop a refused body of `declared` bytes when it is not huge, before its 413 is
+/// answered, so that the client, still sending it, reads the answer.
+pub(crate) async fn drain_refused_body(body: axum::body::Body, declared: u64) {
+    if declared <= DRAINED_BODY_LIMIT as u64 {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            axum::body::to_bytes(body, DRAINED_BODY_LIMIT),
+        )
+        .await;
+    }
+}
+
 fn body_too_large() -> axum::response::Response {
     ApiError::payload_too_large(format!(
         "the request body is larger than {BODY_LIMIT} bytes, the most this server takes: simplify the site polygon (e.g. ogr2ogr -simplify 0.5)"
@@ -254,14 +266,7 @@ async fn body_limit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(len) = declared.filter(|&l| l > BODY_LIMIT as u64) {
-        if len <= DRAINED_BODY_LIMIT as u64 {
-            let body = req.into_body();
-            let _ = tokio::time::timeout(
-                Duration::from_secs(5),
-                axum::body::to_bytes(body, DRAINED_BODY_LIMIT),
-            )
-            .await;
-        }
+        drain_refused_body(req.into_body(), len).await;
         return body_too_large();
     }
     let res = next.run(req).await;

@@ -219,15 +219,26 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let who = require(&caller, AccessRole::Admin, "uploading a layer")?.clone();
-    let mut req = request(&name, q.as_deref(), &writes)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > writes.max_upload) {
-        return Err(too_large(writes.max_upload));
-    }
+    // A refusal before the body is read reads it first when it is not huge, so that the
+    // client, still sending, gets the answer.
+    let checked = require(&caller, AccessRole::Admin, "uploading a layer")
+        .cloned()
+        .and_then(|who| Ok((who, request(&name, q.as_deref(), &writes)?)))
+        .and_then(|ok| match declared {
+            Some(n) if n > writes.max_upload => Err(too_large(writes.max_upload)),
+            _ => Ok(ok),
+        });
+    let (who, mut req) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            super::drain_refused_body(body, declared.unwrap_or(0)).await;
+            return Err(e);
+        }
+    };
     let dir = workspace(&writes)?;
     let (file, kind, bytes) = receive(body, dir.path(), &name, writes.max_upload).await?;
     req.file = file;
