@@ -60,25 +60,33 @@ fn event_of(r: &Row<'_>) -> rusqlite::Result<Event> {
 
 /// Select the events passing `f` on `conn`, in id order.
 fn select(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<Event>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM landwatch_events WHERE (?1 IS NULL OR subject = ?1) \
-         AND (?2 IS NULL OR layer = ?2) AND (?3 IS NULL OR feature_id = ?3) \
-         AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR method = ?5) \
-         AND (?6 IS NULL OR effective_date >= ?6) AND (?7 IS NULL OR effective_date <= ?7) \
-         ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            f.subject.map(|s| s.as_str()),
-            f.layer,
-            f.feature_id,
-            f.status.map(|s| s.as_str()),
-            f.method.map(|m| m.as_str()),
+    // Only the conditions given, so that a case's history (layer and feature id) is read
+    // through the index: `?1 IS NULL OR …` would scan every event.
+    let given: [(&str, Option<String>); 7] = [
+        ("subject = ?", f.subject.map(|s| s.as_str().to_string())),
+        ("layer = ?", f.layer.clone()),
+        ("feature_id = ?", f.feature_id.clone()),
+        ("status = ?", f.status.map(|s| s.as_str().to_string())),
+        ("method = ?", f.method.map(|m| m.as_str().to_string())),
+        (
+            "effective_date >= ?",
             f.effective_from.map(|d| d.to_string()),
-            f.effective_to.map(|d| d.to_string()),
-        ],
-        event_of,
-    )?;
+        ),
+        ("effective_date <= ?", f.effective_to.map(|d| d.to_string())),
+    ];
+    let (conditions, values): (Vec<&str>, Vec<String>) = given
+        .into_iter()
+        .filter_map(|(c, v)| v.map(|v| (c, v)))
+        .unzip();
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM landwatch_events{filter} ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), event_of)?;
     rows.collect()
 }
 
