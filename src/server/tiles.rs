@@ -5,7 +5,7 @@ use super::error::{ApiError, ApiResult};
 use super::ogc::{base, etag, href, not_modified};
 use super::params::{Params, Path};
 use super::state::AppState;
-use super::tile_cache::TileKey;
+use super::tile_cache::{Generation, TileKey};
 use crate::analysis::context::classify;
 use crate::model::records::Records;
 use crate::model::value::m2_to_mu;
@@ -30,6 +30,15 @@ fn always_shown(c: &Collection) -> bool {
 
 /// Tile units (1/4096 of a tile) a feature must span to survive as a polygon.
 const VISIBLE_UNITS: f64 = 3.0;
+
+/// A collection's lowest zoom in this snapshot's tile cache, computed once.
+async fn floor_of(tiles: &Generation, id: &str, c: &Arc<Collection>) -> ApiResult<u8> {
+    let computed = Arc::clone(c);
+    tiles
+        .floor((id.to_string(), c.selector()), move || min_zoom(&computed))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
 
 /// The lowest zoom at which a collection's tiles hold data and stay light: parks show from
 /// afar, a million parcels only closer in, and nothing below the zoom at which its largest
@@ -200,13 +209,7 @@ pub async fn tile(
     let tiles = st.tiles.of(&catalog);
     let c = Arc::new(st.collection(&collection, as_of, park).await?);
     let selector = c.selector();
-    let floor = {
-        let c = Arc::clone(&c);
-        tiles
-            .floor((collection.clone(), selector.clone()), move || min_zoom(&c))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-    };
+    let floor = floor_of(&tiles, &collection, &c).await?;
     if z < floor {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -260,14 +263,7 @@ pub async fn tilejson(
     let (as_of, park) = analysis_query(&collection, Params::parse(q.as_deref())?)?;
     let catalog = st.catalog.load_full();
     let c = Arc::new(st.collection(&collection, as_of, park).await?);
-    let floor = {
-        let c = Arc::clone(&c);
-        st.tiles
-            .of(&catalog)
-            .floor((collection.clone(), c.selector()), move || min_zoom(&c))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-    };
+    let floor = floor_of(&st.tiles.of(&catalog), &collection, &c).await?;
     let b = base(&headers);
     let tiles = href(
         &format!("{b}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt"),
